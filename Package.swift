@@ -1,0 +1,55 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// The main package carries no benchmark dependency: `Benchmarks/` is its own package that
+/// depends on this one by path.
+let package = Package(
+    name: "mongo-sdam",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "PoolMonitor", targets: ["PoolMonitor"]),
+        .library(name: "ClientPool", targets: ["ClientPool"]),
+        .library(name: "SpecRunner", targets: ["SpecRunner"]),
+        .executable(name: "sdam", targets: ["sdam"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // libev: Debian's libev-dev ships no pkg-config file, so the module map links `ev`.
+        .systemLibrary(
+            name: "CLibev",
+            path: "Sources/CLibev",
+            providers: [.apt(["libev-dev"])]
+        ),
+        .target(
+            name: "PoolMonitor",
+            dependencies: [
+                "CLibev",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "ClientPool",
+            dependencies: [
+                "PoolMonitor",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Runs the official JSON spec tests; shared by `sdam spec-test` and the test suite.
+        .target(name: "SpecRunner", dependencies: ["PoolMonitor"]),
+        .executableTarget(
+            name: "sdam",
+            dependencies: [
+                "PoolMonitor",
+                "ClientPool",
+                "SpecRunner",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "PoolMonitorTests", dependencies: ["PoolMonitor"]),
+        .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "PoolMonitor"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,6 @@
+/// Every spec test format the runner knows, in the order they are tried.
+public enum SpecFormats {
+    public static let all: [any SpecFormat] = [
+        UnifiedFormat(),
+    ]
+}

@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+@testable import SpecRunner
+
+/// Runs the official JSON spec tests from `../shared/specs` (or `MONGO_SPECS_DIR`), one Swift
+/// test per suite folder, and requires zero failures. Missing data is a failure that says where
+/// to get it, not a silent pass.
+@Suite struct OfficialSpecTests {
+    /// Suite folders relative to the specs directory. Each format adds its folders here as it lands.
+    static let suites: [String] = [
+        "server-discovery-and-monitoring/unified",
+    ]
+
+    static var specsDirectory: String {
+        let packageRoot = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        return SpecRunner.defaultSpecsDirectory(packageRoot: packageRoot)
+    }
+
+    @Test(arguments: suites)
+    func suitePasses(_ suite: String) throws {
+        let path = Self.specsDirectory + "/" + suite
+        guard FileManager.default.fileExists(atPath: path) else {
+            Issue.record("""
+                spec data missing at \(path): the official JSON tests of mongodb/specifications \
+                (source/**/tests) belong in ../shared/specs, or set MONGO_SPECS_DIR
+                """)
+            return
+        }
+        let summary = try SpecRunner().run(paths: [path])
+        for result in summary.results {
+            if case .failed(let why) = result.outcome {
+                Issue.record("\(result.file) :: \(result.name): \(why)")
+            }
+        }
+        #expect(summary.results.count > 0, "no test cases found under \(path)")
+        #expect(summary.failed == 0, "\(suite): \(summary.closingLine)")
+    }
+}
