@@ -11,6 +11,10 @@
 #ifndef CLIBEV_SHIM_H
 #define CLIBEV_SHIM_H
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
 #include <ev.h>
 
 typedef void (*clibev_io_cb)(struct ev_loop *loop, ev_io *watcher, int revents);
@@ -53,5 +57,10 @@ static inline void clibev_timer_set_data(ev_timer *w, void *data) { w->data = da
 static inline void *clibev_timer_data(const ev_timer *w) { return w->data; }
 static inline void clibev_async_set_data(ev_async *w, void *data) { w->data = data; }
 static inline void *clibev_async_data(const ev_async *w) { return w->data; }
+
+/* Names the calling thread (at most 15 bytes); pthread_setname_np needs _GNU_SOURCE. */
+static inline int clibev_set_current_thread_name(const char *name) {
+    return pthread_setname_np(pthread_self(), name);
+}
 
 #endif

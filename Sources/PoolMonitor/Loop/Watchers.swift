@@ -1,0 +1,109 @@
+import CLibev
+
+/// A libev I/O watcher on one file descriptor, calling a Swift closure.
+///
+/// Loop-confined: create, start, stop and drop it on the loop thread only. The ev_io struct
+/// lives in its own allocation so that its address is stable while libev holds it.
+public final class IOWatcher {
+    public struct Events: OptionSet, Sendable {
+        public let rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+        public static let read = Events(rawValue: clibev_read())
+        public static let write = Events(rawValue: clibev_write())
+    }
+
+    private let loop: EventLoop
+    private let watcher: UnsafeMutablePointer<ev_io>
+    private let onEvent: (Events) -> Void
+    public let fd: Int32
+    public private(set) var events: Events
+
+    /// - Parameter onEvent: called on the loop thread with the events that fired.
+    public init(loop: EventLoop, fd: Int32, events: Events, onEvent: @escaping (Events) -> Void) {
+        loop.preconditionInLoop()
+        self.loop = loop
+        self.fd = fd
+        self.events = events
+        self.onEvent = onEvent
+        watcher = .allocate(capacity: 1)
+        watcher.initialize(to: ev_io())
+        clibev_io_init(watcher, { _, w, revents in
+            guard let w, let data = clibev_io_data(w) else { return }
+            let me = Unmanaged<IOWatcher>.fromOpaque(data).takeUnretainedValue()
+            me.onEvent(Events(rawValue: revents))
+        }, fd, events.rawValue)
+        clibev_io_set_data(watcher, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    public var isActive: Bool { clibev_io_is_active(watcher) != 0 }
+
+    public func start() {
+        if !isActive { ev_io_start(loop.rawLoop, watcher) }
+    }
+
+    public func stop() {
+        ev_io_stop(loop.rawLoop, watcher)
+    }
+
+    /// Changes the events watched (libev requires the watcher stopped while it changes).
+    public func set(events: Events) {
+        guard events != self.events else { return }
+        let wasActive = isActive
+        stop()
+        self.events = events
+        clibev_io_set(watcher, fd, events.rawValue)
+        if wasActive { start() }
+    }
+
+    deinit {
+        // A started watcher must not outlive its memory: stop it (on the loop thread).
+        if clibev_io_is_active(watcher) != 0 || clibev_io_is_pending(watcher) != 0 {
+            ev_io_stop(loop.rawLoop, watcher)
+        }
+        watcher.deinitialize(count: 1)
+        watcher.deallocate()
+    }
+}
+
+/// A one-shot libev timer calling a Swift closure; re-arm it with `start(after:)`.
+/// Loop-confined, like `IOWatcher`.
+public final class TimerWatcher {
+    private let loop: EventLoop
+    private let watcher: UnsafeMutablePointer<ev_timer>
+    private let onFire: () -> Void
+
+    public init(loop: EventLoop, onFire: @escaping () -> Void) {
+        loop.preconditionInLoop()
+        self.loop = loop
+        self.onFire = onFire
+        watcher = .allocate(capacity: 1)
+        watcher.initialize(to: ev_timer())
+        clibev_timer_init(watcher, { _, w, _ in
+            guard let w, let data = clibev_timer_data(w) else { return }
+            Unmanaged<TimerWatcher>.fromOpaque(data).takeUnretainedValue().onFire()
+        }, 0, 0)
+        clibev_timer_set_data(watcher, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    public var isActive: Bool { clibev_timer_is_active(watcher) != 0 }
+
+    /// (Re)starts the timer to fire once, `seconds` from the loop's current time.
+    public func start(after seconds: Double) {
+        let raw = loop.rawLoop
+        ev_timer_stop(raw, watcher)
+        clibev_timer_set(watcher, max(0, seconds), 0)
+        ev_timer_start(raw, watcher)
+    }
+
+    public func stop() {
+        ev_timer_stop(loop.rawLoop, watcher)
+    }
+
+    deinit {
+        if clibev_timer_is_active(watcher) != 0 || clibev_timer_is_pending(watcher) != 0 {
+            ev_timer_stop(loop.rawLoop, watcher)
+        }
+        watcher.deinitialize(count: 1)
+        watcher.deallocate()
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import PoolMonitor
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The loop thread: posted work runs there in order; timers and I/O watchers fire there;
+/// shutdown joins the thread and leaves no descriptor or thread behind.
+@Suite(.serialized) struct EventLoopTests {
+    @Test func postedWorkRunsOnTheLoopThreadInOrder() throws {
+        let loop = try EventLoop(name: "test-order")
+        defer { loop.shutdown() }
+        let seen = Mutex<[Int]>([])
+        let done = DispatchSemaphore(value: 0)
+        for i in 0..<1000 {
+            loop.execute {
+                precondition(loop.inLoop)
+                seen.withLock { $0.append(i) }
+                if i == 999 { done.signal() }
+            }
+        }
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        #expect(seen.withLock { $0 } == Array(0..<1000))
+        #expect(!loop.inLoop)
+    }
+
+    @Test func workFromManyThreadsAllRuns() throws {
+        let loop = try EventLoop(name: "test-many")
+        defer { loop.shutdown() }
+        let count = Mutex(0)
+        let group = DispatchGroup()
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            for _ in 0..<500 {
+                group.enter()
+                loop.execute {
+                    count.withLock { $0 += 1 }
+                    group.leave()
+                }
+            }
+        }
+        #expect(group.wait(timeout: .now() + 10) == .success)
+        #expect(count.withLock { $0 } == 4000)
+    }
+
+    @Test func timerFiresAfterItsDelay() throws {
+        let loop = try EventLoop(name: "test-timer")
+        defer { loop.shutdown() }
+        let fired = DispatchSemaphore(value: 0)
+        let start = MonotonicClock.nanoseconds()
+        let holder = Mutex<LoopBound<TimerWatcher?>?>(nil)
+        loop.execute {
+            let bound = LoopBound<TimerWatcher?>(nil, loop: loop)
+            let timer = TimerWatcher(loop: loop) { fired.signal() }
+            timer.start(after: 0.05)
+            bound.value = timer
+            holder.withLock { $0 = bound }
+        }
+        #expect(fired.wait(timeout: .now() + 10) == .success)
+        let elapsedMS = Double(MonotonicClock.nanoseconds() - start) / 1e6
+        #expect(elapsedMS >= 45, "timer fired after \(elapsedMS) ms, expected about 50")
+        let bound = holder.withLock { $0 }
+        loop.execute { bound?.value = nil }
+    }
+
+    @Test func ioWatcherSeesReadableSocket() throws {
+        var fds: [Int32] = [0, 0]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        let loop = try EventLoop(name: "test-io")
+        defer { loop.shutdown() }
+        let readable = DispatchSemaphore(value: 0)
+        let holder = Mutex<LoopBound<IOWatcher?>?>(nil)
+        let fd = fds[0]
+        loop.execute {
+            let watcher = IOWatcher(loop: loop, fd: fd, events: .read) { events in
+                if events.contains(.read) { readable.signal() }
+            }
+            watcher.start()
+            holder.withLock { $0 = LoopBound(watcher, loop: loop) }
+        }
+        var byte: UInt8 = 42
+        #expect(write(fds[1], &byte, 1) == 1)
+        #expect(readable.wait(timeout: .now() + 10) == .success)
+        let bound = holder.withLock { $0 }
+        let stopped = DispatchSemaphore(value: 0)
+        loop.execute {
+            bound?.value?.stop()
+            bound?.value = nil
+            stopped.signal()
+        }
+        #expect(stopped.wait(timeout: .now() + 10) == .success)
+    }
+
+    @Test func shutdownJoinsTheThreadAndReleasesDescriptors() throws {
+        let fdsBefore = ResourceCounts.openFileDescriptors()
+        let threadsBefore = ResourceCounts.threads()
+        for _ in 0..<20 {
+            let loop = try EventLoop(name: "test-shutdown")
+            loop.execute {}
+            loop.shutdown()
+            loop.shutdown()  // idempotent
+            #expect(loop.execute {} == false, "work after shutdown is refused")
+        }
+        #expect(ResourceCounts.settle(ResourceCounts.openFileDescriptors, to: fdsBefore) == fdsBefore)
+        #expect(ResourceCounts.settle(ResourceCounts.threads, to: threadsBefore) == threadsBefore)
+        #expect(ResourceCounts.threads(named: "test-shutdown") == 0)
+    }
+}
+
+/// Counts of this process's resources, read from /proc, for leak checks. Other suites run in
+/// parallel and may hold a file open for a moment, so a check waits (briefly) for the count to
+/// settle back rather than reading it once.
+enum ResourceCounts {
+    static func settle(_ read: () -> Int, to expected: Int, within seconds: Double = 2) -> Int {
+        let deadline = MonotonicClock.nanoseconds() + UInt64(seconds * 1e9)
+        var value = read()
+        while value > expected, MonotonicClock.nanoseconds() < deadline {
+            usleep(10_000)
+            value = read()
+        }
+        return value
+    }
+
+    /// Threads of this process whose name is exactly `name`.
+    static func threads(named name: String) -> Int {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return tasks.filter { task in
+            let comm = (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)) ?? ""
+            return comm.trimmingCharacters(in: .whitespacesAndNewlines) == name
+        }.count
+    }
+
+    static func openFileDescriptors() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+    }
+
+    static func threads() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1
+    }
+}
