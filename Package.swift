@@ -48,8 +48,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "PoolMonitorTests", dependencies: ["PoolMonitor"]),
-        .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "PoolMonitor"]),
+        // Fixtures shared by the test targets: seeded randomness, resource counts, loopback peers.
+        .target(name: "TestSupport", dependencies: ["PoolMonitor"], path: "Tests/TestSupport"),
+        .testTarget(name: "PoolMonitorTests", dependencies: ["PoolMonitor", "TestSupport"]),
+        .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "PoolMonitor", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import PoolMonitor
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -106,37 +107,5 @@ import Glibc
         #expect(ResourceCounts.settle(ResourceCounts.openFileDescriptors, to: fdsBefore) == fdsBefore)
         #expect(ResourceCounts.settle(ResourceCounts.threads, to: threadsBefore) == threadsBefore)
         #expect(ResourceCounts.threads(named: "test-shutdown") == 0)
-    }
-}
-
-/// Counts of this process's resources, read from /proc, for leak checks. Other suites run in
-/// parallel and may hold a file open for a moment, so a check waits (briefly) for the count to
-/// settle back rather than reading it once.
-enum ResourceCounts {
-    static func settle(_ read: () -> Int, to expected: Int, within seconds: Double = 2) -> Int {
-        let deadline = MonotonicClock.nanoseconds() + UInt64(seconds * 1e9)
-        var value = read()
-        while value > expected, MonotonicClock.nanoseconds() < deadline {
-            usleep(10_000)
-            value = read()
-        }
-        return value
-    }
-
-    /// Threads of this process whose name is exactly `name`.
-    static func threads(named name: String) -> Int {
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-        return tasks.filter { task in
-            let comm = (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)) ?? ""
-            return comm.trimmingCharacters(in: .whitespacesAndNewlines) == name
-        }.count
-    }
-
-    static func openFileDescriptors() -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
-    }
-
-    static func threads() -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1
     }
 }

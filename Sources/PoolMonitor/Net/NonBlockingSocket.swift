@@ -1,0 +1,111 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failed socket operation: which one, the errno text, and (when known) the peer.
+public struct SocketError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var operation: String
+    public var errno: Int32
+    public var peer: String?
+
+    public init(operation: String, errno: Int32, peer: String? = nil) {
+        self.operation = operation
+        self.errno = errno
+        self.peer = peer
+    }
+
+    public var description: String {
+        let reason = String(cString: strerror(errno))
+        if let peer { return "\(operation) to \(peer) failed: \(reason) (errno \(errno))" }
+        return "\(operation) failed: \(reason) (errno \(errno))"
+    }
+}
+
+/// A non-blocking TCP socket: the monitor's sockets live on the loop and never block it.
+///
+/// Not thread-safe; owned by one thread (the loop, or one application thread). `close()` is
+/// idempotent and deinit closes a socket left open.
+public final class NonBlockingSocket {
+    public private(set) var fd: Int32
+    public let peer: SocketAddress
+
+    /// The outcome of a read.
+    public enum ReadResult: Equatable {
+        case bytes(Int)
+        case wouldBlock
+        case endOfStream
+    }
+
+    /// Starts a non-blocking connect.
+    /// - Returns: the socket, and whether the connection is already established (it usually
+    ///   is not: wait for writability, then call `finishConnect()`).
+    public static func connect(to address: SocketAddress) throws(SocketError) -> (NonBlockingSocket, connected: Bool) {
+        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SocketError(operation: "socket", errno: errno, peer: address.description) }
+        let sock = NonBlockingSocket(fd: fd, peer: address)
+        var one: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        let rc = address.withSockAddr { Glibc.connect(fd, $0, $1) }
+        if rc == 0 { return (sock, true) }
+        let err = errno
+        guard err == EINPROGRESS else {
+            sock.close()
+            throw SocketError(operation: "connect", errno: err, peer: address.description)
+        }
+        return (sock, false)
+    }
+
+    init(fd: Int32, peer: SocketAddress) {
+        self.fd = fd
+        self.peer = peer
+    }
+
+    /// After the socket became writable: whether the connect succeeded.
+    public func finishConnect() throws(SocketError) {
+        var err: Int32 = 0
+        var len = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 else {
+            throw SocketError(operation: "connect", errno: errno, peer: peer.description)
+        }
+        if err != 0 { throw SocketError(operation: "connect", errno: err, peer: peer.description) }
+    }
+
+    /// Writes as much of `bytes[offset...]` as the kernel takes now.
+    /// - Returns: the number of bytes written (0 when it would block).
+    public func write(_ bytes: [UInt8], from offset: Int) throws(SocketError) -> Int {
+        guard offset < bytes.count else { return 0 }
+        while true {
+            let n = bytes.withUnsafeBytes { raw in
+                send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+            }
+            if n >= 0 { return n }
+            let err = errno
+            if err == EINTR { continue }
+            if err == EAGAIN || err == EWOULDBLOCK { return 0 }
+            throw SocketError(operation: "write", errno: err, peer: peer.description)
+        }
+    }
+
+    /// Reads what is available into `buffer`.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> ReadResult {
+        while true {
+            let n = recv(fd, buffer.baseAddress, buffer.count, 0)
+            if n > 0 { return .bytes(n) }
+            if n == 0 { return .endOfStream }
+            let err = errno
+            if err == EINTR { continue }
+            if err == EAGAIN || err == EWOULDBLOCK { return .wouldBlock }
+            throw SocketError(operation: "read", errno: err, peer: peer.description)
+        }
+    }
+
+    public var isOpen: Bool { fd >= 0 }
+
+    public func close() {
+        guard fd >= 0 else { return }
+        _ = Glibc.close(fd)
+        fd = -1
+    }
+
+    deinit { close() }
+}
