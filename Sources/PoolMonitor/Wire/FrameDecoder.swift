@@ -43,6 +43,9 @@ public struct FrameDecoder: Sendable {
     /// Bytes received but not yet returned as a message.
     public var bufferedByteCount: Int { buffer.count - readIndex }
 
+    /// Bytes held in storage, consumed ones included: what compaction keeps bounded.
+    var storedByteCount: Int { buffer.count }
+
     /// Adds bytes read from the connection. If the pending message's length is already known
     /// to be out of bounds, the decoder fails here (reported by the next `nextMessage()`) and
     /// stops buffering.
