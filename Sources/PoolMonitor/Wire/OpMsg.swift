@@ -6,6 +6,7 @@ public struct OpMsg: Sendable, Hashable {
     /// OP_MSG flagBits. The low 16 bits are required (a receiver must understand them), the
     /// high 16 optional. Unknown optional bits are kept as they came.
     public struct Flags: OptionSet, Sendable, Hashable {
+        /// The wire's uint32, unknown optional bits included.
         public var rawValue: UInt32
         public init(rawValue: UInt32) { self.rawValue = rawValue }
 
@@ -43,6 +44,7 @@ public struct OpMsg: Sendable, Hashable {
     /// The kind 1 sections, in the order they came.
     public var documentSequences: [DocumentSequence]
 
+    /// Creates a message; encoding checks the documents' framing and identifiers' uniqueness.
     public init(flags: Flags = [], body: [UInt8], documentSequences: [DocumentSequence] = []) {
         self.flags = flags
         self.body = body

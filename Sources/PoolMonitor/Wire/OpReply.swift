@@ -10,16 +10,22 @@ public struct OpReply: Sendable, Hashable {
         public static let cursorNotFound = Flags(rawValue: 1 << 0)
         /// Bit 1: the query failed; the one document is an error document with `$err`.
         public static let queryFailure = Flags(rawValue: 1 << 1)
+        /// Bit 2: internal to sharding; drivers ignore it.
         public static let shardConfigStale = Flags(rawValue: 1 << 2)
+        /// Bit 3: the server supports awaitData (always set since 1.6).
         public static let awaitCapable = Flags(rawValue: 1 << 3)
     }
 
+    /// The reply's flags; see `queryFailure`.
     public var responseFlags: Flags
+    /// The open cursor, or 0 (always 0 for a command reply).
     public var cursorID: Int64
+    /// Position of the first document in the cursor's results.
     public var startingFrom: Int32
     /// Raw BSON documents; their count is the wire's numberReturned.
     public var documents: [[UInt8]]
 
+    /// Creates a reply; numberReturned is written as `documents.count`.
     public init(responseFlags: Flags = [], cursorID: Int64 = 0, startingFrom: Int32 = 0, documents: [[UInt8]]) {
         self.responseFlags = responseFlags
         self.cursorID = cursorID
