@@ -21,9 +21,13 @@ extension ConnectionOptions {
         let pairs = try splitPairs(query)
         var parser = OptionsParser()
         var counts: [String: Int] = [:]
-        for pair in pairs { counts[pair.normalizedKey, default: 0] += 1 }
+        var firstWritten: [String: String] = [:]
+        for pair in pairs {
+            counts[pair.normalizedKey, default: 0] += 1
+            if firstWritten[pair.normalizedKey] == nil { firstWritten[pair.normalizedKey] = pair.key }
+        }
         for (key, count) in counts.sorted(by: { $0.key < $1.key }) where count > 1 {
-            let written = pairs.first(where: { $0.normalizedKey == key })?.key ?? key
+            let written = firstWritten[key] ?? key
             if key.hasPrefix("proxy") {
                 throw .invalidOption(key: written, reason: "given \(count) times; a proxy option may be given only once")
             }

@@ -64,7 +64,13 @@ public struct ConnectionString: Sendable, Hashable, CustomStringConvertible {
             username = nil
             password = nil
         }
-        guard !hostInfo.isEmpty else { throw .missingHost }
+        guard !hostInfo.isEmpty else {
+            if pathAndQuery.first == "/" {
+                let path = pathAndQuery.prefix(while: { $0 != "?" })
+                throw .invalidHost(host: String(path), reason: "UNIX domain socket paths must be percent-encoded ('/' as %2F)")
+            }
+            throw .missingHost
+        }
 
         var parsedHosts: [(host: HostIdentifier, hasPort: Bool)] = []
         for raw in hostInfo.split(separator: ",", omittingEmptySubsequences: false) {
@@ -78,6 +84,10 @@ public struct ConnectionString: Sendable, Hashable, CustomStringConvertible {
         if let question = pathAndQuery.firstIndex(of: "?") {
             query = pathAndQuery[pathAndQuery.index(after: question)...]
             pathAndQuery = pathAndQuery[..<question]
+        }
+        if pathAndQuery.contains("@") {
+            // "user/name@host": the "/" ended the host information inside the userinfo.
+            throw .invalidUserinfo(reason: "it contains an unescaped '/' (use %2F), or the auth database an unescaped '@' (use %40)")
         }
         authDatabase = try Self.parseAuthDatabase(pathAndQuery)
 

@@ -38,7 +38,8 @@ public enum ConnectionStringError: Error, Sendable, Equatable, CustomStringConve
         case .invalidHost(let host, let reason):
             return "invalid host '\(host)': \(reason)"
         case .invalidPort(let port, let host, let reason):
-            return "port \(port) of host '\(host)' \(reason)"
+            let isNumber = !port.isEmpty && port.allSatisfy { $0.isASCII && $0.isNumber }
+            return "port \(isNumber ? port : "'\(port)'") of host '\(host)' \(reason)"
         case .invalidAuthDatabase(let name, let reason):
             return "invalid auth database '\(name)': \(reason)"
         case .invalidPercentEncoding(let part, let text):

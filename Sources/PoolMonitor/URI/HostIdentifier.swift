@@ -110,7 +110,7 @@ extension HostIdentifier {
 
     private static func parsePort(_ text: Substring, host: String) throws(ConnectionStringError) -> UInt16 {
         guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
-            throw .invalidPort(port: text.isEmpty ? "''" : String(text), host: host, reason: "is not a number")
+            throw .invalidPort(port: String(text), host: host, reason: "is not a number")
         }
         guard let value = Int(text), (1...65535).contains(value) else {
             throw .invalidPort(port: String(text), host: host, reason: "is out of range 1-65535")
