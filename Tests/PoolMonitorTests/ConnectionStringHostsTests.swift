@@ -34,21 +34,6 @@ import PoolMonitor
         #expect(throws: Never.self) { try ConnectionString(text) }
     }
 
-    @Test(arguments: [
-        ("mongodb://a:0", "port 0 of host 'a:0' is out of range 1-65535"),
-        ("mongodb://a:99999", "port 99999 of host 'a:99999' is out of range 1-65535"),
-        ("mongodb://a:+1", "port '+1' of host 'a:+1' is not a number"),
-        ("mongodb://a:", "port '' of host 'a:' is not a number"),
-        ("mongodb://a,,b", "invalid host '': empty host (two commas in a row, or a trailing comma?)"),
-        ("mongodb://[::1", "invalid host '[::1': IP literal has no closing ']'"),
-        ("mongodb://[zz]", "invalid host '[zz]': 'zz' is not an IPv6 address"),
-        ("mongodb://%2Ftmp%2Fmongo", "invalid host '/tmp/mongo': a UNIX domain socket path must end in '.sock'"),
-        ("mongodb:///tmp/m.sock", "invalid host '/tmp/m.sock': UNIX domain socket paths must be percent-encoded ('/' as %2F)"),
-    ])
-    func badHostsAreRejectedWithTheirName(_ text: String, _ message: String) {
-        expectConnectionStringError(text, message)
-    }
-
     @Test func srvKeepsItsOneNameUntilResolution() throws {
         let uri = try ConnectionString("mongodb+srv://Cluster0.Example.com/?srvServiceName=custom&srvMaxHosts=3")
         #expect(uri.isSRV)
@@ -58,17 +43,6 @@ import PoolMonitor
         #expect(uri.usesTLS, "mongodb+srv defaults to TLS")
         #expect(try !ConnectionString("mongodb+srv://a.example.com/?tls=false").usesTLS)
         #expect(try !ConnectionString("mongodb://a.example.com").usesTLS)
-    }
-
-    @Test(arguments: [
-        ("mongodb+srv://a.example.com:27017", "invalid mongodb+srv connection string: host 'a.example.com:27017' must not have a port (SRV records give the ports)"),
-        ("mongodb+srv://a.example.com,b.example.com", "invalid mongodb+srv connection string: expected exactly one host name, found 2"),
-        ("mongodb+srv://[::1]", "invalid mongodb+srv connection string: '[::1]:27017' is an IP literal, not a host name"),
-        ("mongodb+srv://a.example.com/?directConnection=true", "conflicting options: directConnection=true cannot be used with mongodb+srv, which may resolve to several hosts"),
-        ("mongodb://a.example.com/?srvMaxHosts=1", "conflicting options: srvMaxHosts requires the mongodb+srv scheme"),
-    ])
-    func srvRules(_ text: String, _ message: String) {
-        expectConnectionStringError(text, message)
     }
 
     @Test func invalidSrvServiceNameIsIgnoredWithAWarning() throws {

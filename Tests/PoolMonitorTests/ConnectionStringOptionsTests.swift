@@ -66,24 +66,6 @@ import PoolMonitor
     }
 
     @Test(arguments: [
-        ("mongodb://h/?readPreferenceTags=dc:ny", "conflicting options: readPreferenceTags cannot be used with read preference mode primary"),
-        ("mongodb://h/?readPreference=primary&maxStalenessSeconds=90", "conflicting options: maxStalenessSeconds=90 cannot be used with read preference mode primary"),
-        ("mongodb://h1,h2/?directConnection=true", "conflicting options: directConnection=true requires exactly one host, found 2"),
-        ("mongodb://h/?loadBalanced=true&replicaSet=rs", "conflicting options: loadBalanced=true cannot be used with replicaSet"),
-        ("mongodb://h/?tlsInsecure=true&tlsAllowInvalidHostnames=false", "conflicting options: tlsInsecure and tlsAllowInvalidHostnames cannot both be given"),
-        ("mongodb://h/?tls=true&ssl=false", "conflicting options: tls and ssl are given with different values; they are aliases and must agree"),
-        ("mongodb://h/?w=0&journal=true", "conflicting options: w=0 (unacknowledged) cannot be used with journal=true"),
-        ("mongodb://h/?minPoolSize=10&maxPoolSize=5", "conflicting options: minPoolSize=10 is greater than maxPoolSize=5"),
-        ("mongodb://h/?proxyHost=p&proxyHost=q", "option proxyHost: given 2 times; a proxy option may be given only once"),
-        ("mongodb://h/?w", "option w: expected 'key=value', found no '='"),
-        ("mongodb://h/?=1", "option =1: the option name is empty"),
-        ("mongodb://h/?appname=a%2", "invalid percent-encoding in option appname 'a%2': '%' must be followed by two hex digits encoding UTF-8"),
-    ])
-    func rulesTheSpecsMakeErrors(_ text: String, _ message: String) {
-        expectConnectionStringError(text, message)
-    }
-
-    @Test(arguments: [
         ("heartbeatFrequencyMS=100", "option heartbeatFrequencyMS=100: must be at least 500 (ignored)"),
         ("maxConnecting=0", "option maxConnecting=0: must be positive (ignored)"),
         ("maxPoolSize=-1", "option maxPoolSize=-1: must be non-negative (ignored)"),
