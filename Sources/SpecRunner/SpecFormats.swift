@@ -2,5 +2,8 @@
 public enum SpecFormats {
     public static let all: [any SpecFormat] = [
         UnifiedFormat(),
+        ServerSelectionFormat(),
+        RTTFormat(),
+        InWindowFormat(),
     ]
 }

@@ -9,6 +9,8 @@ import Testing
     /// Suite folders relative to the specs directory. Each format adds its folders here as it lands.
     static let suites: [String] = [
         "server-discovery-and-monitoring/unified",
+        "server-selection",
+        "max-staleness",
     ]
 
     static var specsDirectory: String {
