@@ -18,13 +18,7 @@ public struct InWindowFormat: SpecFormat {
     }
 
     public func run(_ file: SpecFile) -> [SpecCaseResult] {
-        let outcome: SpecOutcome
-        do {
-            outcome = try check(file.json)
-        } catch {
-            outcome = .failed("malformed test file: \(error)")
-        }
-        return [SpecCaseResult(file: file.path, name: file.json["description"]?.stringValue ?? file.stem, outcome: outcome)]
+        SelectionSpecData.fileCase(file, name: file.json["description"]?.stringValue, check)
     }
 
     private func check(_ json: JSONValue) throws(SelectionSpecData.Malformed) -> SpecOutcome {

@@ -9,6 +9,22 @@ enum SelectionSpecData {
         var description: String
     }
 
+    /// The one case of a file whose unit is the whole file: a malformed file is a failure that
+    /// says what was wrong, never a crash.
+    static func fileCase(
+        _ file: SpecFile,
+        name: String? = nil,
+        _ check: (JSONValue) throws(Malformed) -> SpecOutcome
+    ) -> [SpecCaseResult] {
+        let outcome: SpecOutcome
+        do {
+            outcome = try check(file.json)
+        } catch {
+            outcome = .failed("malformed test file: \(error)")
+        }
+        return [SpecCaseResult(file: file.path, name: name ?? file.stem, outcome: outcome)]
+    }
+
     static func topology(_ json: JSONValue?) throws(Malformed) -> TopologyDescription {
         guard let json, let typeName = json["type"]?.stringValue else {
             throw Malformed(description: "topology_description needs a string `type`")

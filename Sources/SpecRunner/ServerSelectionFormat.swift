@@ -16,13 +16,7 @@ public struct ServerSelectionFormat: SpecFormat {
     }
 
     public func run(_ file: SpecFile) -> [SpecCaseResult] {
-        let outcome: SpecOutcome
-        do {
-            outcome = try check(file.json)
-        } catch {
-            outcome = .failed("malformed test file: \(error)")
-        }
-        return [SpecCaseResult(file: file.path, name: file.stem, outcome: outcome)]
+        SelectionSpecData.fileCase(file, check)
     }
 
     private func check(_ json: JSONValue) throws(SelectionSpecData.Malformed) -> SpecOutcome {
