@@ -3,5 +3,8 @@ public enum SpecFormats {
     public static let all: [any SpecFormat] = [
         UnifiedFormat(),
         ConnectionStringFormat(),
+        ServerSelectionFormat(),
+        RTTFormat(),
+        InWindowFormat(),
     ]
 }

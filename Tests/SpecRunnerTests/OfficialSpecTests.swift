@@ -11,6 +11,8 @@ import Testing
         "server-discovery-and-monitoring/unified",
         "connection-string",
         "uri-options",
+        "server-selection",
+        "max-staleness",
     ]
 
     static var specsDirectory: String {
