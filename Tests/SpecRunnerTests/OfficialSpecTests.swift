@@ -9,6 +9,12 @@ import Testing
     /// Suite folders relative to the specs directory. Each format adds its folders here as it lands.
     static let suites: [String] = [
         "server-discovery-and-monitoring/unified",
+        "server-discovery-and-monitoring/rs",
+        "server-discovery-and-monitoring/single",
+        "server-discovery-and-monitoring/sharded",
+        "server-discovery-and-monitoring/load-balanced",
+        "server-discovery-and-monitoring/errors",
+        "server-discovery-and-monitoring/monitoring",
     ]
 
     static var specsDirectory: String {
