@@ -111,17 +111,16 @@ struct HelloReader {
 
     func flag(_ key: String) -> Bool { value(key)?.isTruthy ?? false }
 
-    func string(_ key: String) throws(HelloReplyError) -> String? {
+    /// The field through `extract`, nil when absent; throws when present but not extractable.
+    private func typed<T>(_ key: String, _ expected: String, _ extract: (BSON) -> T?) throws(HelloReplyError) -> T? {
         guard let v = value(key) else { return nil }
-        guard let s = v.stringValue else { throw HelloReplyError(field: prefix + key, expected: "a string", found: v) }
-        return s
+        guard let out = extract(v) else { throw HelloReplyError(field: prefix + key, expected: expected, found: v) }
+        return out
     }
 
-    func int64(_ key: String) throws(HelloReplyError) -> Int64? {
-        guard let v = value(key) else { return nil }
-        guard let n = v.int64Value else { throw HelloReplyError(field: prefix + key, expected: "an integer", found: v) }
-        return n
-    }
+    func string(_ key: String) throws(HelloReplyError) -> String? { try typed(key, "a string", \.stringValue) }
+
+    func int64(_ key: String) throws(HelloReplyError) -> Int64? { try typed(key, "an integer", \.int64Value) }
 
     func int(_ key: String) throws(HelloReplyError) -> Int? {
         guard let n = try int64(key) else { return nil }
@@ -131,25 +130,14 @@ struct HelloReader {
         return Int(i)
     }
 
-    func objectID(_ key: String) throws(HelloReplyError) -> BSONObjectID? {
-        guard let v = value(key) else { return nil }
-        guard let o = v.objectIDValue else { throw HelloReplyError(field: prefix + key, expected: "an ObjectId", found: v) }
-        return o
-    }
+    func objectID(_ key: String) throws(HelloReplyError) -> BSONObjectID? { try typed(key, "an ObjectId", \.objectIDValue) }
 
-    func document(_ key: String) throws(HelloReplyError) -> BSONDocument? {
-        guard let v = value(key) else { return nil }
-        guard let d = v.documentValue else { throw HelloReplyError(field: prefix + key, expected: "a document", found: v) }
-        return d
-    }
+    func document(_ key: String) throws(HelloReplyError) -> BSONDocument? { try typed(key, "a document", \.documentValue) }
 
     func datetime(_ key: String) throws(HelloReplyError) -> Int64? {
-        guard let v = value(key) else { return nil }
-        switch v {
-        case .datetime(let ms): return ms
-        default:
-            guard let n = v.int64Value else { throw HelloReplyError(field: prefix + key, expected: "a date", found: v) }
-            return n
+        try typed(key, "a date") { v in
+            if case .datetime(let ms) = v { return ms }
+            return v.int64Value
         }
     }
 

@@ -72,10 +72,15 @@ extension TopologyStateMachine {
         }
     }
 
+    /// Learns the set name from the first member, or checks the server's against it.
+    /// Returns false (the caller removes the server) on a mismatch.
+    mutating func adoptOrMatchSetName(_ server: ServerDescription) -> Bool {
+        if description.setName == nil { description.setName = server.setName }
+        return description.setName == server.setName
+    }
+
     mutating func updateRSWithoutPrimary(_ server: ServerDescription, _ t: inout Transition) {
-        if description.setName == nil {
-            description.setName = server.setName
-        } else if description.setName != server.setName {
+        guard adoptOrMatchSetName(server) else {
             removeServer(server.address, &t)
             return
         }
@@ -104,9 +109,7 @@ extension TopologyStateMachine {
     }
 
     mutating func updateRSFromPrimary(_ server: ServerDescription, _ t: inout Transition) {
-        if description.setName == nil {
-            description.setName = server.setName
-        } else if description.setName != server.setName {
+        guard adoptOrMatchSetName(server) else {
             removeServer(server.address, &t)
             checkIfHasPrimary()
             return
