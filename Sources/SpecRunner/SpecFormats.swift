@@ -6,5 +6,6 @@ public enum SpecFormats {
         ServerSelectionFormat(),
         RTTFormat(),
         InWindowFormat(),
+        SDAMFormat(),
     ]
 }

@@ -13,6 +13,12 @@ import Testing
         "uri-options",
         "server-selection",
         "max-staleness",
+        "server-discovery-and-monitoring/rs",
+        "server-discovery-and-monitoring/single",
+        "server-discovery-and-monitoring/sharded",
+        "server-discovery-and-monitoring/load-balanced",
+        "server-discovery-and-monitoring/errors",
+        "server-discovery-and-monitoring/monitoring",
     ]
 
     static var specsDirectory: String {

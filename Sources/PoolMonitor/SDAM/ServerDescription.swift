@@ -1,15 +1,3 @@
-/// `topologyVersion` from a hello reply or a state-change error: which process answered, and
-/// a counter that grows with each of its state changes. Used to discard stale information.
-public struct TopologyVersion: Sendable, Hashable {
-    public var processId: BSONObjectID
-    public var counter: Int64
-
-    public init(processId: BSONObjectID, counter: Int64) {
-        self.processId = processId
-        self.counter = counter
-    }
-}
-
 /// What the monitor knows of one server, per the SDAM specification's ServerDescription.
 ///
 /// A value: built from a hello reply or from an error (see `ServerDescription+Hello.swift`),
@@ -43,6 +31,9 @@ public struct ServerDescription: Sendable {
     public var logicalSessionTimeoutMinutes: Int64?
     public var topologyVersion: TopologyVersion?
     public var isCryptd: Bool = false
+    /// Set by servers behind a load balancer (MongoDB 5.0+); identifies the service for pool
+    /// clearing in load-balanced mode.
+    public var serviceId: BSONObjectID?
 
     /// An Unknown description with no error: a server that has not been checked yet.
     public init(address: ServerAddress) {

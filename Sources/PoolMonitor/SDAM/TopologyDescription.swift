@@ -21,5 +21,30 @@ public struct TopologyDescription: Sendable {
         self.servers = servers
     }
 
+    /// The initial description the spec's "Initial TopologyDescription" prescribes: the
+    /// initial type, the `replicaSet` name, and one Unknown description per seed.
+    public init(settings: TopologySettings) {
+        var servers: [ServerAddress: ServerDescription] = [:]
+        for seed in settings.seeds { servers[seed] = ServerDescription(address: seed) }
+        self.init(type: settings.initialTopologyType, setName: settings.replicaSet, servers: servers)
+    }
+
     public var isCompatible: Bool { compatibilityError == nil }
+
+    /// Whether some server is a known RSPrimary (the test `checkIfHasPrimary` makes).
+    public var hasPrimary: Bool { servers.values.contains { $0.type == .rsPrimary } }
+
+    /// Server descriptions ordered by address, for stable output.
+    public var sortedServers: [ServerDescription] { servers.values.sorted { $0.address < $1.address } }
+}
+
+extension TopologyDescription: Equatable {
+    /// Equality for "TopologyDescriptionChanged": the scalar fields, and every server by the
+    /// spec's Server Description Equality.
+    public static func == (lhs: TopologyDescription, rhs: TopologyDescription) -> Bool {
+        lhs.type == rhs.type && lhs.setName == rhs.setName && lhs.maxSetVersion == rhs.maxSetVersion
+            && lhs.maxElectionId == rhs.maxElectionId && lhs.compatibilityError == rhs.compatibilityError
+            && lhs.logicalSessionTimeoutMinutes == rhs.logicalSessionTimeoutMinutes
+            && lhs.servers == rhs.servers
+    }
 }
