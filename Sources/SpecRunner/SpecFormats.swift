@@ -2,5 +2,6 @@
 public enum SpecFormats {
     public static let all: [any SpecFormat] = [
         UnifiedFormat(),
+        BSONCorpusFormat(),
     ]
 }

@@ -9,6 +9,7 @@ import Testing
     /// Suite folders relative to the specs directory. Each format adds its folders here as it lands.
     static let suites: [String] = [
         "server-discovery-and-monitoring/unified",
+        "bson-corpus",
     ]
 
     static var specsDirectory: String {
