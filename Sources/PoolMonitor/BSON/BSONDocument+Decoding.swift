@@ -11,7 +11,8 @@ extension BSONDocument {
     ///
     /// - Parameters:
     ///   - bytes: The document's bytes.
-    ///   - maxDepth: How many documents and arrays may nest, the top level counting as 1.
+    ///   - maxDepth: How many documents and arrays may nest, the top level counting as 1. The
+    ///     decoder recurses once per level, so keep it in the hundreds.
     /// - Throws: `BSONDecodingError` saying what was expected, what came, and at which offset.
     public init(bytes: [UInt8], maxDepth: Int = BSONDocument.defaultMaxDepth) throws(BSONDecodingError) {
         try self.init(bytes: bytes[...], maxDepth: maxDepth)
