@@ -26,11 +26,11 @@ public struct BSONDocumentView: Sendable {
     /// Validates a slice (a frame inside a larger buffer) without copying it.
     public init(bytes: ArraySlice<UInt8>, maxDepth: Int = BSONDocument.defaultMaxDepth) throws(BSONDecodingError) {
         let parser = BSONParser(bytes, maxDepth: maxDepth)
-        let end = try parser.documentFrame(at: bytes.startIndex, limit: bytes.endIndex)
-        guard end == bytes.endIndex else {
-            throw parser.error(.trailingBytes, at: end, expected: "the end of the input after the top-level document",
-                               found: "\(bytes.endIndex - end) more bytes")
+        guard maxDepth >= 1 else {
+            throw parser.error(.nestingTooDeep, at: bytes.startIndex, expected: "documents nested at most \(maxDepth) deep",
+                               found: "nesting level 1")
         }
+        let end = try parser.documentFrame(at: bytes.startIndex, limit: bytes.endIndex)
         var entries: [Entry] = []
         var index = bytes.startIndex + 4
         let contentEnd = end - 1
@@ -39,6 +39,11 @@ public struct BSONDocumentView: Sendable {
             let (_, next) = try parser.value(type: header.type, at: header.valueStart, limit: contentEnd, depth: 1, build: false)
             entries.append(Entry(type: header.type, key: header.key, valueStart: header.valueStart))
             index = next
+        }
+        // Checked last, as the tree decoder does, so both report the same first error.
+        guard end == bytes.endIndex else {
+            throw parser.error(.trailingBytes, at: end, expected: "the end of the input after the top-level document",
+                               found: "\(bytes.endIndex - end) more bytes")
         }
         self.bytes = bytes
         self.maxDepth = maxDepth
