@@ -41,10 +41,7 @@ public struct BSONDocumentView: Sendable {
             index = next
         }
         // Checked last, as the tree decoder does, so both report the same first error.
-        guard end == bytes.endIndex else {
-            throw parser.error(.trailingBytes, at: end, expected: "the end of the input after the top-level document",
-                               found: "\(bytes.endIndex - end) more bytes")
-        }
+        try parser.checkNoTrailingBytes(after: end)
         self.bytes = bytes
         self.maxDepth = maxDepth
         self.entries = entries

@@ -50,27 +50,39 @@ struct BSONParser {
     /// The top-level document: its declared length must cover the input exactly.
     func topLevelDocument(build: Bool) throws(BSONDecodingError) -> BSONDocument {
         let (document, end) = try document(at: bytes.startIndex, limit: bytes.endIndex, depth: 1, build: build)
+        try checkNoTrailingBytes(after: end)
+        return document
+    }
+
+    /// Reads the int32 length at `index` of a region that counts its own length field (a
+    /// document, a code with scope), checks it against `minimum` and the bytes up to `limit`,
+    /// and returns the region's end.
+    func selfInclusiveLength(at index: Int, limit: Int, minimum: Int, _ kind: BSONDecodingError.Kind,
+                             _ what: String) throws(BSONDecodingError) -> Int {
+        try need(4, at: index, limit: limit, "\(what) length")
+        let length = Int(int32(at: index))
+        guard length >= minimum else {
+            throw error(kind, at: index, expected: "a \(what) length of at least \(minimum)", found: "\(length)")
+        }
+        guard length <= limit - index else {
+            throw error(kind, at: index, expected: "a \(what) length of at most \(limit - index) (the bytes available)",
+                        found: "\(length)")
+        }
+        return index + length
+    }
+
+    /// Fails when bytes follow the top-level document, which ends at `end`.
+    func checkNoTrailingBytes(after end: Int) throws(BSONDecodingError) {
         guard end == bytes.endIndex else {
             throw error(.trailingBytes, at: end, expected: "the end of the input after the top-level document",
                         found: "\(bytes.endIndex - end) more bytes")
         }
-        return document
     }
 
     /// Checks the envelope of the document at `start` (length, terminator) and returns its end,
     /// one past the terminating 0x00.
     func documentFrame(at start: Int, limit: Int) throws(BSONDecodingError) -> Int {
-        try need(4, at: start, limit: limit, "document length")
-        let length = Int(int32(at: start))
-        guard length >= 5 else {
-            throw error(.invalidLength, at: start, expected: "a document length of at least 5", found: "\(length)")
-        }
-        guard length <= limit - start else {
-            throw error(.invalidLength, at: start,
-                        expected: "a document length of at most \(limit - start) (the bytes available)",
-                        found: "\(length)")
-        }
-        let end = start + length
+        let end = try selfInclusiveLength(at: start, limit: limit, minimum: 5, .invalidLength, "document")
         guard bytes[end - 1] == 0 else {
             throw error(.missingTerminator, at: end - 1, expected: "0x00 ending the document",
                         found: byteDescription(at: end - 1))
@@ -300,17 +312,9 @@ struct BSONParser {
     }
 
     private func codeWithScope(at index: Int, limit: Int, depth: Int, build: Bool) throws(BSONDecodingError) -> (BSON, next: Int) {
-        try need(4, at: index, limit: limit, "code with scope length")
-        let total = Int(int32(at: index))
         // int32 total + (int32 length + at least a NUL) + a document of at least 5 bytes.
-        guard total >= 14 else {
-            throw error(.invalidCodeWithScope, at: index, expected: "a code with scope length of at least 14", found: "\(total)")
-        }
-        guard total <= limit - index else {
-            throw error(.invalidCodeWithScope, at: index,
-                        expected: "a code with scope length of at most \(limit - index) (the bytes left)", found: "\(total)")
-        }
-        let end = index + total
+        let end = try selfInclusiveLength(at: index, limit: limit, minimum: 14, .invalidCodeWithScope, "code with scope")
+        let total = end - index
         let (code, scopeStart) = try lengthPrefixedString(at: index + 4, limit: end, "code with scope code")
         let (scope, scopeEnd) = try document(at: scopeStart, limit: end, depth: depth + 1, build: build)
         guard scopeEnd == end else {

@@ -5,17 +5,13 @@ extension BSONDocument {
     /// Canonical Extended JSON: every value in its type wrapper, so parsing it gives back
     /// exactly this document (NaN payloads aside).
     public func canonicalExtendedJSON() -> String {
-        var out = ""
-        ExtendedJSONWriter(relaxed: false).write(self, into: &out)
-        return out
+        BSON.document(self).canonicalExtendedJSON()
     }
 
     /// Relaxed Extended JSON: int32, int64 and finite doubles as JSON numbers, dates from
     /// 1970 to 9999 as ISO-8601 strings; other types as in canonical form.
     public func relaxedExtendedJSON() -> String {
-        var out = ""
-        ExtendedJSONWriter(relaxed: true).write(self, into: &out)
-        return out
+        BSON.document(self).relaxedExtendedJSON()
     }
 }
 
