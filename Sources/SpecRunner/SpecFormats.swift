@@ -7,5 +7,6 @@ public enum SpecFormats {
         RTTFormat(),
         InWindowFormat(),
         SDAMFormat(),
+        BSONCorpusFormat(),
     ]
 }

@@ -19,6 +19,7 @@ import Testing
         "server-discovery-and-monitoring/load-balanced",
         "server-discovery-and-monitoring/errors",
         "server-discovery-and-monitoring/monitoring",
+        "bson-corpus",
     ]
 
     static var specsDirectory: String {

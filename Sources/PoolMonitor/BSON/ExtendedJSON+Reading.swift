@@ -9,8 +9,11 @@ public struct ExtendedJSONError: Error, Sendable, Equatable, CustomStringConvert
     public var description: String { "invalid Extended JSON: \(reason)" }
 }
 
-/// Reads MongoDB Extended JSON v2, canonical and relaxed (and the legacy forms the spec says
-/// parsers accept: `$date` as a number, `$binary`/`$type`, `$regex`/`$options`), into BSON.
+/// Reads MongoDB Extended JSON v2, canonical and relaxed, into BSON; also the legacy
+/// `$binary`/`$type` and `$regex`/`$options` forms, and `$uuid`. A `$date` holding a bare
+/// number is rejected, as the bson-corpus requires.
+///
+/// Keys and regular expression parts become C strings in BSON, so a NUL in one is an error.
 public enum ExtendedJSON {
     /// Parses a JSON text whose top level is an object into a document.
     public static func document(from text: String) throws -> BSONDocument {
@@ -36,7 +39,10 @@ public enum ExtendedJSON {
         case .object(let members):
             if let wrapped = try typeWrapper(members) { return wrapped }
             var doc = BSONDocument()
-            for (k, v) in members { doc.append(k, try value(from: v)) }
+            for (k, v) in members {
+                guard !k.utf8.contains(0) else { throw ExtendedJSONError("key '\(k)' contains a NUL byte") }
+                doc.append(k, try value(from: v))
+            }
             return .document(doc)
         }
     }
@@ -55,7 +61,8 @@ public enum ExtendedJSON {
     // MARK: - Type wrappers
 
     private static func typeWrapper(_ members: [(String, JSONValue)]) throws(ExtendedJSONError) -> BSON? {
-        guard let first = members.first?.0, first.hasPrefix("$") else { return nil }
+        // Any `$`-prefixed key may be a type wrapper's, wherever it stands.
+        guard members.contains(where: { $0.0.hasPrefix("$") }) else { return nil }
         let keys = Set(members.map(\.0))
         func member(_ key: String) -> JSONValue? { members.first(where: { $0.0 == key })?.1 }
         func only(_ expected: Set<String>, _ type: String) throws(ExtendedJSONError) {
@@ -114,7 +121,8 @@ public enum ExtendedJSON {
             if keys.contains("$scope") {
                 try only(["$code", "$scope"], "$code/$scope")
                 let code = try string(member("$code"), "$code")
-                guard case .document(let scope) = try value(from: member("$scope")!) else {
+                guard let scopeJSON = member("$scope"), case .object = scopeJSON,
+                      case .document(let scope) = try value(from: scopeJSON) else {
                     throw ExtendedJSONError("$scope must be a document")
                 }
                 return .javascriptWithScope(BSONCodeWithScope(code: code, scope: scope))
@@ -137,7 +145,7 @@ public enum ExtendedJSON {
                   let pattern = inner.first(where: { $0.0 == "pattern" })?.1.stringValue,
                   let options = inner.first(where: { $0.0 == "options" })?.1.stringValue
             else { throw ExtendedJSONError("$regularExpression must be {\"pattern\": string, \"options\": string}") }
-            return .regex(BSONRegularExpression(pattern: pattern, options: try regexOptions(options)))
+            return .regex(try regex(pattern: pattern, options: options))
         }
         if keys.contains("$regex") {
             // Legacy form. A `$regex` whose value is not a string is the query operator, i.e. an
@@ -145,7 +153,7 @@ public enum ExtendedJSON {
             guard let pattern = member("$regex")?.stringValue else { return nil }
             try only(["$regex", "$options"], "$regex/$options")
             let options = try string(member("$options"), "$options")
-            return .regex(BSONRegularExpression(pattern: pattern, options: try regexOptions(options)))
+            return .regex(try regex(pattern: pattern, options: options))
         }
         if keys.contains("$dbPointer") {
             try only(["$dbPointer"], "$dbPointer")
@@ -158,7 +166,8 @@ public enum ExtendedJSON {
         }
         if keys.contains("$date") {
             try only(["$date"], "$date")
-            return .datetime(try date(member("$date")!))
+            guard let payload = member("$date") else { throw ExtendedJSONError("$date needs a value") }
+            return .datetime(try date(payload))
         }
         if keys.contains("$minKey") {
             try only(["$minKey"], "$minKey")
@@ -197,13 +206,18 @@ public enum ExtendedJSON {
         }
     }
 
-    private static func regexOptions(_ options: String) throws(ExtendedJSONError) -> String {
-        // Canonical form sorts the option letters.
-        String(options.sorted())
+    /// A regular expression with its options in canonical (sorted) order; NUL cannot be
+    /// written in BSON's C strings.
+    private static func regex(pattern: String, options: String) throws(ExtendedJSONError) -> BSONRegularExpression {
+        guard !pattern.utf8.contains(0) else { throw ExtendedJSONError("regular expression pattern contains a NUL byte") }
+        guard !options.utf8.contains(0) else { throw ExtendedJSONError("regular expression options contain a NUL byte") }
+        return BSONRegularExpression(pattern: pattern, options: BSONRegularExpression.sortedOptions(options))
     }
 
     private static func binary(_ members: [(String, JSONValue)], keys: Set<String>) throws(ExtendedJSONError) -> BSONBinary {
-        let payload = members.first(where: { $0.0 == "$binary" })!.1
+        guard let payload = members.first(where: { $0.0 == "$binary" })?.1 else {
+            throw ExtendedJSONError("$binary wrapper needs a $binary member")
+        }
         let base64: String
         let subtypeHex: String
         if case .object(let inner) = payload {
@@ -252,8 +266,8 @@ public enum ExtendedJSON {
 
     private static func date(_ v: JSONValue) throws(ExtendedJSONError) -> Int64 {
         switch v {
-        case .object:
-            guard case .int64(let ms) = try value(from: v) else {
+        case .object(let inner):
+            guard inner.count == 1, inner[0].0 == "$numberLong", case .int64(let ms) = try value(from: v) else {
                 throw ExtendedJSONError("$date must wrap {\"$numberLong\": string}")
             }
             return ms
@@ -262,11 +276,8 @@ public enum ExtendedJSON {
                 throw ExtendedJSONError("$date '\(iso)' is not an ISO-8601 date")
             }
             return ms
-        case .number(let n):
-            guard let ms = Int64(n) else { throw ExtendedJSONError("$date \(n) is not an integer") }
-            return ms
         default:
-            throw ExtendedJSONError("$date must be a string, a number or {\"$numberLong\": ...}")
+            throw ExtendedJSONError("$date must be an ISO-8601 string or {\"$numberLong\": string}")
         }
     }
 }
