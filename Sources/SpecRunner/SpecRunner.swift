@@ -75,10 +75,18 @@ public struct SpecRunner: Sendable {
         return summary
     }
 
-    /// The folder of the official spec data: `MONGO_SPECS_DIR`, else `../shared/specs` next to
-    /// the package root.
-    public static func defaultSpecsDirectory(packageRoot: String) -> String {
+    /// The folder of the official spec data: `MONGO_SPECS_DIR` when set, else the first
+    /// `shared/specs` found beside `start` or one of its ancestors (`../shared/specs` from a
+    /// clone next to `shared/`, as CI lays it out).
+    public static func defaultSpecsDirectory(packageRoot start: String) -> String {
         if let env = ProcessInfo.processInfo.environment["MONGO_SPECS_DIR"], !env.isEmpty { return env }
-        return packageRoot + "/../shared/specs"
+        var folder = URL(fileURLWithPath: start).standardizedFileURL
+        while true {
+            let candidate = folder.appendingPathComponent("shared/specs").path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+            let parent = folder.deletingLastPathComponent()
+            if parent.path == folder.path { return start + "/../shared/specs" }
+            folder = parent
+        }
     }
 }

@@ -4,18 +4,6 @@ import PoolMonitor
 /// Random and mutated connection strings always end in a value or a typed error: no trap, no
 /// hang, and a parsed value always satisfies the parser's promises.
 @Suite struct ConnectionStringFuzzTests {
-    /// SplitMix64: a small seeded generator, so a failure reproduces from its seed.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Pieces that reach every branch of the grammar more often than random bytes would.
     static let pieces: [String] = [
         "mongodb://", "mongodb+srv://", "@", ":", "::", "/", "?", "&", "=", ",", "%", "%2F", "%2f", "%40", "%3A",
@@ -35,14 +23,14 @@ import PoolMonitor
         "mongodb://h?heartbeatFrequencyMS=500&maxPoolSize=10&minPoolSize=1&directConnection=true",
     ]
 
-    static func randomString(_ rng: inout SeededGenerator) -> String {
+    static func randomString(_ rng: inout SplitMix64) -> String {
         let count = Int.random(in: 0...24, using: &rng)
         var text = Bool.random(using: &rng) ? "mongodb://" : ""
         for _ in 0..<count { text += pieces.randomElement(using: &rng) ?? "" }
         return text
     }
 
-    static func mutate(_ text: String, _ rng: inout SeededGenerator) -> String {
+    static func mutate(_ text: String, _ rng: inout SplitMix64) -> String {
         var chars = Array(text)
         for _ in 0..<Int.random(in: 1...4, using: &rng) {
             let piece = Array(pieces.randomElement(using: &rng) ?? "")
@@ -59,7 +47,7 @@ import PoolMonitor
 
     @Test(arguments: [1, 2, 3] as [UInt64])
     func everyInputEndsInAValueOrATypedError(seed: UInt64) {
-        var rng = SeededGenerator(state: seed)
+        var rng = SplitMix64(seed: seed)
         var parsed = 0
         var rejected = 0
         for i in 0..<4000 {

@@ -7,21 +7,9 @@ import Testing
 @Suite struct TopologyStateMachinePropertyTests {
     typealias F = SDAMFixtures
 
-    /// SplitMix64: small, seedable, the same on every platform.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let names = ["h0:27017", "h1:27017", "h2:27017", "h3:27017", "h4:27017", "h5:27017"]
 
-    static func randomSettings(_ rng: inout SeededGenerator) -> TopologySettings {
+    static func randomSettings(_ rng: inout SplitMix64) -> TopologySettings {
         let count = Int.random(in: 1...3, using: &rng)
         let seeds = Array(names.shuffled(using: &rng).prefix(count)).map(F.address)
         let replicaSet = Bool.random(using: &rng) ? "rs" : nil
@@ -29,7 +17,7 @@ import Testing
         return TopologySettings(seeds: seeds, replicaSet: replicaSet, directConnection: direct)
     }
 
-    static func randomReply(_ rng: inout SeededGenerator) -> BSONDocument {
+    static func randomReply(_ rng: inout SplitMix64) -> BSONDocument {
         var fields: [(String, BSON)] = []
         let setName = ["rs", "rs", "rs", "other"].randomElement(using: &rng)!
         let hostList = names.filter { _ in Int.random(in: 0..<3, using: &rng) == 0 }
@@ -57,7 +45,7 @@ import Testing
         return F.hello(fields, maxWireVersion: [9, 16, 17, 21].randomElement(using: &rng)!)
     }
 
-    static func randomError(_ address: ServerAddress, _ rng: inout SeededGenerator) -> ApplicationError {
+    static func randomError(_ address: ServerAddress, _ rng: inout SplitMix64) -> ApplicationError {
         let kinds: [ApplicationError.Kind] = [
             .network, .timeout, .authentication("x"),
             .command(["ok": .int32(0), "code": .int32([10107, 91, 189, 2].randomElement(using: &rng)!)]),
@@ -73,7 +61,7 @@ import Testing
 
     @Test(arguments: [UInt64(1), 2, 3, 42, 2024])
     func invariantsHoldUnderRandomInputs(seed: UInt64) {
-        var rng = SeededGenerator(state: seed)
+        var rng = SplitMix64(seed: seed)
         for _ in 0..<40 {
             let settings = Self.randomSettings(&rng)
             var machine = TopologyStateMachine(settings: settings)

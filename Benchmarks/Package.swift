@@ -1,0 +1,25 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Benchmarks live in their own package so the main package carries no benchmark dependency
+/// (as swift-nio does). Run from this folder: `swift package benchmark`.
+let package = Package(
+    name: "mongo-sdam-benchmarks",
+    platforms: [.macOS(.v13)],
+    dependencies: [
+        .package(name: "mongo-sdam", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "SDAMBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "PoolMonitor", package: "mongo-sdam"),
+            ],
+            path: "Benchmarks/SDAMBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
