@@ -284,43 +284,11 @@ public struct SDAMFormat: SpecFormat {
 
 // MARK: - Test URI reading (stand-in for the connection-string parser)
 
-/// TEMPORARY: reads only what the SDAM test files' `uri` needs (hosts, replicaSet,
-/// directConnection, loadBalanced, heartbeatFrequencyMS). The real connection-string parser
-/// replaces this at merge; nothing outside the SDAM spec runner may call it.
+/// The test's `uri`, through the real connection-string parser.
 func topologySettings(fromTestURI uri: String) throws(SDAMFormat.Failure) -> TopologySettings {
-    let scheme = "mongodb://"
-    guard uri.hasPrefix(scheme) else { throw SDAMFormat.Failure("test uri must start with \(scheme): \(uri)") }
-    let rest = uri.dropFirst(scheme.count)
-    let hostPart = rest.prefix { $0 != "/" && $0 != "?" }
-    var query = rest.dropFirst(hostPart.count)
-    if query.hasPrefix("/") { query = query.dropFirst() }
-    if query.hasPrefix("?") { query = query.dropFirst() }
-    var seeds: [ServerAddress] = []
-    for host in hostPart.split(separator: ",", omittingEmptySubsequences: false) {
-        guard let address = ServerAddress(String(host)) else { throw SDAMFormat.Failure("bad host \"\(host)\" in \(uri)") }
-        seeds.append(address)
+    do {
+        return try TopologySettings(connectionString: try ConnectionString(uri))
+    } catch {
+        throw SDAMFormat.Failure("invalid test uri \(uri): \(error)")
     }
-    var settings = TopologySettings(seeds: seeds)
-    func bool(_ value: String) throws(SDAMFormat.Failure) -> Bool {
-        switch value.lowercased() {
-        case "true": return true
-        case "false": return false
-        default: throw SDAMFormat.Failure("expected true or false, got \"\(value)\" in \(uri)")
-        }
-    }
-    for option in query.split(separator: "&") {
-        let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { throw SDAMFormat.Failure("bad option \"\(option)\" in \(uri)") }
-        switch parts[0].lowercased() {
-        case "replicaset": settings.replicaSet = parts[1]
-        case "directconnection": settings.directConnection = try bool(parts[1])
-        case "loadbalanced": settings.loadBalanced = try bool(parts[1])
-        case "heartbeatfrequencyms":
-            guard let ms = Int(parts[1]) else { throw SDAMFormat.Failure("bad heartbeatFrequencyMS in \(uri)") }
-            settings.heartbeatFrequencyMS = ms
-        default: throw SDAMFormat.Failure("test uri option \(parts[0]) not supported by the stand-in reader")
-        }
-    }
-    do { try settings.validate() } catch { throw SDAMFormat.Failure("invalid test uri \(uri): \(error)") }
-    return settings
 }

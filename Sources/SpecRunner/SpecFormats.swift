@@ -8,5 +8,7 @@ public enum SpecFormats {
         InWindowFormat(),
         SDAMFormat(),
         BSONCorpusFormat(),
+        DNSSeedlistFormat(),
+        CMAPFormat(),
     ]
 }

@@ -19,6 +19,8 @@ import Testing
         "server-discovery-and-monitoring/load-balanced",
         "server-discovery-and-monitoring/errors",
         "server-discovery-and-monitoring/monitoring",
+        "initial-dns-seedlist-discovery",
+        "connection-monitoring-and-pooling",
         "bson-corpus",
     ]
 
