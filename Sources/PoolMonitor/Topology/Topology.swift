@@ -1,0 +1,165 @@
+import Synchronization
+
+/// The deployment as the client knows it, shared by the monitor's loop thread and the
+/// application's threads.
+///
+/// It holds one immutable `TopologyDescription` (inside the pure `TopologyStateMachine`) under
+/// a mutex with a condition variable. Every change is one call of the state machine, then a
+/// broadcast, so every thread waiting in server selection re-runs selection at once
+/// (architecture rule 3). Readers take a snapshot and work on it without the lock.
+public final class Topology: Sendable {
+    public let settings: TopologySettings
+
+    struct State: Sendable {
+        var machine: TopologyStateMachine
+        /// Grows with every transition that changed something; waiters compare it.
+        var version: UInt64 = 0
+        var opened = false
+        var closed = false
+    }
+
+    private let state: ConditionLock<State>
+    public let events: EventPublisher
+    /// Where monitor actions (start/stop monitoring, check now, cancel) go: the loop's inbox.
+    private let monitorSink = Mutex<(@Sendable ([SDAMAction]) -> Void)?>(nil)
+
+    /// A snapshot of the description with the version it had.
+    public struct Snapshot: Sendable {
+        public var description: TopologyDescription
+        public var version: UInt64
+    }
+
+    /// Why a wait on the topology ended without a result.
+    public enum WaitError: Error, Sendable, Equatable, CustomStringConvertible {
+        case closed
+        public var description: String { "the topology was closed" }
+    }
+
+    /// Creates the topology in its initial state. No I/O, no thread.
+    public init(settings: TopologySettings, events: EventPublisher = EventPublisher()) {
+        self.settings = settings
+        self.events = events
+        state = ConditionLock(State(machine: TopologyStateMachine(settings: settings)))
+    }
+
+    /// Connects the topology to the monitor that carries out its monitor actions.
+    func setMonitorSink(_ sink: @escaping @Sendable ([SDAMAction]) -> Void) {
+        monitorSink.withLock { $0 = sink }
+    }
+
+    // MARK: - Reading
+
+    public var snapshot: Snapshot {
+        state.withLock { Snapshot(description: $0.machine.description, version: $0.version) }
+    }
+
+    public var description: TopologyDescription { snapshot.description }
+
+    public var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// The server's current pool generation; connections made at an older generation are stale.
+    public func poolGeneration(for address: ServerAddress) -> Int? {
+        state.withLock { $0.machine.poolGeneration(for: address) }
+    }
+
+    /// Waits until the topology changes past `version`, it closes, or `deadline` (monotonic
+    /// nanoseconds) passes.
+    /// - Returns: the new snapshot, or nil on timeout.
+    /// - Throws: `WaitError.closed` once the topology is closed.
+    public func waitForChange(after version: UInt64, until deadline: UInt64?) throws(WaitError) -> Snapshot? {
+        let result: Result<Snapshot, WaitError>? = state.wait(until: deadline) { s in
+            if s.closed { return .failure(.closed) }
+            if s.version != version { return .success(Snapshot(description: s.machine.description, version: s.version)) }
+            return nil
+        }
+        switch result {
+        case .success(let snapshot): return snapshot
+        case .failure(let error): throw error
+        case nil: return nil
+        }
+    }
+
+    // MARK: - Transitions
+
+    /// Opens the topology: TopologyOpening, ServerOpening for each seed, and the actions that
+    /// start their monitors. Idempotent.
+    @discardableResult
+    func open() -> [SDAMAction] {
+        transition { s in
+            guard !s.opened, !s.closed else { return TopologyUpdate() }
+            s.opened = true
+            return s.machine.open()
+        }
+    }
+
+    /// Applies a check's outcome (on the loop thread).
+    /// - Returns: the actions for the monitor; pool actions are reflected in pool generations.
+    @discardableResult
+    public func apply(_ server: ServerDescription) -> [SDAMAction] {
+        transition { s in
+            guard !s.closed else { return TopologyUpdate() }
+            return s.machine.apply(server)
+        }
+    }
+
+    /// Feeds an application operation's error back into SDAM (from any thread). Monitor
+    /// actions (check now, cancel the check) go to the monitor.
+    public func handle(_ error: ApplicationError) {
+        let actions = transition { s in
+            guard !s.closed else { return TopologyUpdate() }
+            return s.machine.handle(error, now: MonotonicClock.milliseconds())
+        }
+        forwardToMonitor(actions)
+    }
+
+    /// Asks the monitor to check servers soon (all of them when `addresses` is nil), e.g. while
+    /// a selection waits. Requests coalesce in each server's scheduler.
+    public func requestImmediateCheck(of addresses: [ServerAddress]? = nil) {
+        let targets = addresses ?? Array(description.servers.keys)
+        forwardToMonitor(targets.map(SDAMAction.requestImmediateCheck))
+    }
+
+    /// Publishes heartbeat events in order with the SDAM events.
+    func publish(_ events: [MonitoringEvent]) {
+        state.withLock { _ in self.events.publish(events) }
+    }
+
+    /// Closes the topology: ServerClosed for every server, TopologyClosed, and wakes every
+    /// waiter, which then fails with `WaitError.closed`.
+    @discardableResult
+    func close() -> [SDAMAction] {
+        let actions = transition { s in
+            guard !s.closed else { return TopologyUpdate() }
+            s.closed = true
+            return s.opened ? s.machine.close() : TopologyUpdate()
+        }
+        state.broadcast()
+        return actions
+    }
+
+    /// One transition: run it under the lock, bump the version when it changed anything,
+    /// queue its events (in order, before unlocking), unlock, broadcast.
+    private func transition(_ body: (inout State) -> TopologyUpdate) -> [SDAMAction] {
+        let update = state.withLock { s -> TopologyUpdate in
+            let update = body(&s)
+            if !update.isEmpty {
+                s.version &+= 1
+                events.publish(update.events.map(MonitoringEvent.sdam))
+            }
+            return update
+        }
+        if !update.isEmpty { state.broadcast() }
+        return update.actions
+    }
+
+    private func forwardToMonitor(_ actions: [SDAMAction]) {
+        let monitorActions = actions.filter {
+            switch $0 {
+            case .startMonitoring, .stopMonitoring, .requestImmediateCheck, .cancelCheck: true
+            case .clearPool, .markPoolReady: false
+            }
+        }
+        guard !monitorActions.isEmpty, let sink = monitorSink.withLock({ $0 }) else { return }
+        sink(monitorActions)
+    }
+}
