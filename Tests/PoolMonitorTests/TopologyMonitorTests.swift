@@ -110,6 +110,8 @@ import TestSupport
             let monitor = try TopologyMonitor(settings: TopologySettings(seeds: [server.address]), options: options)
             _ = Self.waitFor(monitor.topology) { $0.servers[server.address]?.type == .standalone }
             #expect(ResourceCounts.threads(named: "tm-close-test") == 1)
+            let open = monitor.onLoop { $0?.monitor(for: server.address)?.hasOpenConnection } ?? nil
+            #expect(open == true)
             #expect(ResourceCounts.openConnections(toPort: server.port) == 1, "one monitoring connection")
             #expect(monitor.onLoop { $0?.monitoredAddresses.count } == 1)
             monitor.close()

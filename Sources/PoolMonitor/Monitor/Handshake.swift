@@ -5,6 +5,8 @@ public enum Handshake {
     /// This driver's name and version in the handshake's client metadata.
     public static let driverName = "swift-sdam"
     public static let driverVersion = "0.1.0"
+    /// The handshake spec's limit on `client.application.name`.
+    public static let maxApplicationNameBytes = 128
 
     /// The `client` document of the handshake: driver, OS, platform and the application name.
     public static func clientMetadata(appName: String?) -> BSONDocument {
@@ -32,16 +34,20 @@ public enum Handshake {
     /// over OP_QUERY, which every server answers whatever its version, as the handshake spec
     /// requires when no API version is declared; with `loadBalanced`, `hello` over OP_MSG.
     /// No authentication, no `saslSupportedMechs`: monitoring connections never authenticate.
+    /// `backpressure: true` tells the server this driver handles its overload errors (client
+    /// backpressure spec).
     public static func handshakeMessage(requestID: Int32, appName: String?, loadBalanced: Bool = false) -> WireMessage {
         if loadBalanced {
             var command: BSONDocument = ["hello": .int32(1), "helloOk": .bool(true)]
             command.append("client", .document(clientMetadata(appName: appName)))
+            command.append("backpressure", .bool(true))
             command.append("loadBalanced", .bool(true))
             command.append("$db", .string("admin"))
             return WireMessage(requestID: requestID, payload: .msg(OpMsg(body: command.encoded())))
         }
         var command: BSONDocument = ["isMaster": .int32(1), "helloOk": .bool(true)]
         command.append("client", .document(clientMetadata(appName: appName)))
+        command.append("backpressure", .bool(true))
         let query = OpQuery(flags: .secondaryOk, fullCollectionName: "admin.$cmd", query: command.encoded())
         return WireMessage(requestID: requestID, payload: .query(query))
     }

@@ -42,8 +42,8 @@ final class MonitorCore {
     }
 
     /// Applies a check's outcome and carries out the actions it produced.
-    func apply(_ description: ServerDescription) {
-        perform(topology.apply(description))
+    func apply(_ description: ServerDescription, checkFailed: Bool = false) {
+        perform(topology.apply(description, checkFailed: checkFailed))
     }
 
     /// Carries out monitor actions, in order.

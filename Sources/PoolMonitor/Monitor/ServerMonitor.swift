@@ -18,12 +18,12 @@ final class ServerMonitor {
     private var scheduleTimer: TimerWatcher!
     private var timeoutTimer: TimerWatcher!
     private var check: CheckInFlight?
-    /// Bumped for every check, so a late name resolution for an old check is ignored.
-    private var checkSerial = 0
+    /// A `getaddrinfo` for this server is running off the loop. At most one runs at a time: a
+    /// check that starts while one hangs waits for it instead of piling up resolver threads.
+    private var resolving = false
     private var stopped = false
 
     private struct CheckInFlight {
-        var serial: Int
         var startedNS: UInt64
         /// When the hello was written (the RTT sample runs from here to the reply).
         var helloSentNS: UInt64 = 0
@@ -34,6 +34,12 @@ final class ServerMonitor {
         var previousType: ServerType
         /// Connect errors of the addresses tried so far.
         var connectErrors: [String] = []
+        /// Waiting for name resolution.
+        var awaitingAddresses = false
+
+        /// The server was known before this check (PossiblePrimary counts as Unknown, as in
+        /// Server Description Equality): a network error then earns one immediate retry.
+        var wasKnown: Bool { previousType != .unknown && previousType != .possiblePrimary }
     }
 
     init(address: ServerAddress, loop: EventLoop, context: MonitorCore) {
@@ -64,23 +70,34 @@ final class ServerMonitor {
     /// has already marked the server Unknown); the next check follows the usual rhythm.
     func cancelCheck() {
         closeConnection()
-        guard check != nil else { return }
-        check = nil
-        timeoutTimer.stop()
+        rtt.reset()
+        guard abandonCheck("check cancelled after a network error on an application connection") else { return }
         perform(scheduler.checkSucceeded(nowMS: MonotonicClock.milliseconds()))
     }
 
     /// The server left the topology or the pool is closing: stop everything in this loop turn.
     func stop() {
+        _ = abandonCheck("check cancelled: monitoring of the server stopped")
         stopped = true
         scheduler.stop()
-        check = nil
         scheduleTimer.stop()
         timeoutTimer.stop()
         closeConnection()
     }
 
     var hasOpenConnection: Bool { connection.map { !$0.isClosed } ?? false }
+
+    /// Ends the check in flight without a result, publishing the heartbeat failure that every
+    /// started heartbeat is owed (logging-and-monitoring spec).
+    /// - Returns: whether a check was in flight.
+    private func abandonCheck(_ reason: String) -> Bool {
+        guard let current = check else { return false }
+        check = nil
+        timeoutTimer.stop()
+        let durationMS = Double(MonotonicClock.nanoseconds() - current.startedNS) / 1e6
+        context.publish(.serverHeartbeatFailed(address, durationMS: durationMS, error: "\(address): \(reason)", awaited: false))
+        return true
+    }
 
     // MARK: - Running a check
 
@@ -99,13 +116,13 @@ final class ServerMonitor {
     }
 
     private func beginCheck() {
-        checkSerial += 1
         let previousType = context.topology.description.servers[address]?.type ?? .unknown
-        check = CheckInFlight(serial: checkSerial, startedNS: MonotonicClock.nanoseconds(), previousType: previousType)
+        // An Unknown server's average RTT was cleared (server-selection spec), whatever made it
+        // Unknown: a failed check or an application error.
+        if previousType == .unknown { rtt.reset() }
+        check = CheckInFlight(startedNS: MonotonicClock.nanoseconds(), previousType: previousType)
         context.publish(.serverHeartbeatStarted(address, awaited: false))
-        if context.options.connectTimeoutMS > 0 {
-            timeoutTimer.start(after: Double(context.options.connectTimeoutMS) / 1000)
-        }
+        armTimeout()
         if let connection, !connection.isClosed, handshaken {
             sendHello(on: connection, handshake: false)
             return
@@ -116,18 +133,34 @@ final class ServerMonitor {
             return
         }
         // getaddrinfo blocks: it runs off the loop, and the result comes back through the inbox.
-        let serial = checkSerial
+        check?.awaitingAddresses = true
+        guard !resolving else { return }
+        resolving = true
         let server = address
         let core = context.handle()
         NameResolver.resolve(host: server.host, port: server.port) { result in
             core.loop.execute {
-                guard let monitor = core.value.monitor(for: server), monitor.check?.serial == serial else { return }
-                switch result {
-                case .success(let addresses): monitor.connect(to: addresses)
-                case .failure(let error): monitor.checkFailed(error.description, isNetworkError: true)
-                }
+                core.value.monitor(for: server)?.resolved(result)
             }
         }
+    }
+
+    /// A name resolution finished: it serves the check waiting for it, if any.
+    private func resolved(_ result: Result<[SocketAddress], NameResolver.ResolutionError>) {
+        resolving = false
+        guard check?.awaitingAddresses == true else { return }
+        check?.awaitingAddresses = false
+        switch result {
+        case .success(let addresses): connect(to: addresses)
+        case .failure(let error): checkFailed(error.description, isNetworkError: true)
+        }
+    }
+
+    /// connectTimeoutMS runs per connect attempt and again for the reply, so a black-holed
+    /// first address does not use up the next one's time.
+    private func armTimeout() {
+        guard context.options.connectTimeoutMS > 0 else { return }
+        timeoutTimer.start(after: Double(context.options.connectTimeoutMS) / 1000)
     }
 
     private func connect(to addresses: [SocketAddress]) {
@@ -143,6 +176,7 @@ final class ServerMonitor {
             let target = current.addresses[current.addressIndex]
             current.addressIndex += 1
             check = current
+            armTimeout()
             do {
                 let conn = try MonitorConnection(loop: loop, server: address, address: target, scratch: context.scratch) { [unowned self] event in
                     self.connectionEvent(event)
@@ -163,6 +197,7 @@ final class ServerMonitor {
     private func sendHello(on connection: MonitorConnection, handshake: Bool) {
         guard check != nil else { return }
         let requestID = context.nextRequestID()
+        armTimeout()
         check?.requestID = requestID
         check?.helloSentNS = MonotonicClock.nanoseconds()
         let message = handshake
@@ -186,7 +221,8 @@ final class ServerMonitor {
                     connectNextAddress()
                     return
                 }
-                checkFailed(reason, isNetworkError: true)
+                let earlier = check?.connectErrors ?? []
+                checkFailed((earlier + [reason]).joined(separator: "; "), isNetworkError: true)
             } else {
                 // The idle connection died (the server's process went away, or it dropped
                 // connections on stepdown): check at once, subject to the 500 ms floor.
@@ -204,8 +240,10 @@ final class ServerMonitor {
             return
         }
         let nowNS = MonotonicClock.nanoseconds()
+        // One measurement for the RTT sample and the heartbeat's duration, as the monitoring
+        // spec requires for non-awaited checks: the hello's round trip.
         let sampleMS = Double(nowNS - current.helloSentNS) / 1e6
-        let durationMS = Double(nowNS - current.startedNS) / 1e6
+        let durationMS = sampleMS
         let reply: BSONDocument
         do {
             reply = try Handshake.replyDocument(of: message, from: address)
@@ -213,10 +251,8 @@ final class ServerMonitor {
             checkFailed(error.description, isNetworkError: true)
             return
         }
-        if !handshaken {
-            handshaken = true
-            useHello = reply["helloOk"]?.boolValue ?? false
-        }
+        handshaken = true
+        useHello = reply["helloOk"]?.boolValue ?? false
         let average = rtt.add(sampleMS)
         let description = ServerDescription(
             address: address, hello: reply, roundTripTimeMS: average,
@@ -230,8 +266,8 @@ final class ServerMonitor {
             rtt.reset()
             let error = description.error ?? "hello failed"
             context.publish(.serverHeartbeatFailed(address, durationMS: durationMS, error: "\(address): \(error)", awaited: false))
-            context.apply(description)
-            perform(scheduler.checkFailed(nowMS: MonotonicClock.milliseconds(), isNetworkError: false, serverWasKnown: current.previousType != .unknown))
+            context.apply(description, checkFailed: true)
+            perform(scheduler.checkFailed(nowMS: MonotonicClock.milliseconds(), isNetworkError: false, serverWasKnown: current.wasKnown))
             return
         }
         context.publish(.serverHeartbeatSucceeded(address, durationMS: durationMS, reply: reply, awaited: false))
@@ -246,8 +282,8 @@ final class ServerMonitor {
     }
 
     /// A network error or timeout ended the check: close the connection, mark the server
-    /// Unknown (which clears its pool), then either retry at once (the server was known: the
-    /// spec's one immediate retry) or wait for the next heartbeat.
+    /// Unknown and clear its pool (one transition), then either retry at once (the server was
+    /// known: the spec's one immediate retry) or wait for the next heartbeat.
     private func checkFailed(_ reason: String, isNetworkError: Bool) {
         guard let current = check else { return }
         check = nil
@@ -258,8 +294,8 @@ final class ServerMonitor {
         let error = reason.contains(address.description) ? reason : "\(address): \(reason)"
         context.publish(.serverHeartbeatFailed(address, durationMS: durationMS, error: error, awaited: false))
         let nowMS = MonotonicClock.milliseconds()
-        context.apply(ServerDescription(address: address, error: error, now: nowMS))
-        perform(scheduler.checkFailed(nowMS: nowMS, isNetworkError: isNetworkError, serverWasKnown: current.previousType != .unknown))
+        context.apply(ServerDescription(address: address, error: error, now: nowMS), checkFailed: true)
+        perform(scheduler.checkFailed(nowMS: nowMS, isNetworkError: isNetworkError, serverWasKnown: current.wasKnown))
     }
 
     private func closeConnection() {

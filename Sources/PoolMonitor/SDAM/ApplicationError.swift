@@ -33,6 +33,8 @@ public struct ApplicationError: Sendable, Equatable {
     public var kind: Kind
     /// The connection's serviceId in load-balanced mode.
     public var serviceId: BSONObjectID?
+    /// What the error said (e.g. "connection reset by peer"), for the server's description.
+    public var detail: String?
 
     public init(
         address: ServerAddress,
@@ -40,8 +42,10 @@ public struct ApplicationError: Sendable, Equatable {
         maxWireVersion: Int,
         phase: Phase,
         kind: Kind,
-        serviceId: BSONObjectID? = nil
+        serviceId: BSONObjectID? = nil,
+        detail: String? = nil
     ) {
+        self.detail = detail
         self.address = address
         self.generation = generation
         self.maxWireVersion = maxWireVersion

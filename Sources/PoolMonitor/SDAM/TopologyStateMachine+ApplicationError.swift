@@ -24,7 +24,16 @@ extension TopologyStateMachine {
 
         switch error.kind {
         case .command(let reply):
-            guard let stateChange = StateChangeError(reply: reply) else { return TopologyUpdate() }
+            guard let stateChange = StateChangeError(reply: reply) else {
+                // Not a state change. Before the handshake completed (the hello of a new
+                // application connection failed) it still marks the server Unknown, unless the
+                // server labelled it as overload (spec: "not error.completedHandshake").
+                guard error.phase == .beforeHandshakeCompletes, !Self.hasOverloadLabel(reply) else { return TopologyUpdate() }
+                let code = reply["code"]?.int64Value.map { " (code \($0))" } ?? ""
+                let message = reply["errmsg"]?.stringValue ?? "command failed"
+                markUnknownAndClear(error, "handshake failed on an application connection: \(message)\(code)", now: now, &t)
+                return finish(t)
+            }
             guard TopologyVersion.compare(current.topologyVersion, stateChange.topologyVersion) == .orderedAscending else {
                 return TopologyUpdate()
             }
@@ -44,7 +53,7 @@ extension TopologyStateMachine {
             t.actions.append(.requestImmediateCheck(error.address))
 
         case .network where error.phase == .afterHandshakeCompletes:
-            markUnknownAndClear(error, "network error on an application connection", now: now, &t)
+            markUnknownAndClear(error, error.detail.map { "network error on an application connection: \($0)" } ?? "network error on an application connection", now: now, &t)
         case .authentication(let message):
             markUnknownAndClear(error, "authentication failed: \(message)", now: now, &t)
         case .network, .timeout:
@@ -52,6 +61,11 @@ extension TopologyStateMachine {
             return TopologyUpdate()
         }
         return finish(t)
+    }
+
+    /// Whether a reply carries the server's `SystemOverloadedError` label (client backpressure).
+    static func hasOverloadLabel(_ reply: BSONDocument) -> Bool {
+        reply["errorLabels"]?.arrayValue?.contains(.string("SystemOverloadedError")) ?? false
     }
 
     private mutating func markUnknownAndClear(

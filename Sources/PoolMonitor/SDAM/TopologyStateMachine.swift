@@ -95,6 +95,21 @@ public struct TopologyStateMachine: Sendable {
         return finish(transition)
     }
 
+    /// Applies the Unknown description of a failed monitor check (a network error, a timeout,
+    /// or `ok: 0` to hello) and clears the server's pool in the same transition, as the
+    /// server-monitoring spec's "Network or command error during server check" requires.
+    public mutating func checkFailed(_ server: ServerDescription) -> TopologyUpdate {
+        guard let current = description.servers[server.address], current.isSuperseded(by: server) else {
+            return TopologyUpdate()
+        }
+        var transition = Transition(before: description)
+        update(with: server, &transition)
+        if description.servers[server.address] != nil, description.type != .loadBalanced {
+            clearPool(server.address, serviceId: nil, &transition)
+        }
+        return finish(transition)
+    }
+
     // MARK: - Internals shared by the transitions
 
     /// What one transition did, recorded as it happens so that events come out in the
@@ -205,10 +220,10 @@ public struct TopologyStateMachine: Sendable {
     static func compatibilityError(_ server: ServerDescription, _ supported: ClosedRange<Int>) -> String {
         if server.minWireVersion > supported.upperBound {
             return "Server at \(server.address) requires wire version \(server.minWireVersion), but this version of "
-                + "mongo-sdam only supports up to \(supported.upperBound)."
+                + "\(Handshake.driverName) only supports up to \(supported.upperBound)."
         }
         return "Server at \(server.address) reports wire version \(server.maxWireVersion), but this version of "
-            + "mongo-sdam requires at least \(supported.lowerBound) (MongoDB "
+            + "\(Handshake.driverName) requires at least \(supported.lowerBound) (MongoDB "
             + "\(WireVersion.mongoDBVersion(forWireVersion: supported.lowerBound)))."
     }
 }

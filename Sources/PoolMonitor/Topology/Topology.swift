@@ -22,6 +22,10 @@ public final class Topology: Sendable {
     public let events: EventPublisher
     /// Where monitor actions (start/stop monitoring, check now, cancel) go: the loop's inbox.
     private let monitorSink = Mutex<(@Sendable ([SDAMAction]) -> Void)?>(nil)
+    /// Where pool actions (clear, ready) go: called inside the topology's lock, because the
+    /// spec requires clearing a pool to be synchronized with marking the server Unknown. It
+    /// must only record the action (no I/O, no blocking).
+    private let poolHandler = Mutex<(@Sendable (SDAMAction) -> Void)?>(nil)
 
     /// A snapshot of the description with the version it had.
     public struct Snapshot: Sendable {
@@ -45,6 +49,11 @@ public final class Topology: Sendable {
     /// Connects the topology to the monitor that carries out its monitor actions.
     func setMonitorSink(_ sink: @escaping @Sendable ([SDAMAction]) -> Void) {
         monitorSink.withLock { $0 = sink }
+    }
+
+    /// Connects the topology to the connection pools; see `poolHandler`.
+    public func setPoolHandler(_ handler: @escaping @Sendable (SDAMAction) -> Void) {
+        poolHandler.withLock { $0 = handler }
     }
 
     // MARK: - Reading
@@ -93,12 +102,14 @@ public final class Topology: Sendable {
     }
 
     /// Applies a check's outcome (on the loop thread).
-    /// - Returns: the actions for the monitor; pool actions are reflected in pool generations.
+    /// - Parameter checkFailed: the check failed (network error, timeout, `ok: 0`): the
+    ///   server's pool is cleared in the same transition.
+    /// - Returns: the actions for the monitor; pool actions go to the pool handler.
     @discardableResult
-    public func apply(_ server: ServerDescription) -> [SDAMAction] {
+    public func apply(_ server: ServerDescription, checkFailed: Bool = false) -> [SDAMAction] {
         transition { s in
             guard !s.closed else { return TopologyUpdate() }
-            return s.machine.apply(server)
+            return checkFailed ? s.machine.checkFailed(server) : s.machine.apply(server)
         }
     }
 
@@ -145,6 +156,12 @@ public final class Topology: Sendable {
             if !update.isEmpty {
                 s.version &+= 1
                 events.publish(update.events.map(MonitoringEvent.sdam))
+                if let pools = poolHandler.withLock({ $0 }) {
+                    for action in update.actions {
+                        if case .clearPool = action { pools(action) }
+                        if case .markPoolReady = action { pools(action) }
+                    }
+                }
             }
             return update
         }

@@ -38,6 +38,11 @@ extension ConnectionOptions {
         if w == .count(0), journal == true {
             throw .conflictingOptions("w=0 (unacknowledged) cannot be used with journal=true")
         }
+        // Handshake spec: application.name "MUST NOT exceed 128 bytes"; a longer one would make
+        // every handshake fail on the server, so it is refused here.
+        if let appName, appName.utf8.count > Handshake.maxApplicationNameBytes {
+            throw .invalidOption(key: "appname", reason: "must be at most \(Handshake.maxApplicationNameBytes) bytes of UTF-8, got \(appName.utf8.count)")
+        }
         if let minPoolSize, let maxPoolSize, maxPoolSize > 0, minPoolSize > maxPoolSize {
             throw .conflictingOptions("minPoolSize=\(minPoolSize) is greater than maxPoolSize=\(maxPoolSize)")
         }
