@@ -18,6 +18,12 @@ import TestSupport
         #expect(CheckScheduler(heartbeatFrequencyMS: 10).heartbeatFrequencyMS == 500)
     }
 
+    @Test func hugeHeartbeatCannotOverflowTheSchedule() {
+        var s = CheckScheduler(heartbeatFrequencyMS: .max)
+        _ = s.start()
+        #expect(s.checkSucceeded(nowMS: 1_000) == .armTimer(dueAtMS: 1_000 + CheckScheduler.maxHeartbeatFrequencyMS))
+    }
+
     @Test func immediateRequestWaitsForTheMinimumSinceTheLastCheck() {
         var s = CheckScheduler(heartbeatFrequencyMS: 10_000)
         _ = s.start()

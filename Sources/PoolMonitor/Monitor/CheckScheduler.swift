@@ -41,8 +41,11 @@ public struct CheckScheduler: Sendable, Equatable {
     /// Whether the check in flight is the one immediate retry after a network error.
     public private(set) var checkIsRetry = false
 
+    /// The largest heartbeat kept (about 31 years), so that schedule arithmetic cannot overflow.
+    public static let maxHeartbeatFrequencyMS: Int64 = 1 << 40
+
     public init(heartbeatFrequencyMS: Int64) {
-        self.heartbeatFrequencyMS = max(heartbeatFrequencyMS, Self.minHeartbeatFrequencyMS)
+        self.heartbeatFrequencyMS = min(max(heartbeatFrequencyMS, Self.minHeartbeatFrequencyMS), Self.maxHeartbeatFrequencyMS)
     }
 
     /// The monitor starts: its first check runs at once.
