@@ -88,6 +88,16 @@ public struct CheckScheduler: Sendable, Equatable {
         return scheduleNext(endedMS: nowMS)
     }
 
+    /// A streaming reply arrived and the stream goes on (the next awaited reply is being read,
+    /// or the next awaitable hello is sent at once: the streaming protocol never sleeps). The
+    /// check stays in flight; requests for an immediate check keep being ignored, since the
+    /// server pushes every change.
+    public mutating func streamingReplyReceived(nowMS: Int64) {
+        guard phase == .checking else { return }
+        lastCheckEndedMS = nowMS
+        checkIsRetry = false
+    }
+
     /// The check in flight failed.
     /// - Parameters:
     ///   - isNetworkError: a connection, read or write failure or a timeout (as opposed to a

@@ -61,6 +61,22 @@ public enum Handshake {
         return WireMessage(requestID: requestID, payload: .msg(OpMsg(body: command.encoded())))
     }
 
+    /// An awaitable hello (streaming protocol): the server answers when its topologyVersion
+    /// moves past `topologyVersion` or after `maxAwaitTimeMS`, and with `exhaustAllowed` keeps
+    /// sending replies (`moreToCome`) without further requests.
+    public static func awaitableHelloMessage(
+        requestID: Int32, useHello: Bool, topologyVersion: TopologyVersion, maxAwaitTimeMS: Int64
+    ) -> WireMessage {
+        var command: BSONDocument = useHello ? ["hello": .int32(1)] : ["isMaster": .int32(1)]
+        command.append("helloOk", .bool(true))
+        command.append("topologyVersion", .document([
+            "processId": .objectID(topologyVersion.processId), "counter": .int64(topologyVersion.counter),
+        ]))
+        command.append("maxAwaitTimeMS", .int64(maxAwaitTimeMS))
+        command.append("$db", .string("admin"))
+        return WireMessage(requestID: requestID, payload: .msg(OpMsg(flags: .exhaustAllowed, body: command.encoded())))
+    }
+
     /// A command on an application connection: the document with `$db` added, over OP_MSG.
     public static func commandMessage(requestID: Int32, command: BSONDocument, database: String) -> WireMessage {
         var body = command

@@ -8,6 +8,8 @@ final class MonitorCore {
     let settings: TopologySettings
     let options: MonitorOptions
     let scratch = ReadScratch()
+    /// Decided once per monitor from `serverMonitoringMode` and the environment.
+    let streamingEnabled: Bool
     private var monitors: [ServerAddress: ServerMonitor] = [:]
     private var lastRequestID: Int32 = 0
     private var closed = false
@@ -18,6 +20,7 @@ final class MonitorCore {
         self.topology = topology
         settings = topology.settings
         self.options = options
+        streamingEnabled = options.streamingEnabled(environment: ProcessEnvironment.variables)
     }
 
     /// A Sendable handle to come back to this core from another thread (name resolution).

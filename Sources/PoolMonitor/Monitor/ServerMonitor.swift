@@ -22,6 +22,10 @@ final class ServerMonitor {
     /// check that starts while one hangs waits for it instead of piling up resolver threads.
     private var resolving = false
     private var stopped = false
+    /// The address the last successful connect reached (the RTT monitor connects there too).
+    private var connectedAddress: SocketAddress?
+    /// Measures RTT on its own connection while this monitor streams.
+    private var rttMonitor: RTTMonitor?
 
     private struct CheckInFlight {
         var startedNS: UInt64
@@ -36,6 +40,8 @@ final class ServerMonitor {
         var connectErrors: [String] = []
         /// Waiting for name resolution.
         var awaitingAddresses = false
+        /// A streaming check: an awaited hello reply (pushed by the server).
+        var awaited = false
 
         /// The server was known before this check (PossiblePrimary counts as Unknown, as in
         /// Server Description Equality): a network error then earns one immediate retry.
@@ -78,6 +84,8 @@ final class ServerMonitor {
     /// The server left the topology or the pool is closing: stop everything in this loop turn.
     func stop() {
         _ = abandonCheck("check cancelled: monitoring of the server stopped")
+        rttMonitor?.stop()
+        rttMonitor = nil
         stopped = true
         scheduler.stop()
         scheduleTimer.stop()
@@ -95,7 +103,7 @@ final class ServerMonitor {
         check = nil
         timeoutTimer.stop()
         let durationMS = Double(MonotonicClock.nanoseconds() - current.startedNS) / 1e6
-        context.publish(.serverHeartbeatFailed(address, durationMS: durationMS, error: "\(address): \(reason)", awaited: false))
+        context.publish(.serverHeartbeatFailed(address, durationMS: durationMS, error: "\(address): \(reason)", awaited: current.awaited))
         return true
     }
 
@@ -183,6 +191,7 @@ final class ServerMonitor {
                 }
                 connection = conn
                 handshaken = false
+                connectedAddress = target
                 if conn.isConnected { sendHello(on: conn, handshake: true) }
                 return
             } catch {
@@ -241,9 +250,10 @@ final class ServerMonitor {
         }
         let nowNS = MonotonicClock.nanoseconds()
         // One measurement for the RTT sample and the heartbeat's duration, as the monitoring
-        // spec requires for non-awaited checks: the hello's round trip.
+        // spec requires for non-awaited checks: the hello's round trip. An awaited reply's
+        // duration is how long it was awaited, and it is no RTT sample.
         let sampleMS = Double(nowNS - current.helloSentNS) / 1e6
-        let durationMS = sampleMS
+        let durationMS = current.awaited ? Double(nowNS - current.startedNS) / 1e6 : sampleMS
         let reply: BSONDocument
         do {
             reply = try Handshake.replyDocument(of: message, from: address)
@@ -253,9 +263,9 @@ final class ServerMonitor {
         }
         handshaken = true
         useHello = reply["helloOk"]?.boolValue ?? false
-        let average = rtt.add(sampleMS)
+        if !current.awaited { rtt.add(sampleMS) }
         let description = ServerDescription(
-            address: address, hello: reply, roundTripTimeMS: average,
+            address: address, hello: reply, roundTripTimeMS: rtt.average,
             minRoundTripTimeMS: rtt.minimum, now: MonotonicClock.milliseconds()
         )
         check = nil
@@ -265,18 +275,72 @@ final class ServerMonitor {
             closeConnection()
             rtt.reset()
             let error = description.error ?? "hello failed"
-            context.publish(.serverHeartbeatFailed(address, durationMS: durationMS, error: "\(address): \(error)", awaited: false))
+            context.publish(.serverHeartbeatFailed(address, durationMS: durationMS, error: "\(address): \(error)", awaited: current.awaited))
             context.apply(description, checkFailed: true)
             perform(scheduler.checkFailed(nowMS: MonotonicClock.milliseconds(), isNetworkError: false, serverWasKnown: current.wasKnown))
             return
         }
-        context.publish(.serverHeartbeatSucceeded(address, durationMS: durationMS, reply: reply, awaited: false))
+        context.publish(.serverHeartbeatSucceeded(address, durationMS: durationMS, reply: reply, awaited: current.awaited))
         context.apply(description)
-        perform(scheduler.checkSucceeded(nowMS: MonotonicClock.milliseconds()))
+        guard !stopped, let connection, !connection.isClosed else { return }
+        if message.opMsg?.flags.contains(.moreToCome) == true {
+            // Exhaust: the server sends the next reply by itself, answering this one.
+            continueStreaming(on: connection) { connection.expectResponse(to: message.requestID) }
+        } else if context.streamingEnabled, let topologyVersion = description.topologyVersion {
+            startRTTMonitor()
+            continueStreaming(on: connection) {
+                let requestID = context.nextRequestID()
+                check?.requestID = requestID
+                connection.send(Handshake.awaitableHelloMessage(
+                    requestID: requestID, useHello: useHello, topologyVersion: topologyVersion,
+                    maxAwaitTimeMS: Int64(context.settings.heartbeatFrequencyMS)))
+            }
+        } else {
+            perform(scheduler.checkSucceeded(nowMS: MonotonicClock.milliseconds()))
+        }
     }
 
+    // MARK: - Streaming
+
+    /// Starts the next awaited check at once (the streaming protocol never sleeps): publish
+    /// its started event, arm connectTimeoutMS + heartbeatFrequencyMS, then `request` (send an
+    /// awaitable hello, or just expect the next exhaust reply).
+    private func continueStreaming(on connection: MonitorConnection, request: () -> Void) {
+        let nowNS = MonotonicClock.nanoseconds()
+        scheduler.streamingReplyReceived(nowMS: Int64(nowNS / 1_000_000))
+        let previousType = context.topology.description.servers[address]?.type ?? .unknown
+        check = CheckInFlight(startedNS: nowNS, helloSentNS: nowNS, previousType: previousType, awaited: true)
+        context.publish(.serverHeartbeatStarted(address, awaited: true))
+        if context.options.connectTimeoutMS > 0 {
+            timeoutTimer.start(after: Double(context.options.connectTimeoutMS + context.settings.heartbeatFrequencyMS) / 1000)
+        } else {
+            timeoutTimer.stop()
+        }
+        request()
+    }
+
+    private func startRTTMonitor() {
+        if rttMonitor == nil {
+            rttMonitor = RTTMonitor(
+                server: address, loop: loop, context: context,
+                target: { [unowned self] in self.connectedAddress },
+                onSample: { [unowned self] sample in self.rtt.add(sample) }
+            )
+        }
+        rttMonitor?.start()
+    }
+
+    /// For tests and diagnostics: sockets this monitor holds open (its own and its RTT monitor's).
+    var isStreaming: Bool { check?.awaited == true }
+    var rttSamples: Int { rttMonitor?.samplesTaken ?? 0 }
+
     private func checkTimedOut() {
-        guard check != nil else { return }
+        guard let current = check else { return }
+        if current.awaited {
+            let limit = context.options.connectTimeoutMS + context.settings.heartbeatFrequencyMS
+            checkFailed("\(address): no awaited hello reply within connectTimeoutMS + heartbeatFrequencyMS (\(limit) ms)", isNetworkError: true)
+            return
+        }
         let phase = handshaken || hasOpenConnection && connection?.isConnected == true ? "reply" : "connect"
         checkFailed("\(address): no \(phase) within connectTimeoutMS (\(context.options.connectTimeoutMS) ms)", isNetworkError: true)
     }
@@ -292,7 +356,7 @@ final class ServerMonitor {
         rtt.reset()
         let durationMS = Double(MonotonicClock.nanoseconds() - current.startedNS) / 1e6
         let error = reason.contains(address.description) ? reason : "\(address): \(reason)"
-        context.publish(.serverHeartbeatFailed(address, durationMS: durationMS, error: error, awaited: false))
+        context.publish(.serverHeartbeatFailed(address, durationMS: durationMS, error: error, awaited: current.awaited))
         let nowMS = MonotonicClock.milliseconds()
         context.apply(ServerDescription(address: address, error: error, now: nowMS), checkFailed: true)
         perform(scheduler.checkFailed(nowMS: nowMS, isNetworkError: isNetworkError, serverWasKnown: current.wasKnown))
