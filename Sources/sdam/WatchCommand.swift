@@ -37,7 +37,8 @@ struct WatchCommand: ParsableCommand {
         let settings = try TopologySettings(connectionString: connectionString)
         let options = MonitorOptions(
             connectTimeoutMS: connectionString.options.connectTimeoutMS ?? 10_000,
-            appName: connectionString.options.appName ?? "sdam watch"
+            appName: connectionString.options.appName ?? "sdam watch",
+            serverMonitoringMode: connectionString.options.serverMonitoringMode ?? .auto
         )
         let printer = EventPrinter(start: start, json: json)
         let events = EventPublisher()
