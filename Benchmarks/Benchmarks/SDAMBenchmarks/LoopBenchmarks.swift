@@ -17,7 +17,7 @@ func registerLoopBenchmarks() {
 
     let pingPong = PingPong()
     Benchmark(
-        "ConditionLock: broadcast -> waiter wakes -> broadcast back (ping-pong round trip)",
+        "ConditionLock: broadcast, waiter wakes, broadcasts back (round trip)",
         configuration: perRoundTrip,
         closure: { benchmark in
             pingPong.roundTrip()
@@ -28,7 +28,7 @@ func registerLoopBenchmarks() {
 
     let loopRoundTrip = LoopRoundTrip()
     Benchmark(
-        "EventLoop: execute a closure and wait until it has run (round trip)",
+        "EventLoop: execute a closure, wait until it has run (round trip)",
         configuration: perRoundTrip,
         closure: { benchmark in
             loopRoundTrip.roundTrip()

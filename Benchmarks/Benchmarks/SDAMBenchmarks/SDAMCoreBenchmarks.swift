@@ -72,7 +72,11 @@ private final class Elections {
             return ReplicaSetFixtures.description(of: reply, from: address)
         }
         // Warm into the alternating regime: the member about to win was demoted by the last turn.
-        for _ in 0..<2 { _ = machine.apply(nextPrimary().1) }
+        for _ in 0..<2 {
+            let update = machine.apply(nextPrimary().1)
+            // The new primary's change and the old one's demotion, then the topology's.
+            precondition(update.events.count == 3, "an election should change two servers and the topology")
+        }
     }
 
     /// The next winner's description, with the next term's electionId.
