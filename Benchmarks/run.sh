@@ -33,9 +33,13 @@ printf '%s\n' "$percentiles" | awk -F'|' '
     if (match(name, / \((ns|μs|ms|s|K|M|G)\)$/)) { unit = substr(name, RSTART + 2, RLENGTH - 3); name = substr(name, 1, RSTART - 1) }
     p50 = $5; gsub(/ /, "", p50)
     if (metric == "Time (wall clock)") col = 1
-    else if (metric ~ /^Thread CPU time/) { col = 2; if (unit == "K") unit = "μs"; else if (unit == "M") unit = "ms"; else if (unit == "") unit = "ns" }
-    else if (metric == "Malloc (total)") { col = 3; if (unit == "K") unit = "k"; else unit = "" }
+    else if (metric ~ /^Thread CPU time/) col = 2
+    else if (metric == "Malloc (total)") col = 3
     else next
+    if (col == 3) unit = (unit == "K") ? "k" : (unit == "M") ? "M" : ""
+    else if (unit == "K") unit = "μs"
+    else if (unit == "M") unit = "ms"
+    else if (unit == "") unit = "ns"
     if (col != 3 && unit == "ns" && p50 >= 1000) { p50 = sprintf("%.1f", p50 / 1000); unit = "μs" }
     if (!(name in seen)) { seen[name] = 1; order[++n] = name }
     value[name, col] = (col == 3) ? p50 unit : p50 " " unit

@@ -11,9 +11,16 @@ func registerLoopBenchmarks() {
     // The benchmark thread's own CPU time says little when the work happens on another thread.
     let perRoundTrip = Benchmark.Configuration(
         metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
+        timeUnits: .nanoseconds,
         scalingFactor: .one,
         maxDuration: .seconds(2)
     )
+
+    // What the tool itself costs per unscaled sample (its own mallocs included), to subtract
+    // from the two round trips below.
+    Benchmark("Calibration: an empty unscaled sample", configuration: perRoundTrip) { benchmark in
+        blackHole(benchmark)
+    }
 
     let pingPong = PingPong()
     Benchmark(
