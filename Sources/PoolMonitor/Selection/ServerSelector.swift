@@ -54,7 +54,9 @@ public struct ServerSelector: Sendable {
         if case .read(let readPreference) = operation {
             try validate(readPreference, in: topology)
         }
-        let all = topology.servers.values.sorted { $0.address < $1.address }
+        // Filter first, sort what is left: the result's order is stable (by address) so that
+        // a seeded choice is repeatable, but sorting every member on each selection is waste.
+        let all = Array(topology.servers.values)
         let staleness = StalenessEstimator(topology: topology, heartbeatFrequencyMS: heartbeatFrequencyMS)
         var suitable: [ServerDescription] = []
         if !deprioritized.isEmpty {
@@ -64,6 +66,7 @@ public struct ServerSelector: Sendable {
         if suitable.isEmpty {
             suitable = suitableServers(for: operation, type: topology.type, among: all, staleness: staleness)
         }
+        suitable.sort { $0.address < $1.address }
         return Result(suitable: suitable, inLatencyWindow: LatencyWindow.filter(suitable, localThresholdMS: localThresholdMS))
     }
 
@@ -125,7 +128,8 @@ public struct ServerSelector: Sendable {
 
     // MARK: - Suitability by topology type
 
-    /// The suitable servers among `servers` (sorted, possibly without the deprioritized ones).
+    /// The suitable servers among `servers` (in any order, possibly without the deprioritized
+    /// ones).
     func suitableServers(
         for operation: ServerSelectionOperation,
         type: TopologyType,
