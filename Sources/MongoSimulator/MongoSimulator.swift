@@ -24,7 +24,7 @@ public final class MongoSimulator: Sendable {
         try configuration.validate()
         self.configuration = configuration
         do {
-            loop = try EventLoop(name: "mongo-sim")
+            loop = try EventLoop(name: configuration.threadName)
         } catch {
             throw .invalidConfiguration("\(error)")
         }

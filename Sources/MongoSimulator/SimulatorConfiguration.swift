@@ -26,11 +26,14 @@ public struct SimulatorConfiguration: Sendable, Equatable {
     public var portBase: UInt16
     /// How long after a step-down (or the primary's death) another member becomes primary.
     public var electionDelayMS: Int
+    /// The loop thread's name (at most 15 characters are kept), so that a test can count it.
+    public var threadName: String
 
-    public init(kind: Kind = .standalone, portBase: UInt16 = 0, electionDelayMS: Int = 0) {
+    public init(kind: Kind = .standalone, portBase: UInt16 = 0, electionDelayMS: Int = 0, threadName: String = "mongo-sim") {
         self.kind = kind
         self.portBase = portBase
         self.electionDelayMS = electionDelayMS
+        self.threadName = threadName
     }
 
     /// How many servers the deployment starts with.
