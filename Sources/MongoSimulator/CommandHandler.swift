@@ -39,8 +39,18 @@ public enum CommandHandler {
             return reply
         case .failure(let failure):
             let stateChange = failure.code == 10107 || failure.code == 13435
-            return failure.document(topologyVersion: stateChange ? server.topologyVersion : nil)
+            var reply = failure.document(topologyVersion: stateChange ? server.topologyVersion : nil)
+            if failure.code == 10107, isRetryableWrite(request) {
+                reply["errorLabels"] = .array([.string("RetryableWriteError")])
+            }
+            return reply
         }
+    }
+
+    /// A write with a `txnNumber` outside a transaction: servers label its retryable errors so
+    /// that drivers retry it once (drivers do not retry unlabelled errors on 4.4+ servers).
+    private static func isRetryableWrite(_ request: CommandRequest) -> Bool {
+        request.command["txnNumber"] != nil && request.command["autocommit"] == nil
     }
 
     static let buildInfo: BSONDocument = [

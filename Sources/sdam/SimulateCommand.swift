@@ -44,6 +44,7 @@ struct SimulateCommand: ParsableCommand {
         } else {
             kind = .standalone
         }
+        raiseDescriptorLimit()
         let simulator: MongoSimulator
         do {
             simulator = try MongoSimulator(
@@ -61,6 +62,15 @@ struct SimulateCommand: ParsableCommand {
             printLine(answer)
             if quit { return }
         }
+    }
+
+    /// A thousand servers need more descriptors than the usual soft limit of 1,024: take the
+    /// hard limit.
+    private func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     /// Prints and flushes: a controlling process reads line by line through a pipe.

@@ -93,6 +93,14 @@ import PoolMonitor
         #expect(reply["codeName"] == .string("NotWritablePrimary"))
         #expect(reply["errmsg"] == .string("not primary"))
         #expect(reply["topologyVersion"] != nil)
+        #expect(reply["errorLabels"] == nil)
+    }
+
+    @Test func retryableWriteOnSecondaryIsLabelledRetryable() throws {
+        let reply = run(["insert": .string("c"), "documents": .array([.document(["x": .int32(1)])]), "txnNumber": .int64(1)],
+                        context(secondary, .secondary, set: try replicaSet()))
+        #expect(reply["code"] == .int32(10107))
+        #expect(reply["errorLabels"] == .array([.string("RetryableWriteError")]))
     }
 
     @Test func readOnSecondaryNeedsANonPrimaryReadPreference() throws {
