@@ -103,12 +103,8 @@ import Glibc
         try simulator.stepDown()
         #expect(try simulator.replicaSetState()?.primary == nil)
         #expect(try simulator.hello(simulator.addresses[1])["primary"] == nil)
-        let deadline = MonotonicClock.nanoseconds() + 5_000_000_000
-        var primary: String?
-        while primary == nil, MonotonicClock.nanoseconds() < deadline {
-            primary = try simulator.replicaSetState()?.primary
-            if primary == nil { usleep(5_000) }
-        }
+        #expect(try eventually { try simulator.replicaSetState()?.primary != nil })
+        let primary = try simulator.replicaSetState()?.primary
         #expect(primary == simulator.addresses[1])
     }
 
@@ -133,16 +129,17 @@ import Glibc
         let simulator = try startSet()
         defer { simulator.stop() }
         let address = simulator.addresses[2]
-        let existing = try SimulatorTestClient(address, timeout: 0.2)
+        let existing = try SimulatorTestClient(address)
         _ = try existing.command(["ping": .int32(1)])
         try simulator.hang(address)
+        existing.timeout = 0.2
         let before = simulator.statistics(for: address)?.connectionsAccepted ?? 0
-        let fresh = try SimulatorTestClient(address, timeout: 0.2)
+        let fresh = try SimulatorTestClient(address)
         let hello: BSONDocument = ["hello": .int32(1), "$db": .string("admin")]
         let pending = try fresh.send(.msg(OpMsg(body: hello.encoded())))
         #expect(throws: TestClientError.self) { try existing.command(["ping": .int32(1)]) }
         #expect(fresh.staysSilent(for: 0.2))
-        #expect((simulator.statistics(for: address)?.connectionsAccepted ?? 0) == before + 1)
+        #expect(eventually { simulator.statistics(for: address)?.connectionsAccepted == before + 1 })
         try simulator.revive(address)
         let answer = try fresh.receive()
         #expect(answer.responseTo == pending)

@@ -15,7 +15,8 @@ final class SimulatorTestClient {
     private(set) var fd: Int32
     private var decoder = FrameDecoder()
     private var nextRequestID: Int32 = 1
-    let timeout: Double
+    /// The bound of every wait for a reply, in seconds.
+    var timeout: Double
 
     /// Connects (blocking) to "127.0.0.1:port".
     init(_ address: String, timeout: Double = 5) throws {
@@ -132,6 +133,17 @@ extension MongoSimulator {
         var command: BSONDocument = ["hello": .int32(1)]
         for element in extra.elements { command.append(element.key, element.value) }
         return try client.command(command)
+    }
+}
+
+/// Whether `condition` becomes true within `seconds`, checking every 2 ms: for state the loop
+/// thread changes on its own schedule (an accept, a timed election).
+func eventually(within seconds: Double = 5, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = MonotonicClock.nanoseconds() + UInt64(seconds * 1e9)
+    while true {
+        if try condition() { return true }
+        if MonotonicClock.nanoseconds() >= deadline { return false }
+        usleep(2_000)
     }
 }
 
