@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "PoolMonitor", targets: ["PoolMonitor"]),
         .library(name: "ClientPool", targets: ["ClientPool"]),
         .library(name: "SpecRunner", targets: ["SpecRunner"]),
+        .library(name: "MongoSimulator", targets: ["MongoSimulator"]),
         .executable(name: "sdam", targets: ["sdam"]),
     ],
     dependencies: [
@@ -39,12 +40,15 @@ let package = Package(
         ),
         // Runs the official JSON spec tests; shared by `sdam spec-test` and the test suite.
         .target(name: "SpecRunner", dependencies: ["PoolMonitor"]),
+        // A simulated deployment speaking the wire protocol on loopback, for tests and demos.
+        .target(name: "MongoSimulator", dependencies: ["PoolMonitor"]),
         .executableTarget(
             name: "sdam",
             dependencies: [
                 "PoolMonitor",
                 "ClientPool",
                 "SpecRunner",
+                "MongoSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +56,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["PoolMonitor"], path: "Tests/TestSupport"),
         .testTarget(name: "PoolMonitorTests", dependencies: ["PoolMonitor", "TestSupport"]),
         .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "PoolMonitor", "TestSupport"]),
+        .testTarget(name: "MongoSimulatorTests", dependencies: ["MongoSimulator", "PoolMonitor", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

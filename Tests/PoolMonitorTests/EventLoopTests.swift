@@ -104,8 +104,9 @@ import Glibc
             loop.shutdown()  // idempotent
             #expect(loop.execute {} == false, "work after shutdown is refused")
         }
-        #expect(ResourceCounts.settle(ResourceCounts.openFileDescriptors, to: fdsBefore) == fdsBefore)
-        #expect(ResourceCounts.settle(ResourceCounts.threads, to: threadsBefore) == threadsBefore)
+        // At most as many as before: suites running in parallel may close theirs meanwhile.
+        #expect(ResourceCounts.settle(ResourceCounts.openFileDescriptors, to: fdsBefore) <= fdsBefore)
+        #expect(ResourceCounts.settle(ResourceCounts.threads, to: threadsBefore) <= threadsBefore)
         #expect(ResourceCounts.threads(named: "test-shutdown") == 0)
     }
 }

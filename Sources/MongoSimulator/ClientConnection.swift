@@ -1,0 +1,173 @@
+import PoolMonitor
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One accepted client connection of a simulated server: reads frames, hands each message to
+/// the server, and writes the replies without blocking.
+///
+/// Loop-confined. A malformed frame closes the connection (the byte stream can no longer be
+/// trusted); so does a client that lets more than `maxPendingOutput` bytes of replies pile up.
+final class ClientConnection {
+    /// What the server wants done about one message.
+    enum Response {
+        case reply([UInt8])
+        case none
+        case close
+    }
+
+    let fd: Int32
+    let connectionId: Int64
+    private let loop: EventLoop
+    private let readBuffer: ReadBuffer
+    private var decoder = FrameDecoder()
+    private var outbox: [UInt8] = []
+    private var outboxOffset = 0
+    private var watcher: IOWatcher?
+    private var paused = false
+    private(set) var isClosed = false
+    private let onMessage: (ClientConnection, WireMessage) -> Response
+    private let onClose: (ClientConnection) -> Void
+
+    static let maxPendingOutput = 16 << 20
+    /// Reads per readiness event: fairness between connections (the watcher is level-triggered).
+    private static let readsPerEvent = 4
+
+    init(
+        loop: EventLoop, fd: Int32, connectionId: Int64, readBuffer: ReadBuffer,
+        onMessage: @escaping (ClientConnection, WireMessage) -> Response,
+        onClose: @escaping (ClientConnection) -> Void
+    ) {
+        self.loop = loop
+        self.fd = fd
+        self.connectionId = connectionId
+        self.readBuffer = readBuffer
+        self.onMessage = onMessage
+        self.onClose = onClose
+        decoder.maxMessageSizeBytes = Int(CommandHandler.maxMessageSizeBytes)
+        let watcher = IOWatcher(loop: loop, fd: fd, events: .read) { [unowned self] events in
+            self.handle(events)
+        }
+        watcher.start()
+        self.watcher = watcher
+    }
+
+    /// Stops reading and writing (a hung server); nothing is lost.
+    func pause() {
+        guard !isClosed else { return }
+        paused = true
+        watcher?.stop()
+    }
+
+    /// Resumes after `pause()`, answering requests that arrived meanwhile.
+    func resume() {
+        guard !isClosed, paused else { return }
+        paused = false
+        watcher?.start()
+        withExtendedLifetime(self) { processBuffered() }
+    }
+
+    /// Closes the socket and tells the server. Idempotent.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        watcher?.stop()
+        _ = Glibc.close(fd)
+        onClose(self)
+    }
+
+    private func handle(_ events: IOWatcher.Events) {
+        // The server may drop its last reference while this runs (close); keep self alive.
+        withExtendedLifetime(self) {
+            if events.contains(.write) { flush() }
+            if events.contains(.read), !isClosed, !paused { readAvailable() }
+        }
+    }
+
+    private func readAvailable() {
+        for _ in 0..<Self.readsPerEvent {
+            let n = recv(fd, readBuffer.bytes.baseAddress, readBuffer.bytes.count, 0)
+            if n > 0 {
+                decoder.append(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<n]))
+                processBuffered()
+                if isClosed || paused || n < readBuffer.bytes.count { return }
+            } else if n == 0 {
+                close()
+                return
+            } else {
+                let err = errno
+                if err == EINTR { continue }
+                if err != EAGAIN && err != EWOULDBLOCK { close() }
+                return
+            }
+        }
+    }
+
+    private func processBuffered() {
+        while !isClosed, !paused {
+            let message: WireMessage?
+            do {
+                message = try decoder.nextMessage()
+            } catch {
+                close()
+                return
+            }
+            guard let message else { return }
+            switch onMessage(self, message) {
+            case .reply(let bytes): send(bytes)
+            case .none: break
+            case .close: close()
+            }
+        }
+    }
+
+    private func send(_ bytes: [UInt8]) {
+        if outboxOffset == outbox.count {
+            outbox = bytes
+            outboxOffset = 0
+        } else {
+            outbox.append(contentsOf: bytes)
+        }
+        guard outbox.count - outboxOffset <= Self.maxPendingOutput else {
+            close()
+            return
+        }
+        flush()
+    }
+
+    private func flush() {
+        while outboxOffset < outbox.count {
+            let n = outbox.withUnsafeBytes { raw in
+                Glibc.send(fd, raw.baseAddress! + outboxOffset, raw.count - outboxOffset, Int32(MSG_NOSIGNAL))
+            }
+            if n > 0 {
+                outboxOffset += n
+                continue
+            }
+            let err = errno
+            if n < 0, err == EINTR { continue }
+            if n < 0, err == EAGAIN || err == EWOULDBLOCK { break }
+            close()
+            return
+        }
+        if outboxOffset == outbox.count {
+            outbox.removeAll(keepingCapacity: outbox.capacity <= 1 << 16)
+            outboxOffset = 0
+            watcher?.set(events: .read)
+        } else {
+            watcher?.set(events: [.read, .write])
+        }
+    }
+}
+
+/// The one read buffer the connections of a simulator share: all run on one thread, and each
+/// read is consumed before the next, so 1,000 servers need 64 KiB, not 64 MiB.
+final class ReadBuffer {
+    let bytes: UnsafeMutableRawBufferPointer
+
+    init(size: Int = 64 * 1024) {
+        bytes = .allocate(byteCount: size, alignment: 8)
+    }
+
+    deinit { bytes.deallocate() }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import MongoSimulator
+
+/// `sdam simulate`: runs a simulated deployment on 127.0.0.1 and obeys control lines on stdin.
+struct SimulateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Run a simulated MongoDB deployment on 127.0.0.1, controlled from stdin.",
+        discussion: """
+            Prints `ready <addresses>` once every server listens, then reads one command per \
+            line and answers each with one line, `ok ...` or `error ...`: \
+            \(ControlCommand.usage). End of input quits.
+            """
+    )
+
+    @Option(name: .customLong("replica-set"), help: "Simulate a replica set with this name.")
+    var replicaSet: String?
+
+    @Option(help: "Members of the replica set.")
+    var members: Int = 3
+
+    @Option(help: "Simulate this many mongos routers.")
+    var mongos: Int?
+
+    @Option(name: .customLong("port-base"), help: "First port; servers take consecutive ports (0: the kernel chooses).")
+    var portBase: UInt16 = 0
+
+    @Option(name: .customLong("election-delay-ms"), help: "Delay before a new primary is elected.")
+    var electionDelayMS: Int = 0
+
+    func validate() throws {
+        if replicaSet != nil, mongos != nil {
+            throw ValidationError("choose --replica-set or --mongos, not both")
+        }
+    }
+
+    func run() throws {
+        let kind: SimulatorConfiguration.Kind
+        if let replicaSet {
+            kind = .replicaSet(name: replicaSet, members: members)
+        } else if let mongos {
+            kind = .mongos(count: mongos)
+        } else {
+            kind = .standalone
+        }
+        raiseDescriptorLimit()
+        let simulator: MongoSimulator
+        do {
+            simulator = try MongoSimulator(
+                SimulatorConfiguration(kind: kind, portBase: portBase, electionDelayMS: electionDelayMS))
+        } catch {
+            printLine("error \(error)")
+            throw ExitCode(1)
+        }
+        defer { simulator.stop() }
+        let console = ControlConsole(simulator: simulator)
+        printLine(console.readyLine)
+        while let line = readLine() {
+            if line.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { continue }
+            let (answer, quit) = console.respond(to: line)
+            printLine(answer)
+            if quit { return }
+        }
+    }
+
+    /// A thousand servers need more descriptors than the usual soft limit of 1,024: take the
+    /// hard limit.
+    private func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+
+    /// Prints and flushes: a controlling process reads line by line through a pipe.
+    private func printLine(_ line: String) {
+        print(line)
+        fflush(nil)
+    }
+}

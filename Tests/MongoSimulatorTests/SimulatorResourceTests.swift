@@ -1,0 +1,62 @@
+import Testing
+import PoolMonitor
+import MongoSimulator
+import TestSupport
+
+/// Scale and clean-up: these count the process's threads and sockets, so they run alone.
+///
+/// Descriptors are checked per port (`SimulatorSockets`), not as a process-wide count, which
+/// other suites running in parallel move.
+@Suite(.serialized) struct SimulatorResourceTests {
+    /// Other suites run simulators in parallel: this suite's loops have a name of their own.
+    static let thread = "sim-resources"
+
+    @Test(.timeLimit(.minutes(2))) func thousandMongosEachAnswerAHello() throws {
+        let simulator = try MongoSimulator(SimulatorConfiguration(kind: .mongos(count: 1_000), threadName: Self.thread))
+        let addresses = simulator.addresses
+        let ports = Set(addresses.compactMap { ServerAddress($0)?.port })
+        #expect(SimulatorSockets.openDescriptors(onPorts: ports) == 1_000)
+        #expect(addresses.count == 1_000)
+        #expect(Set(addresses).count == 1_000)
+        #expect(ResourceCounts.threads(named: Self.thread) == 1)
+        let start = MonotonicClock.nanoseconds()
+        var answered = 0
+        for address in addresses where try simulator.hello(address)["msg"] == .string("isdbgrid") {
+            answered += 1
+        }
+        let seconds = Double(MonotonicClock.nanoseconds() - start) / 1e9
+        #expect(answered == 1_000)
+        #expect(seconds < 90, "1,000 hellos took \(seconds) s")
+        #expect(addresses.allSatisfy { simulator.statistics(for: $0)?.hellosReceived == 1 })
+        simulator.stop()
+        #expect(ResourceCounts.threads(named: Self.thread) == 0)
+        #expect(SimulatorSockets.openDescriptors(onPorts: ports) == 0)
+    }
+
+    @Test func stopClosesEverySocketAndJoinsTheThread() throws {
+        var ports: Set<UInt16> = []
+        var killedPort: UInt16 = 0
+        do {
+            let simulator = try MongoSimulator(SimulatorConfiguration(kind: .replicaSet(name: "rs0", members: 3), threadName: Self.thread))
+            ports = Set(simulator.addresses.compactMap { ServerAddress($0)?.port })
+            var clients: [SimulatorTestClient] = []
+            for address in simulator.addresses.prefix(2) {
+                let client = try SimulatorTestClient(address)
+                _ = try client.command(["hello": .int32(1)])
+                clients.append(client)
+            }
+            try simulator.hang(simulator.addresses[1])
+            // No connection to this one: closing it leaves no TIME_WAIT on its port.
+            killedPort = try #require(ServerAddress(simulator.addresses[2])?.port)
+            try simulator.kill(simulator.addresses[2])
+            #expect(!SimulatorSockets.canBindExclusively(port: killedPort), "a killed server keeps its port")
+            // Two listeners and two accepted connections (the reservation is not listed).
+            #expect(SimulatorSockets.openDescriptors(onPorts: ports) == 4)
+            simulator.stop()
+            for client in clients { #expect(client.isClosedByServer(within: 5)) }
+        }
+        #expect(ResourceCounts.threads(named: Self.thread) == 0)
+        #expect(SimulatorSockets.openDescriptors(onPorts: ports) == 0)
+        #expect(SimulatorSockets.canBindExclusively(port: killedPort))
+    }
+}
