@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MongoSimulator
 import PoolMonitor
 
 /// `sdam watch [URI]`: monitors a deployment and prints one line per event.
@@ -10,12 +11,13 @@ struct WatchCommand: ParsableCommand {
         discussion: """
             With --json every line is a JSON object with `t` (seconds since the tool started, \
             monotonic clock), `wall` (Unix time, microseconds) and `event` (the spec's event name \
-            in camelCase), plus the event's fields.
+            in camelCase), plus the event's fields. Without a URI it starts a simulated \
+            three-member replica set on loopback in this process and monitors that.
             """
     )
 
-    @Argument(help: "A mongodb:// connection string.")
-    var uri: String
+    @Argument(help: "A mongodb:// connection string (default: a simulated three-member replica set).")
+    var uri: String?
 
     @Flag(name: .long, help: "Print one JSON object per line.")
     var json = false
@@ -25,9 +27,21 @@ struct WatchCommand: ParsableCommand {
 
     func run() throws {
         let start = MonotonicClock.nanoseconds()
+        var simulator: MongoSimulator?
+        let text: String
+        if let uri {
+            text = uri
+        } else {
+            let sim = try MongoSimulator(SimulatorConfiguration(kind: .replicaSet(name: "rs0", members: 3)))
+            simulator = sim
+            // One seed, as an application would configure it: the rest is discovered.
+            text = "mongodb://\(sim.addresses[0])/?replicaSet=rs0"
+            FileHandle.standardError.write(Data("simulated replica set rs0 at \(sim.addresses.joined(separator: ",")); monitoring \(text)\n".utf8))
+        }
+        defer { simulator?.stop() }
         let connectionString: ConnectionString
         do {
-            connectionString = try ConnectionString(uri)
+            connectionString = try ConnectionString(text)
         } catch {
             throw ValidationError("\(error)")
         }
@@ -42,7 +56,7 @@ struct WatchCommand: ParsableCommand {
         )
         let printer = EventPrinter(start: start, json: json)
         let events = EventPublisher()
-        events.addHandler { printer.print($0) }
+        events.addTimedHandler { printer.print($0, at: $1) }
         let monitor = try TopologyMonitor(settings: settings, options: options, events: events)
         let stop = WatchStop()
         stop.installSignalHandlers()
@@ -57,11 +71,13 @@ struct EventPrinter: Sendable {
     let start: UInt64
     let json: Bool
 
-    func print(_ event: MonitoringEvent) {
-        let t = Double(MonotonicClock.nanoseconds() - start) / 1e9
+    func print(_ event: MonitoringEvent, at happenedNS: UInt64) {
+        let t = Double(happenedNS &- start) / 1e9
         var now = timeval()
         gettimeofday(&now, nil)
-        let wall = Double(now.tv_sec) + Double(now.tv_usec) / 1e6
+        // Wall time of the event: now, less how long its delivery took.
+        let lagSeconds = Double(MonotonicClock.nanoseconds() &- happenedNS) / 1e9
+        let wall = Double(now.tv_sec) + Double(now.tv_usec) / 1e6 - lagSeconds
         let line: String
         if json {
             var fields: [(String, JSONValue)] = [

@@ -42,6 +42,8 @@ final class ServerMonitor {
         var awaitingAddresses = false
         /// A streaming check: an awaited hello reply (pushed by the server).
         var awaited = false
+        /// The topologyVersion the awaited reply answers (nil for a polling check).
+        var awaitedVersion: TopologyVersion?
 
         /// The server was known before this check (PossiblePrimary counts as Unknown, as in
         /// Server Description Equality): a network error then earns one immediate retry.
@@ -283,12 +285,22 @@ final class ServerMonitor {
         context.publish(.serverHeartbeatSucceeded(address, durationMS: durationMS, reply: reply, awaited: current.awaited))
         context.apply(description)
         guard !stopped, let connection, !connection.isClosed else { return }
+        if current.awaited, let sent = current.awaitedVersion, description.topologyVersion == sent,
+           durationMS < Double(context.settings.heartbeatFrequencyMS) / 2 {
+            // The server answered an awaitable hello at once with nothing new: it does not
+            // honour maxAwaitTimeMS. Streaming from it would be a busy loop, so it is polled.
+            closeConnection()
+            perform(scheduler.checkSucceeded(nowMS: MonotonicClock.milliseconds()))
+            return
+        }
         if message.opMsg?.flags.contains(.moreToCome) == true {
             // Exhaust: the server sends the next reply by itself, answering this one.
-            continueStreaming(on: connection) { connection.expectResponse(to: message.requestID) }
+            continueStreaming(on: connection, awaiting: description.topologyVersion) {
+                connection.expectResponse(to: message.requestID)
+            }
         } else if context.streamingEnabled, let topologyVersion = description.topologyVersion {
             startRTTMonitor()
-            continueStreaming(on: connection) {
+            continueStreaming(on: connection, awaiting: topologyVersion) {
                 let requestID = context.nextRequestID()
                 check?.requestID = requestID
                 connection.send(Handshake.awaitableHelloMessage(
@@ -305,11 +317,11 @@ final class ServerMonitor {
     /// Starts the next awaited check at once (the streaming protocol never sleeps): publish
     /// its started event, arm connectTimeoutMS + heartbeatFrequencyMS, then `request` (send an
     /// awaitable hello, or just expect the next exhaust reply).
-    private func continueStreaming(on connection: MonitorConnection, request: () -> Void) {
+    private func continueStreaming(on connection: MonitorConnection, awaiting version: TopologyVersion?, request: () -> Void) {
         let nowNS = MonotonicClock.nanoseconds()
         scheduler.streamingReplyReceived(nowMS: Int64(nowNS / 1_000_000))
         let previousType = context.topology.description.servers[address]?.type ?? .unknown
-        check = CheckInFlight(startedNS: nowNS, helloSentNS: nowNS, previousType: previousType, awaited: true)
+        check = CheckInFlight(startedNS: nowNS, helloSentNS: nowNS, previousType: previousType, awaited: true, awaitedVersion: version)
         context.publish(.serverHeartbeatStarted(address, awaited: true))
         if context.options.connectTimeoutMS > 0 {
             timeoutTimer.start(after: Double(context.options.connectTimeoutMS + context.settings.heartbeatFrequencyMS) / 1000)

@@ -17,14 +17,22 @@ public enum MonitoringEvent: Sendable {
 /// slow handler delays no check and blocks no selection.
 public final class EventPublisher: Sendable {
     public typealias Handler = @Sendable (MonitoringEvent) -> Void
+    /// A handler that also receives when the event happened (MonotonicClock nanoseconds):
+    /// delivery comes a little later, on the publisher's thread.
+    public typealias TimedHandler = @Sendable (MonitoringEvent, UInt64) -> Void
 
     private let queue = DispatchQueueBox(label: "sdam.events")
-    private let handlers = Mutex<[Handler]>([])
+    private let handlers = Mutex<[TimedHandler]>([])
 
     public init() {}
 
     /// Adds a handler; it sees every event published after this call.
     public func addHandler(_ handler: @escaping Handler) {
+        handlers.withLock { $0.append { event, _ in handler(event) } }
+    }
+
+    /// Adds a handler that is also told when each event happened.
+    public func addTimedHandler(_ handler: @escaping TimedHandler) {
         handlers.withLock { $0.append(handler) }
     }
 
@@ -36,9 +44,10 @@ public final class EventPublisher: Sendable {
         guard !events.isEmpty else { return }
         let current = handlers.withLock { $0 }
         guard !current.isEmpty else { return }
+        let happenedNS = MonotonicClock.nanoseconds()
         queue.async {
             for event in events {
-                for handler in current { handler(event) }
+                for handler in current { handler(event, happenedNS) }
             }
         }
     }
