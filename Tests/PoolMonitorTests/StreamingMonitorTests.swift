@@ -101,6 +101,21 @@ import TestSupport
         #expect(ResourceCounts.openConnections(toPort: server.port) == 1)
     }
 
+    @Test func serverThatIgnoresMaxAwaitTimeIsPolledNotSpun() throws {
+        let processId = BSONObjectID(hex: "00000000000000000000abcd")!
+        let server = try FakeMongoServer { _ in
+            ["isWritablePrimary": .bool(true), "helloOk": .bool(true), "maxWireVersion": .int32(21),
+             "topologyVersion": .document(["processId": .objectID(processId), "counter": .int64(0)]), "ok": .double(1)]
+        }
+        defer { server.stop() }
+        let monitor = try TopologyMonitor(
+            settings: TopologySettings(seeds: [server.address]), options: MonitorOptions(serverMonitoringMode: .stream))
+        defer { monitor.close() }
+        #expect(Self.waitFor(monitor.topology) { $0.servers[server.address]?.type == .standalone } != nil)
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(server.helloCount <= 4, "\(server.helloCount) hellos in half a second: the monitor spun")
+    }
+
     @Test func autoModeStreamsExceptOnFaaS() {
         let options = MonitorOptions(serverMonitoringMode: .auto)
         #expect(options.streamingEnabled(environment: [:]))
