@@ -57,6 +57,8 @@ let package = Package(
         .testTarget(name: "PoolMonitorTests", dependencies: ["PoolMonitor", "TestSupport"]),
         .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "PoolMonitor", "TestSupport"]),
         .testTarget(name: "MongoSimulatorTests", dependencies: ["MongoSimulator", "PoolMonitor", "TestSupport"]),
+        // The story on loopback: the monitor and the pool against the simulated deployment.
+        .testTarget(name: "EndToEndTests", dependencies: ["PoolMonitor", "MongoSimulator", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
