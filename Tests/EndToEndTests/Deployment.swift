@@ -39,6 +39,11 @@ enum Deployment {
         }
     }
 
+    /// Every member answered as a primary or secondary, and there is a primary.
+    static func settled(_ t: TopologyDescription) -> Bool {
+        primary(of: t) != nil && t.servers.values.allSatisfy { $0.type == .rsPrimary || $0.type == .rsSecondary }
+    }
+
     static func primary(of description: TopologyDescription) -> ServerAddress? {
         description.servers.values.first { $0.type == .rsPrimary }?.address
     }

@@ -38,7 +38,7 @@ import TestSupport
             settings: TopologySettings(seeds: sim.addresses.map(D.address), replicaSet: "rs0", heartbeatFrequencyMS: 500),
             options: MonitorOptions(serverMonitoringMode: .poll))
         defer { monitor.close() }
-        _ = D.waitFor(monitor.topology) { t in t.servers.values.allSatisfy { $0.type != .unknown } }
+        _ = D.waitFor(monitor.topology, D.settled)
         Thread.sleep(forTimeInterval: 0.3)
         let before = sim.addresses.map { sim.statistics(for: $0)?.hellosReceived ?? 0 }
         Thread.sleep(forTimeInterval: 3.0)
@@ -57,7 +57,7 @@ import TestSupport
             settings: TopologySettings(seeds: sim.addresses.map(D.address), replicaSet: "rs0"),
             options: MonitorOptions(serverMonitoringMode: .poll))
         defer { monitor.close() }
-        let ready = D.waitFor(monitor.topology) { t in t.servers.values.allSatisfy { $0.type != .unknown } }
+        let ready = D.waitFor(monitor.topology, D.settled)
         let oldPrimary = try #require(ready.flatMap(D.primary(of:)))
         Thread.sleep(forTimeInterval: 0.6)  // past the 500 ms floor since discovery
         let killed = MonotonicClock.nanoseconds()
@@ -87,7 +87,7 @@ import TestSupport
             settings: TopologySettings(seeds: sim.addresses.map(D.address), replicaSet: "rs0", heartbeatFrequencyMS: 500),
             options: MonitorOptions(connectTimeoutMS: 400, serverMonitoringMode: .poll))
         defer { monitor.close() }
-        let ready = D.waitFor(monitor.topology) { t in t.servers.values.allSatisfy { $0.type != .unknown } }
+        let ready = D.waitFor(monitor.topology, D.settled)
         let primary = try #require(ready.flatMap(D.primary(of:)))
         let others = sim.addresses.filter { $0 != primary.description }
         let before = others.map { sim.statistics(for: $0)?.hellosReceived ?? 0 }
