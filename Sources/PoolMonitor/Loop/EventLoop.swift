@@ -21,6 +21,8 @@ public final class EventLoop: Sendable {
     private struct Inbox {
         var work: [@Sendable () -> Void] = []
         var stopRequested = false
+        /// The libev loop and its descriptors were released (after the thread was joined).
+        var destroyed = false
     }
 
     /// Why a loop could not be created.
@@ -112,13 +114,14 @@ public final class EventLoop: Sendable {
     /// - Returns: false when the loop has shut down and the work was dropped.
     @discardableResult
     public func execute(_ work: @escaping @Sendable () -> Void) -> Bool {
-        let accepted = inbox.withLock { inbox -> Bool in
+        // The wake-up is sent under the inbox lock, so `shutdown` cannot release the loop
+        // between the check and the send.
+        inbox.withLock { inbox -> Bool in
             guard !inbox.stopRequested else { return false }
             inbox.work.append(work)
+            ev_async_send(loop, wakeup)
             return true
         }
-        if accepted { ev_async_send(loop, wakeup) }
-        return accepted
     }
 
     private func drainInbox() {
@@ -143,14 +146,23 @@ public final class EventLoop: Sendable {
         precondition(!inLoop, "EventLoop.shutdown() called on its own thread would deadlock")
         let first = inbox.withLock { inbox -> Bool in
             defer { inbox.stopRequested = true }
+            if !inbox.stopRequested { ev_async_send(loop, wakeup) }
             return !inbox.stopRequested
         }
-        guard first else {
-            waitForThread()
-            return
-        }
-        ev_async_send(loop, wakeup)
         waitForThread()
+        guard first else { return }
+        releaseLoop()
+    }
+
+    /// Frees libev's loop and its descriptors (epoll, eventfd) once the thread has ended, so a
+    /// closed pool holds no descriptor even while something still references this object.
+    private func releaseLoop() {
+        inbox.withLock { inbox in
+            guard !inbox.destroyed else { return }
+            inbox.destroyed = true
+            ev_async_stop(loop, wakeup)
+            ev_loop_destroy(loop)
+        }
     }
 
     private func waitForThread() {
@@ -164,8 +176,11 @@ public final class EventLoop: Sendable {
     /// The loop thread holds a strong reference until `ev_run` returns, so a loop is freed only
     /// after `shutdown()`: a loop nobody shuts down keeps its thread, like an unclosed file.
     deinit {
-        ev_async_stop(loop, wakeup)
-        ev_loop_destroy(loop)
+        let destroyed = inbox.withLock { $0.destroyed }
+        if !destroyed {
+            ev_async_stop(loop, wakeup)
+            ev_loop_destroy(loop)
+        }
         wakeup.deinitialize(count: 1)
         wakeup.deallocate()
     }

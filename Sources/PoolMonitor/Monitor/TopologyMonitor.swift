@@ -56,6 +56,7 @@ public final class TopologyMonitor: Sendable {
             core.value = nil
         }
         loop.shutdown()
+        topology.setMonitorSink(nil)
         topology.close()
     }
 

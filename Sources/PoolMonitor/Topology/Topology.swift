@@ -46,8 +46,9 @@ public final class Topology: Sendable {
         state = ConditionLock(State(machine: TopologyStateMachine(settings: settings)))
     }
 
-    /// Connects the topology to the monitor that carries out its monitor actions.
-    func setMonitorSink(_ sink: @escaping @Sendable ([SDAMAction]) -> Void) {
+    /// Connects the topology to the monitor that carries out its monitor actions (nil
+    /// disconnects it, when the monitor closes).
+    func setMonitorSink(_ sink: (@Sendable ([SDAMAction]) -> Void)?) {
         monitorSink.withLock { $0 = sink }
     }
 
