@@ -51,6 +51,7 @@ let package = Package(
         // Fixtures shared by the test targets: seeded randomness, resource counts, loopback peers.
         .target(name: "TestSupport", dependencies: ["PoolMonitor"], path: "Tests/TestSupport"),
         .testTarget(name: "PoolMonitorTests", dependencies: ["PoolMonitor", "TestSupport"]),
+        .testTarget(name: "ClientPoolTests", dependencies: ["ClientPool", "PoolMonitor", "TestSupport"]),
         .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "PoolMonitor", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
