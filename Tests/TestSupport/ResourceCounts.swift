@@ -35,3 +35,37 @@ public enum ResourceCounts {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1
     }
 }
+
+extension ResourceCounts {
+    /// This process's TCP sockets whose remote end is 127.0.0.1:`port` (any state): read from
+    /// /proc/net/tcp and matched to our own descriptors by inode, so sockets of tests running in
+    /// parallel against other ports do not count.
+    public static func openConnections(toPort port: UInt16) -> Int {
+        let fdDir = "/proc/self/fd"
+        let links = (try? FileManager.default.contentsOfDirectory(atPath: fdDir)) ?? []
+        var ourInodes = Set<String>()
+        for fd in links {
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(fdDir)/\(fd)"),
+               target.hasPrefix("socket:[") {
+                ourInodes.insert(String(target.dropFirst(8).dropLast()))
+            }
+        }
+        let portHex = String(format: "%04X", port)
+        var count = 0
+        for table in ["/proc/self/net/tcp", "/proc/self/net/tcp6"] {
+            guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+                guard fields.count > 9 else { continue }
+                let remote = fields[2]
+                if remote.hasSuffix(":" + portHex), ourInodes.contains(String(fields[9])) { count += 1 }
+            }
+        }
+        return count
+    }
+
+    /// Waits (briefly) until `read()` reaches `expected` or less.
+    public static func settleConnections(toPort port: UInt16, within seconds: Double = 2) -> Int {
+        settle({ openConnections(toPort: port) }, to: 0, within: seconds)
+    }
+}

@@ -1,0 +1,78 @@
+/// The loop-confined half of a `TopologyMonitor`: the monitors of every server, and what they
+/// share (settings, the topology, the read buffer, request ids). It carries out the topology's
+/// monitor actions: a server added starts its first check in the same loop turn; a server
+/// removed has its watchers stopped and its socket closed in the same turn.
+final class MonitorCore {
+    let loop: EventLoop
+    let topology: Topology
+    let settings: TopologySettings
+    let options: MonitorOptions
+    let scratch = ReadScratch()
+    private var monitors: [ServerAddress: ServerMonitor] = [:]
+    private var lastRequestID: Int32 = 0
+    private var closed = false
+
+    init(loop: EventLoop, topology: Topology, options: MonitorOptions) {
+        loop.preconditionInLoop()
+        self.loop = loop
+        self.topology = topology
+        settings = topology.settings
+        self.options = options
+    }
+
+    /// A Sendable handle to come back to this core from another thread (name resolution).
+    func handle() -> LoopBound<MonitorCore> {
+        LoopBound(self, loop: loop)
+    }
+
+    func monitor(for address: ServerAddress) -> ServerMonitor? {
+        closed ? nil : monitors[address]
+    }
+
+    var monitoredAddresses: [ServerAddress] { Array(monitors.keys) }
+
+    /// Request ids are unique per loop, which makes them unique per connection too.
+    func nextRequestID() -> Int32 {
+        lastRequestID = lastRequestID == Int32.max ? 1 : lastRequestID + 1
+        return lastRequestID
+    }
+
+    func publish(_ event: MonitoringEvent) {
+        topology.publish([event])
+    }
+
+    /// Applies a check's outcome and carries out the actions it produced.
+    func apply(_ description: ServerDescription) {
+        perform(topology.apply(description))
+    }
+
+    /// Carries out monitor actions, in order.
+    func perform(_ actions: [SDAMAction]) {
+        guard !closed else { return }
+        for action in actions {
+            switch action {
+            case .startMonitoring(let address):
+                guard monitors[address] == nil else { continue }
+                let monitor = ServerMonitor(address: address, loop: loop, context: self)
+                monitors[address] = monitor
+                monitor.start()
+            case .stopMonitoring(let address):
+                monitors.removeValue(forKey: address)?.stop()
+            case .requestImmediateCheck(let address):
+                monitors[address]?.requestImmediateCheck()
+            case .cancelCheck(let address):
+                monitors[address]?.cancelCheck()
+            case .clearPool, .markPoolReady:
+                // Pools read the generation the topology keeps; nothing for the loop to do.
+                continue
+            }
+        }
+    }
+
+    /// Stops every monitor and closes every socket.
+    func stopAll() {
+        closed = true
+        for monitor in monitors.values { monitor.stop() }
+        monitors.removeAll()
+    }
+}

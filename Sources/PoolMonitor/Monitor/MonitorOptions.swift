@@ -1,0 +1,17 @@
+/// How the monitor checks servers, beyond the topology settings.
+public struct MonitorOptions: Sendable, Equatable {
+    /// Covers a check's connect and its reply (server-monitoring spec: monitoring sockets use
+    /// connectTimeoutMS for both). 0 means no timeout.
+    public var connectTimeoutMS: Int
+    /// The `appname` sent in the handshake's client metadata.
+    public var appName: String?
+    /// The loop thread's name (at most 15 bytes are kept), to tell pools apart in a debugger
+    /// or in /proc.
+    public var threadName: String
+
+    public init(connectTimeoutMS: Int = 10_000, appName: String? = nil, threadName: String = "sdam-monitor") {
+        self.connectTimeoutMS = connectTimeoutMS
+        self.appName = appName
+        self.threadName = threadName
+    }
+}

@@ -1,0 +1,79 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Discovers and monitors a deployment with one thread: a libev loop that holds a
+/// non-blocking socket to every known server and schedules each server's checks.
+///
+/// Creating one starts the loop thread and opens the topology; no network I/O happens on the
+/// caller's thread and nothing waits for a server, so it succeeds when every server is down
+/// (architecture rule 4). `close()` stops every monitor, closes every socket, joins the thread
+/// and closes the topology, which fails threads waiting on it.
+public final class TopologyMonitor: Sendable {
+    public let topology: Topology
+    public let options: MonitorOptions
+    private let loop: EventLoop
+    private let core: LoopBound<MonitorCore?>
+    private let closed = Mutex(false)
+
+    /// - Parameters:
+    ///   - settings: seeds and SDAM options (validated here).
+    ///   - options: connect timeout and application name for the handshakes.
+    ///   - events: where SDAM and heartbeat events go, off the loop thread.
+    /// - Throws: `TopologySettingsError` for an invalid combination, `EventLoop.CreationError`
+    ///   when the loop thread cannot start.
+    public init(settings: TopologySettings, options: MonitorOptions = MonitorOptions(), events: EventPublisher = EventPublisher()) throws {
+        try settings.validate()
+        let topology = Topology(settings: settings, events: events)
+        let loop = try EventLoop(name: options.threadName)
+        let core = LoopBound<MonitorCore?>(nil, loop: loop)
+        self.topology = topology
+        self.options = options
+        self.loop = loop
+        self.core = core
+        topology.setMonitorSink { actions in
+            loop.execute { core.value?.perform(actions) }
+        }
+        loop.execute {
+            let monitorCore = MonitorCore(loop: loop, topology: topology, options: options)
+            core.value = monitorCore
+            monitorCore.perform(topology.open())
+        }
+    }
+
+    /// Stops monitoring, closes every monitoring socket, joins the loop thread and closes the
+    /// topology (TopologyClosed is published; selection waiters fail). Idempotent.
+    public func close() {
+        let first = closed.withLock { closed -> Bool in
+            defer { closed = true }
+            return !closed
+        }
+        guard first else { return }
+        let core = self.core
+        loop.execute {
+            core.value?.stopAll()
+            core.value = nil
+        }
+        loop.shutdown()
+        topology.close()
+    }
+
+    /// Runs `body` on the loop thread with the monitor's core and waits for it; for tests and
+    /// diagnostics (how many servers are monitored, how many sockets are open).
+    func onLoop<T: Sendable>(_ body: @escaping @Sendable (MonitorCore?) -> T) -> T? {
+        let result = Mutex<T?>(nil)
+        let done = ConditionLock(false)
+        let core = self.core
+        let accepted = loop.execute {
+            result.withLock { $0 = body(core.value) }
+            done.withLock { $0 = true }
+            done.broadcast()
+        }
+        guard accepted else { return nil }
+        _ = done.wait(until: nil) { $0 ? true : nil }
+        return result.withLock { $0 }
+    }
+
+    deinit { close() }
+}
