@@ -10,20 +10,23 @@ protocol TopologyMonitoring: Sendable {
     func close()
 }
 
+extension TopologyMonitor: TopologyMonitoring {}
+
 extension ClientPool {
-    /// The one place a pool creates its monitor. No network I/O, never waits for a server.
+    /// The one place a pool creates its monitor: it starts the monitor's thread and returns.
+    /// No network I/O, never waits for a server.
     static func startMonitor(
         topologySettings: TopologySettings,
-        settings: ClientPoolSettings
+        settings: ClientPoolSettings,
+        events: EventPublisher
     ) throws(ClientPoolError) -> any TopologyMonitoring {
-        // TopologyMonitor (PoolMonitor/Monitor) is not on this branch yet: until it is, the
-        // topology is created but nothing checks its servers, so selection times out.
-        UnmonitoredTopology(topology: Topology(settings: topologySettings))
+        let options = MonitorOptions(connectTimeoutMS: settings.connectTimeoutMS, appName: settings.appName)
+        do {
+            return try TopologyMonitor(settings: topologySettings, options: options, events: events)
+        } catch let error as TopologySettingsError {
+            throw .unsupportedConfiguration(error.description)
+        } catch {
+            throw .monitorStartFailed("\(error)")
+        }
     }
-}
-
-/// A topology nobody monitors: the stand-in until `TopologyMonitor` is merged.
-struct UnmonitoredTopology: TopologyMonitoring {
-    let topology: Topology
-    func close() {}
 }

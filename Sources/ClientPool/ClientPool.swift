@@ -39,11 +39,17 @@ public final class ClientPool: Sendable {
     /// - Parameters:
     ///   - uri: a `mongodb://` connection string.
     ///   - logger: where the pool logs; connection-string warnings go here at `warning`.
+    ///   - events: receives the SDAM and heartbeat events of the pool's monitor, in order, on a
+    ///     thread of its own.
     /// - Throws: `ClientPoolError.invalidConnectionString` naming the offending part;
     ///   `.unsupportedConfiguration` for `mongodb+srv://` (not supported yet), UNIX domain
     ///   sockets, or option combinations the SDAM spec forbids; `.monitorStartFailed`. Never
     ///   because a server is down.
-    public convenience init(uri: String, logger: Logger = Logger(label: "mongo.clientpool")) throws(ClientPoolError) {
+    public convenience init(
+        uri: String,
+        logger: Logger = Logger(label: "mongo.clientpool"),
+        events: EventPublisher = EventPublisher()
+    ) throws(ClientPoolError) {
         let connectionString: ConnectionString
         do {
             connectionString = try ConnectionString(uri)
@@ -60,7 +66,7 @@ public final class ClientPool: Sendable {
             logger.warning("connection string option ignored", metadata: ["mongo.warning": "\(warning)"])
         }
         let settings = ClientPoolSettings(connectionString: connectionString)
-        let monitor = try Self.startMonitor(topologySettings: topologySettings, settings: settings)
+        let monitor = try Self.startMonitor(topologySettings: topologySettings, settings: settings, events: events)
         self.init(settings: settings, monitor: monitor, logger: logger)
     }
 
