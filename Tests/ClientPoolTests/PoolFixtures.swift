@@ -1,4 +1,5 @@
 import Dispatch
+import TestSupport
 import Synchronization
 @testable import ClientPool
 @testable import PoolMonitor
@@ -109,5 +110,53 @@ extension ClientPoolError {
     var isPoolClosed: Bool {
         if case .poolClosed = self { return true }
         return false
+    }
+}
+
+/// A fake server for command tests: answers the handshake with `hello`, records every other
+/// request, and answers it with `reply` (nil closes the connection).
+final class ScriptedServer: Sendable {
+    let server: FakeMongoServer
+    private let recorded = ConditionLock<[BSONDocument]>([])
+
+    init(hello: BSONDocument, reply: @escaping @Sendable (BSONDocument) -> BSONDocument?) throws {
+        let recorded = self.recorded
+        server = try FakeMongoServer { request in
+            let name = request.keys.first?.lowercased() ?? ""
+            if name == "ismaster" || name == "hello" { return hello }
+            recorded.withLock { $0.append(request) }
+            return reply(request)
+        }
+    }
+
+    var address: ServerAddress { server.address }
+    var commands: [BSONDocument] { recorded.withLock { $0 } }
+    /// Handshakes answered: one per connection the client opened.
+    var connections: Int { server.helloCount }
+
+    func stop() { server.stop() }
+
+    static let ok: BSONDocument = ["ok": .double(1)]
+
+    /// A replica set primary's hello naming only `address`.
+    static func primaryHello(_ address: ServerAddress, maxWireVersion: Int32 = 21) -> BSONDocument {
+        ["isWritablePrimary": .bool(true), "setName": .string("rs"), "hosts": .array([.string(address.description)]),
+         "minWireVersion": .int32(0), "maxWireVersion": .int32(maxWireVersion), "ok": .double(1)]
+    }
+}
+
+extension Fixtures {
+    /// A pool whose hand-fed topology knows `server` as the primary of set "rs".
+    static func pool(primary server: ScriptedServer, configure: (inout ClientPoolSettings) -> Void = { _ in }) -> (ClientPool, HandFedMonitor) {
+        let (pool, monitor) = Fixtures.pool(seeds: [server.address], configure: configure)
+        markPrimary(server, in: pool)
+        return (pool, monitor)
+    }
+
+    static func markPrimary(_ server: ScriptedServer, in pool: ClientPool) {
+        pool.topology.apply(ServerDescription(
+            address: server.address, hello: ScriptedServer.primaryHello(server.address), roundTripTimeMS: 1,
+            now: MonotonicClock.milliseconds()
+        ))
     }
 }
