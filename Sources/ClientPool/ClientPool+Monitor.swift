@@ -20,7 +20,9 @@ extension ClientPool {
         settings: ClientPoolSettings,
         events: EventPublisher
     ) throws(ClientPoolError) -> any TopologyMonitoring {
-        let options = MonitorOptions(connectTimeoutMS: settings.connectTimeoutMS, appName: settings.appName)
+        let options = MonitorOptions(
+            connectTimeoutMS: settings.connectTimeoutMS, appName: settings.appName, threadName: settings.monitorThreadName
+        )
         do {
             return try TopologyMonitor(settings: topologySettings, options: options, events: events)
         } catch let error as TopologySettingsError {

@@ -19,7 +19,9 @@ public final class ClientPool: Sendable {
     public var settings: ClientPoolSettings { shared.settings }
 
     let shared: PoolShared
-    private let monitor: any TopologyMonitoring
+    /// Released by `close()`: the monitor's event loop keeps its epoll and eventfd descriptors
+    /// until it is freed, and a closed pool must hold no descriptor.
+    private let monitor: Mutex<(any TopologyMonitoring)?>
     private let state = ConditionLock(PoolState())
 
     struct PoolState {
@@ -50,6 +52,17 @@ public final class ClientPool: Sendable {
         logger: Logger = Logger(label: "mongo.clientpool"),
         events: EventPublisher = EventPublisher()
     ) throws(ClientPoolError) {
+        try self.init(uri: uri, logger: logger, events: events, adjust: { _ in })
+    }
+
+    /// `init(uri:logger:events:)` with a last word on the settings (tests name the monitor
+    /// thread).
+    convenience init(
+        uri: String,
+        logger: Logger,
+        events: EventPublisher,
+        adjust: (inout ClientPoolSettings) -> Void
+    ) throws(ClientPoolError) {
         let connectionString: ConnectionString
         do {
             connectionString = try ConnectionString(uri)
@@ -65,14 +78,15 @@ public final class ClientPool: Sendable {
         for warning in connectionString.warnings {
             logger.warning("connection string option ignored", metadata: ["mongo.warning": "\(warning)"])
         }
-        let settings = ClientPoolSettings(connectionString: connectionString)
+        var settings = ClientPoolSettings(connectionString: connectionString)
+        adjust(&settings)
         let monitor = try Self.startMonitor(topologySettings: topologySettings, settings: settings, events: events)
         self.init(settings: settings, monitor: monitor, logger: logger)
     }
 
     /// A pool over a monitor already running (tests hand in a topology they feed themselves).
     init(settings: ClientPoolSettings, monitor: any TopologyMonitoring, logger: Logger = Logger(label: "mongo.clientpool")) {
-        self.monitor = monitor
+        self.monitor = Mutex(monitor)
         shared = PoolShared(topology: monitor.topology, settings: settings, logger: logger)
     }
 
@@ -166,7 +180,11 @@ public final class ClientPool: Sendable {
         guard let clients else { return }
         shared.markClosed()
         notifyWaiters()
-        monitor.close()
+        let monitor = self.monitor.withLock { m -> (any TopologyMonitoring)? in
+            defer { m = nil }
+            return m
+        }
+        monitor?.close()
         for client in clients { client.closeConnections() }
     }
 }

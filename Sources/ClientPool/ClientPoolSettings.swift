@@ -30,6 +30,9 @@ public struct ClientPoolSettings: Sendable, Equatable {
     /// `loadBalanced`: the handshake then uses OP_MSG hello with `loadBalanced: true`.
     public var loadBalanced: Bool = false
 
+    /// The monitor thread's name (tests tell their pools' threads apart by it).
+    var monitorThreadName = "sdam-monitor"
+
     public init() {}
 
     /// The settings a parsed connection string asks for.

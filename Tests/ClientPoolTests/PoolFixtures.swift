@@ -125,12 +125,19 @@ final class ScriptedServer: Sendable {
             let name = request.keys.first?.lowercased() ?? ""
             if name == "ismaster" || name == "hello" { return hello }
             recorded.withLock { $0.append(request) }
+            recorded.broadcast()
             return reply(request)
         }
     }
 
     var address: ServerAddress { server.address }
     var commands: [BSONDocument] { recorded.withLock { $0 } }
+
+    /// Waits (up to 5 s) until `count` commands have arrived.
+    @discardableResult
+    func waitForCommands(_ count: Int) -> Bool {
+        recorded.wait(until: MonotonicClock.nanoseconds() + 5_000_000_000) { $0.count >= count ? true : nil } ?? false
+    }
     /// Handshakes answered: one per connection the client opened.
     var connections: Int { server.helloCount }
 
