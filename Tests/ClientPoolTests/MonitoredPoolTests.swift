@@ -89,16 +89,8 @@ struct MonitoredPoolTests {
 
     @Test("close interrupts a command in flight: its thread fails with the closed error at once")
     func closeInterruptsCommandInFlight() throws {
-        let gate = ConditionLock(false)
-        let server = try ScriptedServer(hello: FakeMongoServer.standaloneHello()) { _ in
-            _ = gate.wait(until: MonotonicClock.nanoseconds() + 5_000_000_000) { $0 ? true : nil }
-            return nil
-        }
-        defer {
-            gate.withLock { $0 = true }
-            gate.broadcast()
-            server.stop()
-        }
+        let server = try ScriptedServer.hanging()
+        defer { server.stop() }
         let (pool, _) = Fixtures.pool(primary: server)
         let client = try pool.pop()
         let command = Background { Result { () throws(ClientPoolError) in try client.runCommand(["ping": .int32(1)], database: "admin") } }

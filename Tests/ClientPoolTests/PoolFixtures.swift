@@ -119,7 +119,12 @@ final class ScriptedServer: Sendable {
     let server: FakeMongoServer
     private let recorded = ConditionLock<[BSONDocument]>([])
 
-    init(hello: BSONDocument, reply: @escaping @Sendable (BSONDocument) -> BSONDocument?) throws {
+    init(
+        hello: BSONDocument,
+        gate: ConditionLock<Bool> = ConditionLock(false),
+        reply: @escaping @Sendable (BSONDocument) -> BSONDocument?
+    ) throws {
+        self.gate = gate
         let recorded = self.recorded
         server = try FakeMongoServer { request in
             let name = request.keys.first?.lowercased() ?? ""
@@ -141,7 +146,25 @@ final class ScriptedServer: Sendable {
     /// Handshakes answered: one per connection the client opened.
     var connections: Int { server.helloCount }
 
-    func stop() { server.stop() }
+    /// Opens the gate of a `hanging()` server (its handlers return), then stops the server.
+    func stop() {
+        gate.withLock { $0 = true }
+        gate.broadcast()
+        server.stop()
+    }
+
+    private let gate: ConditionLock<Bool>
+
+    /// A server that answers the handshake and then never answers a command: each one waits
+    /// until `stop()` (at most 5 s) and the connection is closed.
+    static func hanging() throws -> ScriptedServer {
+        let gate = ConditionLock(false)
+        let server = try ScriptedServer(hello: FakeMongoServer.standaloneHello(), gate: gate) { _ in
+            _ = gate.wait(until: MonotonicClock.nanoseconds() + 5_000_000_000) { $0 ? true : nil }
+            return nil
+        }
+        return server
+    }
 
     static let ok: BSONDocument = ["ok": .double(1)]
 
