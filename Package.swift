@@ -55,6 +55,7 @@ let package = Package(
         // Fixtures shared by the test targets: seeded randomness, resource counts, loopback peers.
         .target(name: "TestSupport", dependencies: ["PoolMonitor"], path: "Tests/TestSupport"),
         .testTarget(name: "PoolMonitorTests", dependencies: ["PoolMonitor", "TestSupport"]),
+        .testTarget(name: "ClientPoolTests", dependencies: ["ClientPool", "PoolMonitor", "TestSupport"]),
         .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "PoolMonitor", "TestSupport"]),
         .testTarget(name: "MongoSimulatorTests", dependencies: ["MongoSimulator", "PoolMonitor", "TestSupport"]),
         // The story on loopback: the monitor and the pool against the simulated deployment.

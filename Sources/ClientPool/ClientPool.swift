@@ -1,1 +1,212 @@
+import Logging
 import PoolMonitor
+import Synchronization
+
+/// A pool of clients over one monitored deployment — libmongoc's pooled mode: one monitor
+/// (one thread) keeps the topology current for every client, and each client owns its own
+/// connections to the servers it uses.
+///
+/// A thread takes a client with `pop()` (or `tryPop()`), runs operations on it, and gives it
+/// back with `push(_:)`. A client is used by one thread at a time.
+///
+/// Creating a pool does no network I/O and succeeds when every server is down: servers are
+/// discovered in the background, and operations wait (up to serverSelectionTimeoutMS) for a
+/// suitable one.
+public final class ClientPool: Sendable {
+    /// The deployment as the monitor knows it.
+    public var topology: Topology { shared.topology }
+    /// The options the pool was created with.
+    public var settings: ClientPoolSettings { shared.settings }
+
+    let shared: PoolShared
+    /// Released by `close()`: the monitor's event loop keeps its epoll and eventfd descriptors
+    /// until it is freed, and a closed pool must hold no descriptor.
+    private let monitor: Mutex<(any TopologyMonitoring)?>
+    private let state = ConditionLock(PoolState())
+
+    struct PoolState {
+        /// Clients pushed back and not popped since.
+        var idle: [Client] = []
+        /// Every client ever created; closing the pool closes their connections.
+        var all: [Client] = []
+        var closed = false
+    }
+
+    /// Creates a pool from a connection string and starts monitoring the deployment.
+    ///
+    /// Options used: `maxPoolSize` (clients, default 100), `waitQueueTimeoutMS`,
+    /// `serverSelectionTimeoutMS` (30 s), `localThresholdMS`, `connectTimeoutMS` (10 s),
+    /// `socketTimeoutMS`, `heartbeatFrequencyMS`, the read preference options and `appname`.
+    ///
+    /// - Parameters:
+    ///   - uri: a `mongodb://` connection string.
+    ///   - logger: where the pool logs; connection-string warnings go here at `warning`.
+    ///   - events: receives the SDAM and heartbeat events of the pool's monitor, in order, on a
+    ///     thread of its own.
+    /// - Throws: `ClientPoolError.invalidConnectionString` naming the offending part;
+    ///   `.unsupportedConfiguration` for `mongodb+srv://` (not supported yet), UNIX domain
+    ///   sockets, or option combinations the SDAM spec forbids; `.monitorStartFailed`. Never
+    ///   because a server is down.
+    public convenience init(
+        uri: String,
+        logger: Logger = Logger(label: "mongo.clientpool"),
+        events: EventPublisher = EventPublisher()
+    ) throws(ClientPoolError) {
+        try self.init(uri: uri, logger: logger, events: events, adjust: { _ in })
+    }
+
+    /// `init(uri:logger:events:)` with a last word on the settings (tests name the monitor
+    /// thread).
+    convenience init(
+        uri: String,
+        logger: Logger,
+        events: EventPublisher,
+        adjust: (inout ClientPoolSettings) -> Void
+    ) throws(ClientPoolError) {
+        let connectionString: ConnectionString
+        do {
+            connectionString = try ConnectionString(uri)
+        } catch {
+            throw .invalidConnectionString(error)
+        }
+        let topologySettings: TopologySettings
+        do {
+            topologySettings = try TopologySettings(connectionString: connectionString)
+        } catch {
+            throw .unsupportedConfiguration(error.description)
+        }
+        for warning in connectionString.warnings {
+            logger.warning("connection string option ignored", metadata: ["mongo.warning": "\(warning)"])
+        }
+        var settings = ClientPoolSettings(connectionString: connectionString)
+        adjust(&settings)
+        let monitor = try Self.startMonitor(topologySettings: topologySettings, settings: settings, events: events)
+        self.init(settings: settings, monitor: monitor, logger: logger)
+    }
+
+    /// A pool over a monitor already running (tests hand in a topology they feed themselves).
+    init(settings: ClientPoolSettings, monitor: any TopologyMonitoring, logger: Logger = Logger(label: "mongo.clientpool")) {
+        self.monitor = Mutex(monitor)
+        shared = PoolShared(topology: monitor.topology, settings: settings, logger: logger)
+    }
+
+    deinit {
+        close()
+    }
+
+    // MARK: - Clients
+
+    /// Takes a free client, creating one while fewer than maxPoolSize exist, else waits until
+    /// one is pushed back.
+    ///
+    /// The wait is measured against one deadline on the monotonic clock, set when `pop()` is
+    /// called: wake-ups that find no free client do not extend it.
+    /// - Throws: `ClientPoolError.waitQueueTimeout` after waitQueueTimeoutMS;
+    ///   `.poolClosed` when the pool is (or gets) closed.
+    public func pop() throws(ClientPoolError) -> Client {
+        let timeout = settings.waitQueueTimeoutMS ?? 0
+        let deadline = timeout > 0 ? MonotonicClock.nanoseconds() + UInt64(timeout) * 1_000_000 : nil
+        let result: Result<Client, ClientPoolError>? = state.wait(until: deadline) { s in
+            if s.closed { return .failure(.poolClosed) }
+            return takeClient(&s).map { .success($0) }
+        }
+        switch result {
+        case .success(let client): return client
+        case .failure(let error): throw error
+        case nil: throw .waitQueueTimeout(waitQueueTimeoutMS: timeout, maxPoolSize: settings.maxPoolSize)
+        }
+    }
+
+    /// Takes a free client without waiting.
+    /// - Returns: nil when maxPoolSize clients are in use, or the pool is closed.
+    public func tryPop() -> Client? {
+        state.withLock { s in s.closed ? nil : takeClient(&s) }
+    }
+
+    /// Gives a client back for other threads to pop. Pushing a client of another pool, or one
+    /// that is already back, does nothing; after `close()` the client's connections are closed.
+    public func push(_ client: Client) {
+        guard client.shared === shared else {
+            shared.logger.error("push of a client from another pool ignored")
+            return
+        }
+        let accepted = state.withLock { s -> Bool in
+            guard !s.closed, !s.idle.contains(where: { $0 === client }) else { return false }
+            s.idle.append(client)
+            return true
+        }
+        if accepted {
+            notifyWaiters()
+        } else if isClosed {
+            client.closeConnections()
+        }
+    }
+
+    /// Wakes every thread waiting in `pop()` to look again.
+    func notifyWaiters() {
+        state.broadcast()
+    }
+
+    /// An idle client, or a new one while fewer than maxPoolSize exist (0 = no limit).
+    private func takeClient(_ s: inout PoolState) -> Client? {
+        if let client = s.idle.popLast() { return client }
+        let limit = settings.maxPoolSize
+        guard limit == 0 || s.all.count < limit else { return nil }
+        let client = Client(shared: shared)
+        s.all.append(client)
+        return client
+    }
+
+    /// Clients created so far (at most maxPoolSize).
+    public var clientCount: Int { state.withLock { $0.all.count } }
+
+    // MARK: - Closing
+
+    public var isClosed: Bool { shared.isClosed }
+
+    /// Closes the pool: fails threads waiting in `pop()` and in server selection with
+    /// `ClientPoolError.poolClosed`, stops the monitor (its thread is joined, its sockets
+    /// closed), and closes every client's connections — a connection in use by an operation is
+    /// shut down, so that operation fails at once and its thread closes it. Idempotent.
+    public func close() {
+        let clients = state.withLock { s -> [Client]? in
+            guard !s.closed else { return nil }
+            s.closed = true
+            let all = s.all
+            s.idle = []
+            s.all = []
+            return all
+        }
+        guard let clients else { return }
+        shared.markClosed()
+        notifyWaiters()
+        let monitor = self.monitor.withLock { m -> (any TopologyMonitoring)? in
+            defer { m = nil }
+            return m
+        }
+        monitor?.close()
+        for client in clients { client.closeConnections() }
+    }
+}
+
+/// What a pool shares with its clients. Clients refer to this, not to the pool, so the pool
+/// (which holds its clients) is not kept alive by them.
+final class PoolShared: Sendable {
+    let topology: Topology
+    let settings: ClientPoolSettings
+    let selector: ServerSelector
+    let operationCounts = OperationCounts()
+    let logger: Logger
+    private let closed = Atomic<Bool>(false)
+
+    init(topology: Topology, settings: ClientPoolSettings, logger: Logger) {
+        self.topology = topology
+        self.settings = settings
+        self.logger = logger
+        selector = settings.selector
+    }
+
+    var isClosed: Bool { closed.load(ordering: .acquiring) }
+
+    func markClosed() { closed.store(true, ordering: .releasing) }
+}

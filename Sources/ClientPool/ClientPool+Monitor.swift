@@ -1,0 +1,34 @@
+import PoolMonitor
+
+/// What a pool needs of the thing that monitors its deployment: the topology it keeps current,
+/// and a way to stop it. The real one is PoolMonitor's `TopologyMonitor` (one libev thread);
+/// tests hand in a topology they feed themselves.
+protocol TopologyMonitoring: Sendable {
+    var topology: Topology { get }
+    /// Stops monitoring, closes every monitoring socket, joins the monitor's thread and closes
+    /// the topology, so threads waiting on it fail with `Topology.WaitError.closed`.
+    func close()
+}
+
+extension TopologyMonitor: TopologyMonitoring {}
+
+extension ClientPool {
+    /// The one place a pool creates its monitor: it starts the monitor's thread and returns.
+    /// No network I/O, never waits for a server.
+    static func startMonitor(
+        topologySettings: TopologySettings,
+        settings: ClientPoolSettings,
+        events: EventPublisher
+    ) throws(ClientPoolError) -> any TopologyMonitoring {
+        let options = MonitorOptions(
+            connectTimeoutMS: settings.connectTimeoutMS, appName: settings.appName, threadName: settings.monitorThreadName
+        )
+        do {
+            return try TopologyMonitor(settings: topologySettings, options: options, events: events)
+        } catch let error as TopologySettingsError {
+            throw .unsupportedConfiguration(error.description)
+        } catch {
+            throw .monitorStartFailed("\(error)")
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import PoolMonitor
+
+/// Everything a `ClientPool` or a `Client` can throw, as one typed error.
+///
+/// Every description says what was expected, what happened instead and, where a server was
+/// involved, which server — so that it can go straight into a log line or an exception message.
+public enum ClientPoolError: Error, Sendable, CustomStringConvertible {
+    /// The connection string is malformed; the parser's error names the offending part.
+    case invalidConnectionString(ConnectionStringError)
+    /// The connection string is well formed but asks for something this driver cannot do
+    /// (`mongodb+srv://`, UNIX domain sockets) or a topology the SDAM spec forbids.
+    case unsupportedConfiguration(String)
+    /// The monitor could not be started (no thread, no event loop).
+    case monitorStartFailed(String)
+    /// `close()` was called: waiting poppers and selections fail with this, and so does every
+    /// later operation.
+    case poolClosed
+    /// `pop()` waited waitQueueTimeoutMS and no client became free.
+    case waitQueueTimeout(waitQueueTimeoutMS: Int, maxPoolSize: Int)
+    /// Server selection refused at once: an invalid read preference or an incompatible
+    /// topology, which no amount of waiting can cure.
+    case selectionRefused(ServerSelectionError)
+    /// No suitable server appeared within serverSelectionTimeoutMS.
+    case serverSelectionTimeout(ServerSelectionTimeout)
+    /// A network error or timeout on a connection to a server (while connecting, during the
+    /// handshake, or during a command). The connection was closed.
+    case network(NetworkFailure)
+    /// The command cannot be sent as given (e.g. it does not encode, or exceeds the server's
+    /// maxMessageSizeBytes). Nothing was sent.
+    case invalidCommand(server: ServerAddress, reason: String)
+    /// The server answered with bytes that are not a usable reply. The connection was closed.
+    case invalidReply(server: ServerAddress, reason: String)
+    /// The server answered the command with `ok: 0`.
+    case commandFailed(CommandFailed)
+
+    public var description: String {
+        switch self {
+        case .invalidConnectionString(let error):
+            "invalid connection string: \(error)"
+        case .unsupportedConfiguration(let reason):
+            "unsupported configuration: \(reason)"
+        case .monitorStartFailed(let reason):
+            "the client pool could not start its monitor: \(reason)"
+        case .poolClosed:
+            "the client pool was closed"
+        case .waitQueueTimeout(let timeout, let maxPoolSize):
+            "timed out after waitQueueTimeoutMS \(timeout) waiting for a free client: all \(maxPoolSize) clients "
+                + "(maxPoolSize) are in use; push clients back when done or raise maxPoolSize"
+        case .selectionRefused(let error):
+            "\(error)"
+        case .serverSelectionTimeout(let timeout):
+            timeout.description
+        case .network(let failure):
+            failure.description
+        case .invalidCommand(let server, let reason):
+            "command not sent to \(server): \(reason)"
+        case .invalidReply(let server, let reason):
+            "invalid reply from \(server): \(reason); the connection was closed"
+        case .commandFailed(let failure):
+            failure.description
+        }
+    }
+
+    /// The error labels the driver attaches (the server's `errorLabels` of a failed command,
+    /// and the backpressure labels of a failed connection attempt).
+    public var errorLabels: [String] {
+        switch self {
+        case .network(let failure): failure.errorLabels
+        case .commandFailed(let failure): failure.errorLabels
+        default: []
+        }
+    }
+
+    /// The server the error happened on, when there was one.
+    public var server: ServerAddress? {
+        switch self {
+        case .network(let failure): failure.server
+        case .invalidReply(let server, _), .invalidCommand(let server, _): server
+        case .commandFailed(let failure): failure.server
+        default: nil
+        }
+    }
+}
+
+/// Server selection gave up: which operation, the topology type, why nothing would do, and
+/// every server with its type, round-trip time and last error ("Server Selection Errors" in
+/// the server-selection specification).
+public struct ServerSelectionTimeout: Sendable, CustomStringConvertible {
+    /// One server as selection last saw it.
+    public struct Server: Sendable, Equatable {
+        public var address: ServerAddress
+        public var type: ServerType
+        public var roundTripTimeMS: Double?
+        public var error: String?
+    }
+
+    public var operation: ServerSelectionOperation
+    public var timeoutMS: Int
+    public var topologyType: TopologyType
+    /// The selector's explanation (`ServerSelector.noSuitableServerError`).
+    public var reason: String
+    /// Sorted by address.
+    public var servers: [Server]
+
+    public init(
+        operation: ServerSelectionOperation,
+        timeoutMS: Int,
+        topology: TopologyDescription,
+        reason: String
+    ) {
+        self.operation = operation
+        self.timeoutMS = timeoutMS
+        topologyType = topology.type
+        self.reason = reason
+        servers = topology.sortedServers.map {
+            Server(address: $0.address, type: $0.type, roundTripTimeMS: $0.roundTripTimeMS, error: $0.error)
+        }
+    }
+
+    /// "server selection for write timed out after 30000 ms (topology type ReplicaSetNoPrimary):
+    /// …; servers: a:27017 RSSecondary, RTT 1.2 ms; b:27017 Unknown, RTT none, last error: …"
+    public var description: String {
+        let listing = servers.isEmpty ? "none known" : servers.map { server in
+            let rtt = server.roundTripTimeMS.map { "RTT \(formatMS($0)) ms" } ?? "RTT none"
+            let error = server.error.map { ", last error: \($0)" } ?? ""
+            return "\(server.address) \(server.type.rawValue), \(rtt)\(error)"
+        }.joined(separator: "; ")
+        return "server selection for \(operation) timed out after serverSelectionTimeoutMS \(timeoutMS) "
+            + "(topology type \(topologyType.rawValue)): \(reason); servers: \(listing)"
+    }
+}
+
+/// A network error or timeout on one connection.
+public struct NetworkFailure: Sendable, CustomStringConvertible {
+    public var server: ServerAddress
+    /// Whether the connection was still being established (TCP connect or handshake).
+    public var duringHandshake: Bool
+    public var timedOut: Bool
+    /// What the connection was doing ("connecting", "sending the command 'ping'", …) and the
+    /// system's words for what went wrong.
+    public var reason: String
+    /// e.g. the backpressure labels `SystemOverloadedError`, `RetryableError` for a failed
+    /// connection attempt.
+    public var errorLabels: [String]
+
+    public var description: String {
+        let what = timedOut ? "network timeout" : "network error"
+        let phase = duringHandshake ? "establishing a connection to" : "on the connection to"
+        let labels = errorLabels.isEmpty ? "" : " [error labels: \(errorLabels.joined(separator: ", "))]"
+        return "\(what) \(phase) \(server): \(reason); the connection was closed\(labels)"
+    }
+}
+
+/// A command the server answered with `ok: 0`.
+public struct CommandFailed: Sendable, CustomStringConvertible {
+    public var server: ServerAddress
+    /// The command's name (its first key).
+    public var commandName: String
+    public var code: Int?
+    public var codeName: String?
+    public var errmsg: String
+    /// The reply's `errorLabels`, plus any the driver added.
+    public var errorLabels: [String]
+    /// The whole reply, for fields this type does not lift out.
+    public var reply: BSONDocument
+
+    /// Reads a failed reply.
+    public init(server: ServerAddress, commandName: String, reply: BSONDocument) {
+        self.server = server
+        self.commandName = commandName
+        self.reply = reply
+        code = reply["code"]?.int64Value.flatMap { Int(exactly: $0) }
+        codeName = reply["codeName"]?.stringValue
+        errmsg = reply["errmsg"]?.stringValue ?? "(no errmsg)"
+        errorLabels = reply["errorLabels"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    }
+
+    public var description: String {
+        let codeText = code.map { " \($0)" } ?? ""
+        let name = codeName.map { " (\($0))" } ?? ""
+        let labels = errorLabels.isEmpty ? "" : " [error labels: \(errorLabels.joined(separator: ", "))]"
+        return "command '\(commandName)' failed on \(server): expected ok: 1, got error\(codeText)\(name): \(errmsg)\(labels)"
+    }
+}
+
+/// Milliseconds with at most one decimal, for messages.
+func formatMS(_ value: Double) -> String {
+    let tenths = (value * 10).rounded() / 10
+    return tenths == tenths.rounded() ? String(Int(tenths)) : String(tenths)
+}

@@ -1,0 +1,162 @@
+import PoolMonitor
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Request IDs for application connections, unique across the process.
+private let nextRequestID = Atomic<Int32>(1)
+
+/// One client's own connection to one server: a TCP connection, blocking for the application
+/// thread that uses it (every wait bounded by `poll()`), handshaken with the same hello the
+/// monitor sends, and running commands over OP_MSG.
+///
+/// It carries the server's pool generation at creation: once the topology's generation for
+/// the server has moved past it (the pool was cleared), the connection is stale and the client
+/// closes it instead of using it.
+///
+/// Thread safety: used by the one thread that holds its client, except `interrupt()` and
+/// `close()`, which `ClientPool.close()` may call from another thread. Both take `socketLock`,
+/// so the descriptor is never shut down after it was closed (and possibly reused).
+final class ServerConnection: @unchecked Sendable {
+    let address: ServerAddress
+    /// The server's pool generation when this connection was created.
+    let generation: Int
+    /// From the handshake reply: decides pool clearing for pre-4.2 servers on errors.
+    let maxWireVersion: Int
+    let maxMessageSizeBytes: Int
+    private let socket: NonBlockingSocket
+    private let socketLock = Mutex<Void>(())
+
+    private init(address: ServerAddress, generation: Int, socket: NonBlockingSocket, handshake: BSONDocument) {
+        self.address = address
+        self.generation = generation
+        self.socket = socket
+        maxWireVersion = handshake["maxWireVersion"]?.int64Value.flatMap { Int(exactly: $0) } ?? 0
+        maxMessageSizeBytes = handshake["maxMessageSizeBytes"]?.int64Value.flatMap { Int(exactly: $0) }
+            .flatMap { $0 > 0 ? $0 : nil } ?? FrameDecoder.defaultMaxMessageSizeBytes
+    }
+
+    static func makeRequestID() -> Int32 {
+        nextRequestID.wrappingAdd(1, ordering: .relaxed).oldValue
+    }
+
+    // MARK: - Establishing
+
+    /// Resolves the server's host (on this application thread: it may block), connects to each
+    /// resolved address in turn until one accepts, each within connectTimeoutMS, then sends the
+    /// handshake and reads its reply within connectTimeoutMS.
+    ///
+    /// - Throws: `ConnectionError` in phase `beforeHandshakeCompletes`.
+    static func establish(
+        to address: ServerAddress,
+        generation: Int,
+        settings: ClientPoolSettings
+    ) throws(ConnectionError) -> ServerConnection {
+        let resolved: [SocketAddress]
+        if let literal = NameResolver.literal(host: address.host, port: address.port) {
+            resolved = literal
+        } else {
+            switch NameResolver.resolveBlocking(host: address.host, port: address.port) {
+            case .success(let addresses): resolved = addresses
+            case .failure(let error):
+                throw ConnectionError(kind: .network, server: address, phase: .beforeHandshakeCompletes, reason: error.description)
+            }
+        }
+        var failures: [ConnectionError] = []
+        for socketAddress in resolved {
+            let deadline = BlockingChannel.deadline(afterMS: settings.connectTimeoutMS)
+            do {
+                let socket = try BlockingChannel.connect(to: socketAddress, server: address, deadline: deadline)
+                return try handshake(socket, address: address, generation: generation, settings: settings)
+            } catch {
+                failures.append(error)
+            }
+        }
+        let allTimedOut = !failures.isEmpty && failures.allSatisfy { $0.kind == .timeout }
+        if failures.count == 1, let only = failures.first { throw only }
+        throw ConnectionError(
+            kind: allTimedOut ? .timeout : .network,
+            server: address,
+            phase: .beforeHandshakeCompletes,
+            reason: "every address failed: " + failures.map(\.reason).joined(separator: "; ")
+        )
+    }
+
+    private static func handshake(
+        _ socket: NonBlockingSocket,
+        address: ServerAddress,
+        generation: Int,
+        settings: ClientPoolSettings
+    ) throws(ConnectionError) -> ServerConnection {
+        let channel = BlockingChannel(socket: socket, server: address, phase: .beforeHandshakeCompletes)
+        let message = Handshake.handshakeMessage(
+            requestID: makeRequestID(), appName: settings.appName, loadBalanced: settings.loadBalanced
+        )
+        do throws(ConnectionError) {
+            let reply = try channel.roundTrip(
+                message,
+                deadline: BlockingChannel.deadline(afterMS: settings.connectTimeoutMS),
+                maxMessageSizeBytes: FrameDecoder.defaultMaxMessageSizeBytes,
+                doing: "the handshake"
+            )
+            let document: BSONDocument
+            do {
+                document = try Handshake.replyDocument(of: reply, from: address)
+            } catch {
+                throw ConnectionError(kind: .invalidReply, server: address, phase: .beforeHandshakeCompletes, reason: error.reason)
+            }
+            guard document["ok"]?.isTruthy == true else {
+                throw ConnectionError(
+                    kind: .handshakeRejected(document), server: address, phase: .beforeHandshakeCompletes,
+                    reason: "the handshake was refused: " + (document["errmsg"]?.stringValue ?? "reply has no ok: 1")
+                )
+            }
+            return ServerConnection(address: address, generation: generation, socket: socket, handshake: document)
+        } catch {
+            socket.close()
+            throw error
+        }
+    }
+
+    // MARK: - Commands
+
+    /// Sends `command` (with `$db` added) over OP_MSG and returns the reply document, whatever
+    /// its `ok`. The send and the reply together must finish within socketTimeoutMS (0 or nil
+    /// = no limit).
+    ///
+    /// - Throws: `ConnectionError` in phase `afterHandshakeCompletes`; after a network error,
+    ///   a timeout or an invalid reply the connection must be closed.
+    func run(_ command: BSONDocument, database: String, socketTimeoutMS: Int?) throws(ConnectionError) -> BSONDocument {
+        let channel = BlockingChannel(socket: socket, server: address, phase: .afterHandshakeCompletes)
+        let name = command.keys.first ?? "(empty)"
+        let message = Handshake.commandMessage(requestID: Self.makeRequestID(), command: command, database: database)
+        let reply = try channel.roundTrip(
+            message,
+            deadline: BlockingChannel.deadline(afterMS: socketTimeoutMS),
+            maxMessageSizeBytes: maxMessageSizeBytes,
+            doing: "running the command '\(name)'"
+        )
+        do {
+            return try Handshake.replyDocument(of: reply, from: address)
+        } catch {
+            throw ConnectionError(kind: .invalidReply, server: address, phase: .afterHandshakeCompletes, reason: error.reason)
+        }
+    }
+
+    // MARK: - Closing
+
+    /// Shuts the connection down without closing the descriptor, so that an operation blocked
+    /// on it in another thread wakes at once with an error; that thread then closes it.
+    func interrupt() {
+        socketLock.withLock { _ in
+            if socket.isOpen { _ = shutdown(socket.fd, Int32(SHUT_RDWR)) }
+        }
+    }
+
+    func close() {
+        socketLock.withLock { _ in socket.close() }
+    }
+
+    var isOpen: Bool { socketLock.withLock { _ in socket.isOpen } }
+}

@@ -1,0 +1,43 @@
+import Testing
+@testable import ClientPool
+@testable import PoolMonitor
+
+/// What `ClientPool(uri:)` accepts and refuses, before any network I/O.
+@Suite("creating a pool from a connection string")
+struct ClientPoolCreationTests {
+    @Test("a malformed connection string names the offending part")
+    func malformedStringIsRefused() {
+        #expect {
+            _ = try ClientPool(uri: "mongodb://a:99999")
+        } throws: { error in
+            guard case ClientPoolError.invalidConnectionString = error else { return false }
+            return "\(error)".contains("99999") && "\(error)".contains("a:99999")
+        }
+        #expect { _ = try ClientPool(uri: "http://a") } throws: { "\($0)".contains("must start with 'mongodb://'") }
+    }
+
+    @Test("mongodb+srv:// fails clearly as not supported yet")
+    func srvIsNotSupportedYet() {
+        #expect {
+            _ = try ClientPool(uri: "mongodb+srv://cluster.example.com")
+        } throws: { error in
+            guard case ClientPoolError.unsupportedConfiguration = error else { return false }
+            return "\(error)".contains("not supported yet")
+        }
+    }
+
+    @Test("options reach the pool's settings; unset ones take the specs' defaults")
+    func optionsAreRead() throws {
+        let text = "mongodb://127.0.0.1:1/?maxPoolSize=7&waitQueueTimeoutMS=250&serverSelectionTimeoutMS=1500"
+            + "&localThresholdMS=20&connectTimeoutMS=900&socketTimeoutMS=800&readPreference=secondary"
+            + "&maxStalenessSeconds=120&appname=tests"
+        let settings = ClientPoolSettings(connectionString: try ConnectionString(text))
+        #expect(settings.maxPoolSize == 7 && settings.waitQueueTimeoutMS == 250 && settings.serverSelectionTimeoutMS == 1500)
+        #expect(settings.localThresholdMS == 20 && settings.connectTimeoutMS == 900 && settings.socketTimeoutMS == 800)
+        #expect(settings.readPreference == ReadPreference(mode: .secondary, maxStalenessSeconds: 120))
+        #expect(settings.appName == "tests")
+        let defaults = ClientPoolSettings(connectionString: try ConnectionString("mongodb://h"))
+        #expect(defaults.maxPoolSize == 100 && defaults.serverSelectionTimeoutMS == 30_000 && defaults.connectTimeoutMS == 10_000)
+        #expect(defaults.waitQueueTimeoutMS == nil && defaults.socketTimeoutMS == nil && defaults.readPreference == .primary)
+    }
+}
