@@ -28,15 +28,7 @@ struct MonitoredPoolTests {
 
     /// Every descriptor opened since `count` was taken is closed again.
     static func expectDescriptorsBack(to count: Int) {
-        withKnownIssue(
-            """
-            PoolMonitor: the closed topology's monitor sink still retains the EventLoop, whose epoll and eventfd \
-            descriptors are released only on deinit
-            """,
-            isIntermittent: true
-        ) {
-            #expect(ResourceCounts.settle(ResourceCounts.openFileDescriptors, to: count) <= count)
-        }
+        #expect(ResourceCounts.settle(ResourceCounts.openFileDescriptors, to: count) <= count)
     }
 
     @Test("a pool over unreachable servers is created at once; selection times out naming every server")
