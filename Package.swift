@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "PoolMonitor", "TestSupport"]),
         .testTarget(name: "MongoSimulatorTests", dependencies: ["MongoSimulator", "PoolMonitor", "TestSupport"]),
         // The story on loopback: the monitor and the pool against the simulated deployment.
-        .testTarget(name: "EndToEndTests", dependencies: ["PoolMonitor", "MongoSimulator", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["PoolMonitor", "ClientPool", "MongoSimulator", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
