@@ -25,6 +25,11 @@ final class ClientConnection {
     private var outboxOffset = 0
     private var watcher: IOWatcher?
     private var paused = false
+    /// An awaitable hello is held (`HeldHello`): later requests wait in the decoder's buffer.
+    private(set) var isHeld = false
+    /// `processBuffered` is running: a release from inside it lets that loop go on rather than
+    /// starting another.
+    private var isProcessing = false
     private(set) var isClosed = false
     private let onMessage: (ClientConnection, WireMessage) -> Response
     private let onClose: (ClientConnection) -> Void
@@ -67,6 +72,26 @@ final class ClientConnection {
         withExtendedLifetime(self) { processBuffered() }
     }
 
+    /// Stops answering further requests until `release()`: an awaitable hello is waiting. The
+    /// connection keeps reading, so that a client closing it is noticed.
+    func hold() {
+        isHeld = true
+    }
+
+    /// Answers the requests that arrived while held.
+    func release() {
+        guard isHeld else { return }
+        isHeld = false
+        guard !isClosed, !paused, !isProcessing else { return }
+        withExtendedLifetime(self) { processBuffered() }
+    }
+
+    /// Sends bytes the server produced outside `onMessage` (a held hello's reply).
+    func deliver(_ bytes: [UInt8]) {
+        guard !isClosed else { return }
+        withExtendedLifetime(self) { send(bytes) }
+    }
+
     /// Closes the socket and tells the server. Idempotent.
     func close() {
         guard !isClosed else { return }
@@ -89,6 +114,11 @@ final class ClientConnection {
             let n = recv(fd, readBuffer.bytes.baseAddress, readBuffer.bytes.count, 0)
             if n > 0 {
                 decoder.append(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<n]))
+                if isHeld, decoder.bufferedByteCount > Self.maxPendingOutput {
+                    // A client piling requests behind a held hello: it cannot be served.
+                    close()
+                    return
+                }
                 processBuffered()
                 if isClosed || paused || n < readBuffer.bytes.count { return }
             } else if n == 0 {
@@ -104,7 +134,10 @@ final class ClientConnection {
     }
 
     private func processBuffered() {
-        while !isClosed, !paused {
+        guard !isProcessing else { return }
+        isProcessing = true
+        defer { isProcessing = false }
+        while !isClosed, !paused, !isHeld {
             let message: WireMessage?
             do {
                 message = try decoder.nextMessage()

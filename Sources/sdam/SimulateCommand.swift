@@ -29,6 +29,10 @@ struct SimulateCommand: ParsableCommand {
     @Option(name: .customLong("election-delay-ms"), help: "Delay before a new primary is elected.")
     var electionDelayMS: Int = 0
 
+    @Flag(name: .customLong("topology-version"),
+          help: "Behave like MongoDB 4.4+: report topologyVersion and hold awaitable hellos (streaming monitoring); without it, like 4.2 (clients poll).")
+    var topologyVersion = false
+
     func validate() throws {
         if replicaSet != nil, mongos != nil {
             throw ValidationError("choose --replica-set or --mongos, not both")
@@ -48,7 +52,8 @@ struct SimulateCommand: ParsableCommand {
         let simulator: MongoSimulator
         do {
             simulator = try MongoSimulator(
-                SimulatorConfiguration(kind: kind, portBase: portBase, electionDelayMS: electionDelayMS))
+                SimulatorConfiguration(kind: kind, portBase: portBase, electionDelayMS: electionDelayMS,
+                                       topologyVersion: topologyVersion))
         } catch {
             printLine("error \(error)")
             throw ExitCode(1)

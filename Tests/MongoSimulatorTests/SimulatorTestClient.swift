@@ -67,6 +67,25 @@ final class SimulatorTestClient {
         return try receive()
     }
 
+    /// Sends an awaitable hello (streaming protocol) without waiting; returns its requestID,
+    /// which the first reply answers.
+    func sendAwaitableHello(
+        _ topologyVersion: BSONDocument, maxAwaitTimeMS: Int64, exhaust: Bool = false
+    ) throws -> Int32 {
+        let body: BSONDocument = [
+            "hello": .int32(1), "topologyVersion": .document(topologyVersion),
+            "maxAwaitTimeMS": .int64(maxAwaitTimeMS), "$db": .string("admin"),
+        ]
+        return try send(.msg(OpMsg(flags: exhaust ? .exhaustAllowed : [], body: body.encoded())))
+    }
+
+    /// The next message, which must answer `requestID` (an exhaust stream's replies answer
+    /// the previous reply).
+    func receive(respondingTo requestID: Int32) throws -> WireMessage {
+        decoder.expectedResponseTo = requestID
+        return try receive()
+    }
+
     /// Sends one message; returns its requestID.
     @discardableResult
     func send(_ payload: WireMessage.Payload) throws -> Int32 {
