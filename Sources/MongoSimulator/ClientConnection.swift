@@ -8,10 +8,13 @@ import Glibc
 ///
 /// Loop-confined. A malformed frame closes the connection (the byte stream can no longer be
 /// trusted); so does a client that lets more than `maxPendingOutput` bytes of replies pile up.
+///
+/// Replies may be paced (one byte per timer tick, for a trickling server) and may end the
+/// connection once written (a close or a reset): see `OutgoingReply`.
 final class ClientConnection {
     /// What the server wants done about one message.
     enum Response {
-        case reply([UInt8])
+        case reply(OutgoingReply)
         case none
         case close
     }
@@ -24,6 +27,14 @@ final class ClientConnection {
     private var outbox: [UInt8] = []
     private var outboxOffset = 0
     private var watcher: IOWatcher?
+    /// Bytes still to trickle out, one per `trickleInterval`, after the outbox.
+    private var trickle: [UInt8] = []
+    private var trickleOffset = 0
+    private var trickleInterval = 0.1
+    private var trickleTimer: TimerWatcher?
+    /// What happens once everything queued is written; set by the first reply that ends the
+    /// connection (later replies are dropped).
+    private var ending: OutgoingReply.Ending = .keepOpen
     private var paused = false
     /// An awaitable hello is held (`HeldHello`): later requests wait in the decoder's buffer.
     private(set) var isHeld = false
@@ -62,6 +73,7 @@ final class ClientConnection {
         guard !isClosed else { return }
         paused = true
         watcher?.stop()
+        trickleTimer?.stop()
     }
 
     /// Resumes after `pause()`, answering requests that arrived meanwhile.
@@ -69,7 +81,10 @@ final class ClientConnection {
         guard !isClosed, paused else { return }
         paused = false
         watcher?.start()
-        withExtendedLifetime(self) { processBuffered() }
+        withExtendedLifetime(self) {
+            if trickleOffset < trickle.count { trickleTimer?.start(after: trickleInterval) }
+            processBuffered()
+        }
     }
 
     /// Stops answering further requests until `release()`: an awaitable hello is waiting. The
@@ -86,10 +101,10 @@ final class ClientConnection {
         withExtendedLifetime(self) { processBuffered() }
     }
 
-    /// Sends bytes the server produced outside `onMessage` (a held hello's reply).
-    func deliver(_ bytes: [UInt8]) {
+    /// Sends a reply the server produced outside `onMessage` (a held hello's).
+    func deliver(_ reply: OutgoingReply) {
         guard !isClosed else { return }
-        withExtendedLifetime(self) { send(bytes) }
+        withExtendedLifetime(self) { send(reply) }
     }
 
     /// Closes the socket and tells the server. Idempotent.
@@ -97,8 +112,17 @@ final class ClientConnection {
         guard !isClosed else { return }
         isClosed = true
         watcher?.stop()
+        trickleTimer?.stop()
         _ = Glibc.close(fd)
         onClose(self)
+    }
+
+    /// Closes with a TCP reset rather than a FIN: SO_LINGER with a zero timeout makes close()
+    /// abort the connection.
+    private func reset() {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        close()
     }
 
     private func handle(_ events: IOWatcher.Events) {
@@ -154,9 +178,34 @@ final class ClientConnection {
         }
     }
 
-    private func send(_ bytes: [UInt8]) {
+    // MARK: - Writing
+
+    private func send(_ reply: OutgoingReply) {
+        guard ending == .keepOpen else { return }
+        if reply.byteInterval != nil || trickleOffset < trickle.count {
+            // Paced, or queued behind paced bytes: order is kept.
+            if trickleOffset == trickle.count {
+                trickle = reply.bytes
+                trickleOffset = 0
+            } else {
+                trickle.append(contentsOf: reply.bytes)
+            }
+            if let interval = reply.byteInterval { trickleInterval = interval }
+            ending = reply.ending
+            guard trickle.count - trickleOffset <= Self.maxPendingOutput else {
+                close()
+                return
+            }
+            startTrickling()
+            return
+        }
+        ending = reply.ending
+        enqueue(reply.bytes)
+    }
+
+    private func enqueue(_ bytes: some Collection<UInt8>) {
         if outboxOffset == outbox.count {
-            outbox = bytes
+            outbox = Array(bytes)
             outboxOffset = 0
         } else {
             outbox.append(contentsOf: bytes)
@@ -166,6 +215,28 @@ final class ClientConnection {
             return
         }
         flush()
+    }
+
+    private func startTrickling() {
+        guard !paused, trickleTimer?.isActive != true else { return }
+        let timer = trickleTimer ?? TimerWatcher(loop: loop) { [unowned self] in
+            withExtendedLifetime(self) { self.trickleOneByte() }
+        }
+        trickleTimer = timer
+        timer.start(after: trickleInterval)
+    }
+
+    private func trickleOneByte() {
+        guard !isClosed, !paused, trickleOffset < trickle.count else { return }
+        let byte = trickle[trickleOffset]
+        trickleOffset += 1
+        if trickleOffset == trickle.count {
+            trickle.removeAll()
+            trickleOffset = 0
+        } else {
+            trickleTimer?.start(after: trickleInterval)
+        }
+        enqueue(CollectionOfOne(byte))
     }
 
     private func flush() {
@@ -187,8 +258,18 @@ final class ClientConnection {
             outbox.removeAll(keepingCapacity: outbox.capacity <= 1 << 16)
             outboxOffset = 0
             watcher?.set(events: .read)
+            if trickleOffset == trickle.count { finishIfEnding() }
         } else {
             watcher?.set(events: [.read, .write])
+        }
+    }
+
+    /// Everything queued is written: carry out a reply's ending.
+    private func finishIfEnding() {
+        switch ending {
+        case .keepOpen: break
+        case .close: close()
+        case .reset: reset()
         }
     }
 }

@@ -1,22 +1,29 @@
-/// How a simulated server treats its clients, apart from what it answers.
-///
-/// This is the place for per-server behaviours: hostile ones (garbage bytes, truncated replies,
-/// a slow trickle) become new cases here, and `ClientConnection` / `SimulatedServer` act on them.
+/// How a simulated server treats its clients, apart from what its state makes it answer: up,
+/// hung, killed, or hostile in one chosen way. Every behaviour but `down` keeps accepting
+/// connections; `revive` returns any of them to `normal`.
 public enum ServerBehaviour: Sendable, Equatable, CustomStringConvertible {
     /// Accepts connections and answers every request.
     case normal
     /// Accepts connections but reads and answers nothing, on new and existing connections
     /// alike (like a process stopped with SIGSTOP). Reviving resumes where it stopped.
     case hung
-    /// Killed: not listening (the port stays reserved for revive), every connection closed.
+    /// Killed: not listening (the port stays reserved for revive, so connecting is refused),
+    /// every connection closed.
     case down
+    /// Reads and answers, but badly: see `HostileBehaviour`.
+    case hostile(HostileBehaviour)
 
     /// Whether the server reads and answers requests (it may still answer them badly).
     var answers: Bool {
         switch self {
-        case .normal: true
+        case .normal, .hostile: true
         case .hung, .down: false
         }
+    }
+
+    /// The hostile behaviour, if any.
+    var hostility: HostileBehaviour? {
+        if case .hostile(let behaviour) = self { behaviour } else { nil }
     }
 
     public var description: String {
@@ -24,6 +31,7 @@ public enum ServerBehaviour: Sendable, Equatable, CustomStringConvertible {
         case .normal: "up"
         case .hung: "hung"
         case .down: "down"
+        case .hostile(let behaviour): "hostile:\(behaviour)"
         }
     }
 }

@@ -26,6 +26,8 @@ final class SimulatedServer {
     private let listener: Listener
     private var nextConnectionID: Int64 = 1
     private var nextRequestID: Int32 = 1
+    /// For the bytes of the `garbage` behaviour.
+    private var random = SystemRandomNumberGenerator()
     private let respond: (SimulatedServer, CommandRequest, Int64) -> BSONDocument
 
     /// Binds the port (0: the kernel chooses); call `start()` to listen.
@@ -70,10 +72,23 @@ final class SimulatedServer {
     /// Keeps accepting but stops reading and answering, on every connection; held hellos
     /// stop waiting out their time.
     func hang() {
-        guard behaviour == .normal else { return }
+        guard behaviour.answers else { return }
         behaviour = .hung
         for connection in connections.values { connection.pause() }
         for hello in held.values { hello.stopWaiting() }
+        topologyChanged()
+    }
+
+    /// Answers badly from now on, on existing connections too (a hung server resumes to do
+    /// so). Clients are told at once: held hellos get the hostile answer.
+    /// - Throws: `SimulatorError.serverDown` when the server was killed (revive it first).
+    func misbehave(_ hostility: HostileBehaviour) throws(SimulatorError) {
+        if behaviour == .down { throw .serverDown(address) }
+        let wasHung = behaviour == .hung
+        behaviour = .hostile(hostility)
+        if wasHung {
+            for connection in Array(connections.values) { connection.resume() }
+        }
         topologyChanged()
     }
 
@@ -87,7 +102,7 @@ final class SimulatedServer {
             try listener.start()
             processId = newProcessId
             topologyVersionCounter = 0
-        case .hung:
+        case .hung, .hostile:
             break
         }
         behaviour = .normal
@@ -139,13 +154,17 @@ final class SimulatedServer {
                 hold(request, message: message, awaitable: awaitable, on: connection)
                 return .none
             case .success(nil):
-                document = respond(self, request, connection.connectionId)
+                document = answerDocument(request, connectionId: connection.connectionId)
             case .failure(let failure):
                 document = failure.document()
             }
         }
-        guard let bytes = encodeReply(document, queryFailure: queryFailure, to: message) else { return .none }
-        return bytes.isEmpty ? .close : .reply(bytes)
+        let requestID = takeRequestID()
+        guard let reply = WireExchange.reply(document, queryFailure: queryFailure, to: message, requestID: requestID) else {
+            return .none
+        }
+        guard let outgoing = outgoing(reply) else { return .close }
+        return .reply(outgoing)
     }
 
     // MARK: - Awaitable hello
@@ -185,7 +204,7 @@ final class SimulatedServer {
         let connection = hello.connection
         guard behaviour.answers, !connection.isClosed,
               held[connection.connectionId] === hello else { return }
-        let document = respond(self, hello.request, connection.connectionId)
+        let document = answerDocument(hello.request, connectionId: connection.connectionId)
         let streaming = hello.exhaust && document["ok"]?.isTruthy == true && hello.message.opMsg != nil
         let requestID = takeRequestID()
         let reply = WireExchange.reply(document, to: hello.message, requestID: requestID,
@@ -197,23 +216,31 @@ final class SimulatedServer {
             hello.stopWaiting()
             held[connection.connectionId] = nil
         }
-        guard let bytes = try? reply?.encoded() else {
+        guard let reply, let outgoing = outgoing(reply) else {
             connection.close()
             return
         }
-        connection.deliver(bytes)
+        connection.deliver(outgoing)
         if !streaming { connection.release() }
     }
 
     // MARK: - Replies
 
-    /// The encoded reply; nil when none is due (fire-and-forget), empty when it cannot be
-    /// encoded (the connection is then closed).
-    private func encodeReply(_ document: BSONDocument, queryFailure: Bool, to message: WireMessage) -> [UInt8]? {
-        guard let reply = WireExchange.reply(document, queryFailure: queryFailure, to: message, requestID: takeRequestID()) else {
-            return nil
+    /// The reply document for a command, a hello's worded as a hostile behaviour would.
+    private func answerDocument(_ request: CommandRequest, connectionId: Int64) -> BSONDocument {
+        let document = respond(self, request, connectionId)
+        guard request.isHello, let hostility = behaviour.hostility, document["ok"]?.isTruthy == true else {
+            return document
         }
-        return (try? reply.encoded()) ?? []
+        return hostility.tamper(hello: document, address: address)
+    }
+
+    /// The reply as it goes on the wire, spoilt by a hostile behaviour; nil when it cannot be
+    /// encoded.
+    private func outgoing(_ reply: WireMessage) -> OutgoingReply? {
+        guard let bytes = try? reply.encoded() else { return nil }
+        guard let hostility = behaviour.hostility else { return OutgoingReply(bytes: bytes) }
+        return hostility.outgoing(bytes, random: &random)
     }
 
     private func takeRequestID() -> Int32 {

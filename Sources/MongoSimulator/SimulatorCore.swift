@@ -81,6 +81,15 @@ final class SimulatorCore {
         try server(address).hang()
     }
 
+    /// Makes a server hostile; see `SimulatedServer.misbehave`.
+    func misbehave(_ address: String, _ hostility: HostileBehaviour) throws(SimulatorError) {
+        try server(address).misbehave(hostility)
+    }
+
+    func behaviour(of address: String) throws(SimulatorError) -> ServerBehaviour {
+        try server(address).behaviour
+    }
+
     /// Revives a killed or hung server; a set without a primary then holds an election.
     func revive(_ address: String) throws(SimulatorError) {
         let server = try self.server(address)

@@ -11,6 +11,16 @@ struct SimulateCommand: ParsableCommand {
             Prints `ready <addresses>` once every server listens, then reads one command per \
             line and answers each with one line, `ok ...` or `error ...`: \
             \(ControlCommand.usage). End of input quits.
+
+            `hostile HOST:PORT KIND [ARG]` makes one server misbehave until `revive` (or \
+            `normal`); KIND is \(HostileBehaviour.usage). Wire-level kinds spoil every reply: \
+            garbage (random bytes that are no frame), truncate (half a reply, then close), \
+            oversize (messageLength 1 GiB), responseto (answers the wrong requestID), trickle \
+            (one byte every ARG ms, default 100), reset (half a reply, then a TCP reset). Hello \
+            kinds spoil hello replies only: hellofail (ok: 0), manyhosts (ARG hosts, default \
+            10000), invalidhosts, duplicatehosts, uppercase (hosts, primary and me in upper \
+            case, 127.0.0.1 as LOCALHOST), setname (ARG, default hostileSet). `hang` accepts \
+            and never answers; `kill` refuses connections.
             """
     )
 
