@@ -2,6 +2,16 @@ import Testing
 @testable import MongoSimulator
 
 @Suite struct ControlCommandTests {
+    /// The parse error's words for `line`, or "parsed".
+    func message(_ line: String) -> String {
+        do {
+            _ = try ControlCommand(parsing: line)
+            return "parsed"
+        } catch {
+            return error.description
+        }
+    }
+
     @Test func parsesEveryCommand() throws {
         #expect(try ControlCommand(parsing: "stepdown") == .stepDown)
         #expect(try ControlCommand(parsing: "  ELECT 127.0.0.1:5 ") == .elect("127.0.0.1:5"))
@@ -31,14 +41,6 @@ import Testing
     }
 
     @Test func badHostileLinesSayWhatWasExpected() {
-        func message(_ line: String) -> String {
-            do {
-                _ = try ControlCommand(parsing: line)
-                return "parsed"
-            } catch {
-                return error.description
-            }
-        }
         #expect(message("hostile 127.0.0.1:5").hasPrefix("hostile takes HOST:PORT KIND [ARG], got 1 arguments"))
         #expect(message("hostile 127.0.0.1:5 explode").hasPrefix("unknown hostile behaviour 'explode'"))
         #expect(message("hostile 127.0.0.1:5 trickle 0") == "hostile trickle expects a number in 1...60000, got '0'")
@@ -47,14 +49,6 @@ import Testing
     }
 
     @Test func badLinesSayWhatWasExpected() {
-        func message(_ line: String) -> String {
-            do {
-                _ = try ControlCommand(parsing: line)
-                return "parsed"
-            } catch {
-                return error.description
-            }
-        }
         #expect(message("").hasPrefix("empty command"))
         #expect(message("reboot").hasPrefix("unknown command 'reboot'"))
         #expect(message("kill") == "kill takes one HOST:PORT argument, got 0")
