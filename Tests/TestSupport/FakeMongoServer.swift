@@ -45,12 +45,14 @@ public final class FakeMongoServer: Sendable {
     public var helloCount: Int { state.withLock { $0.hellos } }
 
     /// Closes every open connection (the listener stays).
+    /// The shutdown happens under the lock that also guards each connection's close, so a
+    /// descriptor number already closed (and perhaps reused by another test's socket) is never
+    /// shut down.
     public func dropConnections() {
-        let fds = state.withLock { s -> [Int32] in
-            defer { s.connections.removeAll() }
-            return s.connections
+        state.withLock { s in
+            for fd in s.connections { shutdown(fd, Int32(SHUT_RDWR)) }
+            s.connections.removeAll()
         }
-        for fd in fds { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     public func stop() {
@@ -79,7 +81,10 @@ public final class FakeMongoServer: Sendable {
             finished.enter()
             Thread { [self] in
                 serve(fd)
-                close(fd)
+                state.withLock { s in
+                    s.connections.removeAll { $0 == fd }
+                    close(fd)
+                }
                 finished.leave()
             }.start()
         }

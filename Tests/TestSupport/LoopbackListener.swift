@@ -47,7 +47,12 @@ public final class LoopbackListener: @unchecked Sendable {
         return client
     }
 
+    private var closed = false
+
+    /// Idempotent: a second call must not close a descriptor number another socket now uses.
     public func close() {
+        guard !closed else { return }
+        closed = true
         for c in accepted { Glibc.close(c) }
         accepted.removeAll()
         Glibc.close(fd)
