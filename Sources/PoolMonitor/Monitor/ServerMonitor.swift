@@ -276,9 +276,10 @@ final class ServerMonitor {
             // ok: 0 (or a reply we cannot read): a command error during the check.
             closeConnection()
             rtt.reset()
-            let error = description.error ?? "hello failed"
-            context.publish(.serverHeartbeatFailed(address, durationMS: durationMS, error: "\(address): \(error)", awaited: current.awaited))
-            context.apply(description, checkFailed: true)
+            var failed = description
+            failed.error = "\(address): \(description.error ?? "hello failed")"
+            context.publish(.serverHeartbeatFailed(address, durationMS: durationMS, error: failed.error ?? "", awaited: current.awaited))
+            context.apply(failed, checkFailed: true)
             perform(scheduler.checkFailed(nowMS: MonotonicClock.milliseconds(), isNetworkError: false, serverWasKnown: current.wasKnown))
             return
         }

@@ -53,7 +53,8 @@ extension ServerDescription {
         // A version or processId can come with any reply, even ok:0; keep it for staleness.
         if let tv = try reader.document("topologyVersion") { sd.topologyVersion = try TopologyVersion(document: tv) }
         guard hello["ok"]?.isTruthy == true else {
-            sd.error = "hello failed: " + (hello["errmsg"]?.stringValue ?? "reply has no ok: 1")
+            let code = hello["code"]?.int64Value.map { " (code \($0))" } ?? ""
+            sd.error = "hello failed: " + (hello["errmsg"]?.stringValue ?? "reply has no ok: 1") + code
             return sd
         }
         sd.minWireVersion = try reader.int("minWireVersion") ?? 0
