@@ -16,8 +16,10 @@ let package = Package(
         // Invariant checks shared by the fuzz targets (BSON round trips, chunk plans).
         .target(
             name: "FuzzSupport",
-            dependencies: [.product(name: "PoolMonitor", package: "mongo-sdam")]
+            dependencies: ["CFuzzer", .product(name: "PoolMonitor", package: "mongo-sdam")]
         ),
+        // Declares libFuzzer's LLVMFuzzerRunDriver for Swift.
+        .target(name: "CFuzzer"),
         .executableTarget(name: "FuzzFrameDecoder", dependencies: fuzzDependencies),
         .executableTarget(name: "FuzzBSON", dependencies: fuzzDependencies),
         .executableTarget(name: "FuzzHello", dependencies: fuzzDependencies),

@@ -11,3 +11,12 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     BSONInvariants.checkExtendedJSONText(input)
     return 0
 }
+
+/// The executable's entry point (see `runFuzzer`).
+@_cdecl("FuzzBSON_main")
+public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    runFuzzer(argc, argv) { data, size in
+        guard let data else { return 0 }
+        return fuzz(data, size)
+    }
+}

@@ -81,3 +81,12 @@ func checkRoundTrip(_ message: WireMessage) {
         if let selector = query.returnFieldsSelector { BSONInvariants.check(selector) }
     }
 }
+
+/// The executable's entry point (see `runFuzzer`).
+@_cdecl("FuzzFrameDecoder_main")
+public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    runFuzzer(argc, argv) { data, size in
+        guard let data else { return 0 }
+        return fuzz(data, size)
+    }
+}
