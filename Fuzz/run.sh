@@ -8,14 +8,24 @@
 # the inputs executed and whether it crashed; exits 1 if any target crashed. A crash leaves its
 # input in .build-fuzz/crashes/<target>/ (reproduce: `.build-fuzz/release/<target> FILE`).
 #
-# Environment: SPECS (default ../shared/specs beside the repository), FUZZ_ARGS (extra
-# libFuzzer flags, e.g. "-max_len=65536").
+# Environment: MONGO_SPECS_DIR (default: the first shared/specs beside the repository or one of
+# its ancestors, as the spec runner finds it), FUZZ_ARGS (extra libFuzzer flags, e.g.
+# "-max_len=65536").
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd -P)"
 root="$(dirname "$here")"
 target="${1:-all}"
 seconds="${2:-60}"
-specs="${SPECS:-$(dirname "$root")/shared/specs}"
+specs="${MONGO_SPECS_DIR:-}"
+if [ -z "$specs" ]; then
+  folder="$root"
+  while [ "$folder" != / ] && [ ! -d "$folder/shared/specs" ]; do folder="$(dirname "$folder")"; done
+  specs="$folder/shared/specs"
+fi
+if [ ! -d "$specs/bson-corpus" ]; then
+  echo "run.sh: no spec data at $specs (set MONGO_SPECS_DIR)" >&2
+  exit 1
+fi
 build="$root/.build-fuzz"
 targets=(FuzzFrameDecoder FuzzBSON FuzzHello FuzzConnectionString)
 if [ "$target" != all ]; then

@@ -81,10 +81,13 @@ struct FuzzSeeds {
         return streams
     }
 
+    /// The folder's JSON files, recursively; a missing or empty folder is an error (the seeds
+    /// would silently be missing otherwise).
     static func jsonFiles(under folder: URL) throws -> [URL] {
-        guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil) else { return [] }
-        return walker.compactMap { $0 as? URL }.filter { $0.pathExtension == "json" }
-            .sorted { $0.path < $1.path }
+        let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)
+        let files = (walker?.compactMap { $0 as? URL } ?? []).filter { $0.pathExtension == "json" }
+        guard !files.isEmpty else { throw MissingSpecData(folder: folder.path) }
+        return files.sorted { $0.path < $1.path }
     }
 
     /// Writes each distinct seed as `seed-N`, creating the folder.
@@ -121,6 +124,11 @@ struct FuzzSeeds {
         default: nil
         }
     }
+}
+
+struct MissingSpecData: Error, CustomStringConvertible {
+    var folder: String
+    var description: String { "no spec JSON files under \(folder)" }
 }
 
 struct Seeds {
