@@ -85,8 +85,5 @@ func checkRoundTrip(_ message: WireMessage) {
 /// The executable's entry point (see `runFuzzer`).
 @_cdecl("FuzzFrameDecoder_main")
 public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    runFuzzer(argc, argv) { data, size in
-        guard let data else { return 0 }
-        return fuzz(data, size)
-    }
+    runFuzzer(argc, argv, fuzz)
 }

@@ -8,9 +8,12 @@ import CFuzzer
 public func runFuzzer(
     _ argc: CInt,
     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>,
-    _ body: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+    _ body: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
 ) -> CInt {
     var argc = argc
     var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, body)
+    // libFuzzer never passes a null pointer (an empty input is a zero-length allocation), so
+    // the non-optional parameter of `LLVMFuzzerTestOneInput` has the C callback's ABI.
+    let callback = unsafeBitCast(body, to: (@convention(c) (UnsafePointer<UInt8>?, Int) -> CInt).self)
+    return LLVMFuzzerRunDriver(&argc, &argv, callback)
 }
