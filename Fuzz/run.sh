@@ -75,7 +75,9 @@ for t in "${targets[@]}"; do
   else
     crashed=1
     echo "$t: CRASHED after ${runs:-?} inputs (status $status); log $log; input in $build/crashes/$t/"
-    grep -E "Fatal error|Precondition failed|ERROR: AddressSanitizer|ERROR: libFuzzer|SUMMARY" "$log" | head -5
+    # A Swift trap shows as "Swift runtime failure" with the backtrace's frames (file:line);
+    # an ASan report that follows one, inside CrashHandlerLinux, comes from the backtracer.
+    grep -E "Swift runtime failure|^ +[0-9]+ .* at /|ERROR: AddressSanitizer|ERROR: libFuzzer" "$log" | head -6
   fi
 done
 exit "$crashed"
