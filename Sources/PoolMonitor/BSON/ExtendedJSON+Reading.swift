@@ -16,12 +16,15 @@ public struct ExtendedJSONError: Error, Sendable, Equatable, CustomStringConvert
 /// Keys and regular expression parts become C strings in BSON, so a NUL in one is an error.
 public enum ExtendedJSON {
     /// Parses a JSON text whose top level is an object into a document.
+    ///
+    /// The top-level object is always a document, never a type wrapper: the spec applies the
+    /// wrapper rules only to objects other than the top-level one, so `{"$oid": 1, "a": 2}`
+    /// is a document with the key `$oid`, as BSON allows.
     public static func document(from text: String) throws -> BSONDocument {
-        let json = try JSONParser.parse(text)
-        guard case .document(let doc) = try value(from: json) else {
+        guard case .object(let members) = try JSONParser.parse(text) else {
             throw ExtendedJSONError("top level is not a document")
         }
-        return doc
+        return try document(members)
     }
 
     /// Converts one parsed JSON value to BSON, interpreting type wrappers.
@@ -38,13 +41,18 @@ public enum ExtendedJSON {
             return .array(out)
         case .object(let members):
             if let wrapped = try typeWrapper(members) { return wrapped }
-            var doc = BSONDocument()
-            for (k, v) in members {
-                guard !k.utf8.contains(0) else { throw ExtendedJSONError("key '\(k)' contains a NUL byte") }
-                doc.append(k, try value(from: v))
-            }
-            return .document(doc)
+            return .document(try document(members))
         }
+    }
+
+    /// An object's members as a document, each value converted (nested wrappers interpreted).
+    private static func document(_ members: [(String, JSONValue)]) throws(ExtendedJSONError) -> BSONDocument {
+        var doc = BSONDocument()
+        for (k, v) in members {
+            guard !k.utf8.contains(0) else { throw ExtendedJSONError("key '\(k)' contains a NUL byte") }
+            doc.append(k, try value(from: v))
+        }
+        return doc
     }
 
     /// A relaxed-mode number: an integer that fits int32 becomes int32, else int64, else double.
