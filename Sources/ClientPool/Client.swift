@@ -1,5 +1,4 @@
 import PoolMonitor
-import Synchronization
 
 /// One client of a `ClientPool`: what a thread pops, uses, and pushes back.
 ///
@@ -12,7 +11,7 @@ import Synchronization
 /// it can travel between threads through the pool.
 public final class Client: Sendable {
     let shared: PoolShared
-    private let connections = Mutex<Connections>(Connections())
+    private let connections = ConditionLock<Connections>(Connections())
 
     struct Connections {
         var byServer: [ServerAddress: ServerConnection] = [:]

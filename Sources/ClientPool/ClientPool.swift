@@ -21,7 +21,7 @@ public final class ClientPool: Sendable {
     let shared: PoolShared
     /// Released by `close()`: the monitor's event loop keeps its epoll and eventfd descriptors
     /// until it is freed, and a closed pool must hold no descriptor.
-    private let monitor: Mutex<(any TopologyMonitoring)?>
+    private let monitor: ConditionLock<(any TopologyMonitoring)?>
     private let state = ConditionLock(PoolState())
 
     struct PoolState {
@@ -86,7 +86,7 @@ public final class ClientPool: Sendable {
 
     /// A pool over a monitor already running (tests hand in a topology they feed themselves).
     init(settings: ClientPoolSettings, monitor: any TopologyMonitoring, logger: Logger = Logger(label: "mongo.clientpool")) {
-        self.monitor = Mutex(monitor)
+        self.monitor = ConditionLock(monitor)
         shared = PoolShared(topology: monitor.topology, settings: settings, logger: logger)
     }
 

@@ -1,5 +1,4 @@
 import PoolMonitor
-import Synchronization
 
 /// Each server's `operationCount` (server-selection spec, "operationCount"): operations selected
 /// for it and not yet finished, shared by every client of a pool, for the "power of two random
@@ -8,7 +7,7 @@ import Synchronization
 /// Its own mutex, not the topology's: changing a count must not wake threads waiting in server
 /// selection, as the specification requires.
 final class OperationCounts: Sendable {
-    private let counts = Mutex<[ServerAddress: Int]>([:])
+    private let counts = ConditionLock<[ServerAddress: Int]>([:])
 
     func count(for address: ServerAddress) -> Int {
         counts.withLock { $0[address, default: 0] }

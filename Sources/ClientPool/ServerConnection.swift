@@ -26,7 +26,7 @@ final class ServerConnection: @unchecked Sendable {
     let maxWireVersion: Int
     let maxMessageSizeBytes: Int
     private let socket: NonBlockingSocket
-    private let socketLock = Mutex<Void>(())
+    private let socketLock = ConditionLock<Void>(())
 
     private init(address: ServerAddress, generation: Int, socket: NonBlockingSocket, handshake: BSONDocument) {
         self.address = address

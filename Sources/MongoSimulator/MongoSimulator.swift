@@ -1,5 +1,4 @@
 import PoolMonitor
-import Synchronization
 
 /// A simulated MongoDB deployment — a standalone, a replica set or mongos routers — speaking the
 /// real wire protocol on 127.0.0.1, for tests, demos and benchmarks.
@@ -14,7 +13,7 @@ public final class MongoSimulator: Sendable {
     private let loop: EventLoop
     private let core: LoopBound<SimulatorCore?>
     private let directory = SimulatorDirectory()
-    private let stopped = Mutex(false)
+    private let stopped = ConditionLock(false)
     public let configuration: SimulatorConfiguration
 
     /// Starts the deployment and returns once every server listens.

@@ -1,9 +1,9 @@
-import Synchronization
+import PoolMonitor
 
 /// The servers' addresses and counters, published by the loop after every change so that any
 /// thread can read them without a round trip to the loop.
 final class SimulatorDirectory: Sendable {
-    private let entries = Mutex<[(address: String, counters: ServerCounters)]>([])
+    private let entries = ConditionLock<[(address: String, counters: ServerCounters)]>([])
 
     func update(_ servers: [(String, ServerCounters)]) {
         entries.withLock { $0 = servers.map { (address: $0.0, counters: $0.1) } }

@@ -5,7 +5,9 @@ import Glibc
 /// A pthread mutex with a condition variable whose timed waits run on CLOCK_MONOTONIC
 /// (architecture rule 5: a wall-clock jump must not cut or stretch a wait).
 ///
-/// `Synchronization.Mutex` cannot be paired with a condition variable, hence this type. The
+/// It is the project's one lock. `Synchronization.Mutex` cannot be paired with a condition
+/// variable, and ThreadSanitizer on Linux does not see its futex-based locking (it reports the
+/// accesses it guards as races), so a pthread mutex is used everywhere. The
 /// protected value lives inside; it is reached only through `withLock`, `wait` and `wait(until:)`,
 /// which hold the mutex — that is what makes the unchecked Sendable conformance sound.
 public final class ConditionLock<Value>: @unchecked Sendable {

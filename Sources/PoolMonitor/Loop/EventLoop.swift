@@ -1,5 +1,5 @@
 import CLibev
-import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,8 +15,10 @@ public final class EventLoop: Sendable {
     /// The async watcher that wakes the loop to drain the inbox (libev allows `ev_async_send`
     /// from any thread).
     private nonisolated(unsafe) let wakeup: UnsafeMutablePointer<ev_async>
-    private let inbox = Mutex<Inbox>(Inbox())
-    private let threadID = Mutex<pthread_t?>(nil)
+    /// A pthread mutex rather than `Synchronization.Mutex`: ThreadSanitizer on Linux does not
+    /// see the latter's locking and reports its accesses as races.
+    private let inbox = ConditionLock<Inbox>(Inbox())
+    private let threadID = ConditionLock<pthread_t?>(nil)
 
     private struct Inbox {
         var work: [@Sendable () -> Void] = []

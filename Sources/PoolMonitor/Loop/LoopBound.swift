@@ -1,4 +1,3 @@
-import Synchronization
 
 /// A value that belongs to one `EventLoop` and may be touched only on that loop's thread.
 ///

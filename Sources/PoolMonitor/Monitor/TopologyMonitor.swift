@@ -1,4 +1,3 @@
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,7 +14,7 @@ public final class TopologyMonitor: Sendable {
     public let options: MonitorOptions
     private let loop: EventLoop
     private let core: LoopBound<MonitorCore?>
-    private let closed = Mutex(false)
+    private let closed = ConditionLock(false)
 
     /// - Parameters:
     ///   - settings: seeds and SDAM options (validated here).
@@ -63,7 +62,7 @@ public final class TopologyMonitor: Sendable {
     /// Runs `body` on the loop thread with the monitor's core and waits for it; for tests and
     /// diagnostics (how many servers are monitored, how many sockets are open).
     func onLoop<T: Sendable>(_ body: @escaping @Sendable (MonitorCore?) -> T) -> T? {
-        let result = Mutex<T?>(nil)
+        let result = ConditionLock<T?>(nil)
         let done = ConditionLock(false)
         let core = self.core
         let accepted = loop.execute {

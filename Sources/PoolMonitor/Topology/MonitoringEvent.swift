@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Everything a topology publishes to its handlers: the SDAM events of the state machine and
 /// the heartbeat events of the monitors (server-discovery-and-monitoring-logging-and-monitoring).
@@ -22,7 +21,7 @@ public final class EventPublisher: Sendable {
     public typealias TimedHandler = @Sendable (MonitoringEvent, UInt64) -> Void
 
     private let queue = DispatchQueueBox(label: "sdam.events")
-    private let handlers = Mutex<[TimedHandler]>([])
+    private let handlers = ConditionLock<[TimedHandler]>([])
 
     public init() {}
 

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The deployment as the client knows it, shared by the monitor's loop thread and the
 /// application's threads.
@@ -21,11 +20,11 @@ public final class Topology: Sendable {
     private let state: ConditionLock<State>
     public let events: EventPublisher
     /// Where monitor actions (start/stop monitoring, check now, cancel) go: the loop's inbox.
-    private let monitorSink = Mutex<(@Sendable ([SDAMAction]) -> Void)?>(nil)
+    private let monitorSink = ConditionLock<(@Sendable ([SDAMAction]) -> Void)?>(nil)
     /// Where pool actions (clear, ready) go: called inside the topology's lock, because the
     /// spec requires clearing a pool to be synchronized with marking the server Unknown. It
     /// must only record the action (no I/O, no blocking).
-    private let poolHandler = Mutex<(@Sendable (SDAMAction) -> Void)?>(nil)
+    private let poolHandler = ConditionLock<(@Sendable (SDAMAction) -> Void)?>(nil)
 
     /// A snapshot of the description with the version it had.
     public struct Snapshot: Sendable {
