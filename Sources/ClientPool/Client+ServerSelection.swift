@@ -54,7 +54,10 @@ extension Client {
         let timeoutMS = shared.settings.serverSelectionTimeoutMS
         let deadline = MonotonicClock.nanoseconds() + UInt64(max(timeoutMS, 0)) * 1_000_000
         var snapshot = topology.snapshot
-        var generator = SystemRandomNumberGenerator()
+        // Seeded once from the system generator. (Not SystemRandomNumberGenerator itself: it is
+        // an empty struct, and ThreadSanitizer's instrumentation of an inout access to a
+        // zero-sized value dereferences a bogus address and crashes.)
+        var generator = SplitMix64(seed: UInt64.random(in: .min ... .max))
         while true {
             guard !shared.isClosed else { throw .poolClosed }
             let counts = shared.operationCounts.all
