@@ -8,10 +8,13 @@ import Glibc
 ///
 /// Loop-confined. A malformed frame closes the connection (the byte stream can no longer be
 /// trusted); so does a client that lets more than `maxPendingOutput` bytes of replies pile up.
+///
+/// Replies may be paced (one byte per timer tick, for a trickling server) and may end the
+/// connection once written (a close or a reset): see `OutgoingReply`.
 final class ClientConnection {
     /// What the server wants done about one message.
     enum Response {
-        case reply([UInt8])
+        case reply(OutgoingReply)
         case none
         case close
     }
@@ -24,7 +27,20 @@ final class ClientConnection {
     private var outbox: [UInt8] = []
     private var outboxOffset = 0
     private var watcher: IOWatcher?
+    /// Bytes still to trickle out, one per `trickleInterval`, after the outbox.
+    private var trickle: [UInt8] = []
+    private var trickleOffset = 0
+    private var trickleInterval = 0.1
+    private var trickleTimer: TimerWatcher?
+    /// What happens once everything queued is written; set by the first reply that ends the
+    /// connection (later replies are dropped).
+    private var ending: OutgoingReply.Ending = .keepOpen
     private var paused = false
+    /// An awaitable hello is held (`HeldHello`): later requests wait in the decoder's buffer.
+    private(set) var isHeld = false
+    /// `processBuffered` is running: a release from inside it lets that loop go on rather than
+    /// starting another.
+    private var isProcessing = false
     private(set) var isClosed = false
     private let onMessage: (ClientConnection, WireMessage) -> Response
     private let onClose: (ClientConnection) -> Void
@@ -57,6 +73,7 @@ final class ClientConnection {
         guard !isClosed else { return }
         paused = true
         watcher?.stop()
+        trickleTimer?.stop()
     }
 
     /// Resumes after `pause()`, answering requests that arrived meanwhile.
@@ -64,7 +81,30 @@ final class ClientConnection {
         guard !isClosed, paused else { return }
         paused = false
         watcher?.start()
+        withExtendedLifetime(self) {
+            if trickleOffset < trickle.count { trickleTimer?.start(after: trickleInterval) }
+            processBuffered()
+        }
+    }
+
+    /// Stops answering further requests until `release()`: an awaitable hello is waiting. The
+    /// connection keeps reading, so that a client closing it is noticed.
+    func hold() {
+        isHeld = true
+    }
+
+    /// Answers the requests that arrived while held.
+    func release() {
+        guard isHeld else { return }
+        isHeld = false
+        guard !isClosed, !paused, !isProcessing else { return }
         withExtendedLifetime(self) { processBuffered() }
+    }
+
+    /// Sends a reply the server produced outside `onMessage` (a held hello's).
+    func deliver(_ reply: OutgoingReply) {
+        guard !isClosed else { return }
+        withExtendedLifetime(self) { send(reply) }
     }
 
     /// Closes the socket and tells the server. Idempotent.
@@ -72,8 +112,17 @@ final class ClientConnection {
         guard !isClosed else { return }
         isClosed = true
         watcher?.stop()
+        trickleTimer?.stop()
         _ = Glibc.close(fd)
         onClose(self)
+    }
+
+    /// Closes with a TCP reset rather than a FIN: SO_LINGER with a zero timeout makes close()
+    /// abort the connection.
+    private func reset() {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        close()
     }
 
     private func handle(_ events: IOWatcher.Events) {
@@ -89,6 +138,11 @@ final class ClientConnection {
             let n = recv(fd, readBuffer.bytes.baseAddress, readBuffer.bytes.count, 0)
             if n > 0 {
                 decoder.append(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<n]))
+                if isHeld, decoder.bufferedByteCount > Self.maxPendingOutput {
+                    // A client piling requests behind a held hello: it cannot be served.
+                    close()
+                    return
+                }
                 processBuffered()
                 if isClosed || paused || n < readBuffer.bytes.count { return }
             } else if n == 0 {
@@ -104,7 +158,10 @@ final class ClientConnection {
     }
 
     private func processBuffered() {
-        while !isClosed, !paused {
+        guard !isProcessing else { return }
+        isProcessing = true
+        defer { isProcessing = false }
+        while !isClosed, !paused, !isHeld {
             let message: WireMessage?
             do {
                 message = try decoder.nextMessage()
@@ -121,9 +178,34 @@ final class ClientConnection {
         }
     }
 
-    private func send(_ bytes: [UInt8]) {
+    // MARK: - Writing
+
+    private func send(_ reply: OutgoingReply) {
+        guard ending == .keepOpen else { return }
+        if reply.byteInterval != nil || trickleOffset < trickle.count {
+            // Paced, or queued behind paced bytes: order is kept.
+            if trickleOffset == trickle.count {
+                trickle = reply.bytes
+                trickleOffset = 0
+            } else {
+                trickle.append(contentsOf: reply.bytes)
+            }
+            if let interval = reply.byteInterval { trickleInterval = interval }
+            ending = reply.ending
+            guard trickle.count - trickleOffset <= Self.maxPendingOutput else {
+                close()
+                return
+            }
+            startTrickling()
+            return
+        }
+        ending = reply.ending
+        enqueue(reply.bytes)
+    }
+
+    private func enqueue(_ bytes: some Collection<UInt8>) {
         if outboxOffset == outbox.count {
-            outbox = bytes
+            outbox = Array(bytes)
             outboxOffset = 0
         } else {
             outbox.append(contentsOf: bytes)
@@ -133,6 +215,28 @@ final class ClientConnection {
             return
         }
         flush()
+    }
+
+    private func startTrickling() {
+        guard !paused, trickleTimer?.isActive != true else { return }
+        let timer = trickleTimer ?? TimerWatcher(loop: loop) { [unowned self] in
+            withExtendedLifetime(self) { self.trickleOneByte() }
+        }
+        trickleTimer = timer
+        timer.start(after: trickleInterval)
+    }
+
+    private func trickleOneByte() {
+        guard !isClosed, !paused, trickleOffset < trickle.count else { return }
+        let byte = trickle[trickleOffset]
+        trickleOffset += 1
+        if trickleOffset == trickle.count {
+            trickle.removeAll()
+            trickleOffset = 0
+        } else {
+            trickleTimer?.start(after: trickleInterval)
+        }
+        enqueue(CollectionOfOne(byte))
     }
 
     private func flush() {
@@ -154,8 +258,18 @@ final class ClientConnection {
             outbox.removeAll(keepingCapacity: outbox.capacity <= 1 << 16)
             outboxOffset = 0
             watcher?.set(events: .read)
+            if trickleOffset == trickle.count { finishIfEnding() }
         } else {
             watcher?.set(events: [.read, .write])
+        }
+    }
+
+    /// Everything queued is written: carry out a reply's ending.
+    private func finishIfEnding() {
+        switch ending {
+        case .keepOpen: break
+        case .close: close()
+        case .reset: reset()
         }
     }
 }

@@ -7,7 +7,7 @@ extension CommandHandler {
         let writableKey = request.name == "hello" ? "isWritablePrimary" : "ismaster"
         var reply = BSONDocument()
         if let set = server.replicaSet {
-            reply.append("topologyVersion", .document(server.topologyVersion.document))
+            if let version = server.topologyVersion { reply.append("topologyVersion", .document(version.document)) }
             reply.append("hosts", .array(set.members.map { .string($0) }))
             reply.append("setName", .string(set.name))
             reply.append("setVersion", .int32(set.setVersion))
@@ -22,7 +22,7 @@ extension CommandHandler {
         } else {
             reply.append(writableKey, .bool(true))
             if server.role == .mongos { reply.append("msg", .string("isdbgrid")) }
-            reply.append("topologyVersion", .document(server.topologyVersion.document))
+            if let version = server.topologyVersion { reply.append("topologyVersion", .document(version.document)) }
         }
         reply.append("maxBsonObjectSize", .int32(maxBsonObjectSize))
         reply.append("maxMessageSizeBytes", .int32(maxMessageSizeBytes))

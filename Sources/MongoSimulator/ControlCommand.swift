@@ -5,6 +5,8 @@ public enum ControlCommand: Sendable, Equatable {
     case kill(String)
     case hang(String)
     case revive(String)
+    /// `hostile HOST:PORT KIND [ARG]`: one of `HostileBehaviour.usage`.
+    case hostile(String, HostileBehaviour)
     case add
     case remove(String)
     case status
@@ -17,7 +19,7 @@ public enum ControlCommand: Sendable, Equatable {
 
     /// The commands and their arguments, for help and error messages.
     public static let usage =
-        "stepdown | elect HOST:PORT | kill HOST:PORT | hang HOST:PORT | revive HOST:PORT | add | remove HOST:PORT | status | quit"
+        "stepdown | elect HOST:PORT | kill HOST:PORT | hang HOST:PORT | hostile HOST:PORT KIND [ARG] | revive HOST:PORT (or normal HOST:PORT) | add | remove HOST:PORT | status | quit"
 
     /// Parses one line: a command word (any case) and, for some, one HOST:PORT argument.
     /// - Throws: `ParseError` naming the unknown word or the missing or extra argument.
@@ -33,27 +35,69 @@ public enum ControlCommand: Sendable, Equatable {
             }
             return command
         }
-        func address(_ make: (String) -> ControlCommand) throws(ParseError) -> ControlCommand {
-            guard arguments.count == 1, let address = arguments.first else {
-                throw ParseError(description: "\(word) takes one HOST:PORT argument, got \(arguments.count)")
-            }
+        func checkedAddress(_ address: String) throws(ParseError) -> String {
             guard let colon = address.lastIndex(of: ":"), colon != address.startIndex,
                   UInt16(address[address.index(after: colon)...]) != nil else {
                 throw ParseError(description: "\(word) expects HOST:PORT, got '\(address)'")
             }
-            return make(address)
+            return address
+        }
+        func address(_ make: (String) -> ControlCommand) throws(ParseError) -> ControlCommand {
+            guard arguments.count == 1, let address = arguments.first else {
+                throw ParseError(description: "\(word) takes one HOST:PORT argument, got \(arguments.count)")
+            }
+            return make(try checkedAddress(address))
+        }
+        func hostile() throws(ParseError) -> ControlCommand {
+            guard (2...3).contains(arguments.count) else {
+                throw ParseError(description: "hostile takes HOST:PORT KIND [ARG], got \(arguments.count) arguments; KIND is \(HostileBehaviour.usage)")
+            }
+            let address = try checkedAddress(arguments[0])
+            return .hostile(address, try Self.hostileBehaviour(arguments[1].lowercased(), arguments.count == 3 ? arguments[2] : nil))
         }
         switch word {
         case "stepdown": self = try noArgument(.stepDown)
         case "elect": self = try address(ControlCommand.elect)
         case "kill": self = try address(ControlCommand.kill)
         case "hang": self = try address(ControlCommand.hang)
-        case "revive": self = try address(ControlCommand.revive)
+        case "revive", "normal": self = try address(ControlCommand.revive)
+        case "hostile": self = try hostile()
         case "add": self = try noArgument(.add)
         case "remove": self = try address(ControlCommand.remove)
         case "status": self = try noArgument(.status)
         case "quit", "exit": self = try noArgument(.quit)
         default: throw ParseError(description: "unknown command '\(word)'; expected \(Self.usage)")
+        }
+    }
+
+    /// A hostile behaviour from its keyword and optional argument (defaults: trickle 100 ms,
+    /// manyhosts 10,000, setname "hostileSet").
+    private static func hostileBehaviour(_ kind: String, _ argument: String?) throws(ParseError) -> HostileBehaviour {
+        func number(_ default: Int, _ range: ClosedRange<Int>) throws(ParseError) -> Int {
+            guard let argument else { return `default` }
+            guard let value = Int(argument), range.contains(value) else {
+                throw ParseError(description: "hostile \(kind) expects a number in \(range.lowerBound)...\(range.upperBound), got '\(argument)'")
+            }
+            return value
+        }
+        func none(_ behaviour: HostileBehaviour) throws(ParseError) -> HostileBehaviour {
+            if let argument { throw ParseError(description: "hostile \(kind) takes no argument, got '\(argument)'") }
+            return behaviour
+        }
+        switch kind {
+        case "garbage": return try none(.garbage)
+        case "truncate": return try none(.truncatedReply)
+        case "oversize": return try none(.oversizedLength)
+        case "responseto": return try none(.wrongResponseTo)
+        case "trickle": return .trickle(byteIntervalMS: try number(100, 1...60_000))
+        case "reset": return try none(.resetMidReply)
+        case "hellofail": return try none(.helloFailure)
+        case "manyhosts": return .manyHosts(count: try number(10_000, 0...1_000_000))
+        case "invalidhosts": return try none(.invalidHosts)
+        case "duplicatehosts": return try none(.duplicateHosts)
+        case "uppercase": return try none(.upperCaseHosts)
+        case "setname": return .changedSetName(argument ?? "hostileSet")
+        default: throw ParseError(description: "unknown hostile behaviour '\(kind)'; expected \(HostileBehaviour.usage)")
         }
     }
 }

@@ -33,6 +33,9 @@ public struct ControlConsole: Sendable {
             case .hang(let address):
                 try simulator.hang(address)
                 return ("ok hung \(address)", false)
+            case .hostile(let address, let behaviour):
+                try simulator.makeHostile(address, behaviour)
+                return ("ok \(address) hostile \(behaviour)", false)
             case .revive(let address):
                 try simulator.revive(address)
                 return ("ok revived \(address)", false)

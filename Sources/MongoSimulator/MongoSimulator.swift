@@ -92,7 +92,32 @@ public final class MongoSimulator: Sendable {
         try perform { core throws(SimulatorError) in try core.hang(address) }
     }
 
-    /// Brings a killed server back on its port, or lets a hung one answer what it was sent.
+    /// Makes the server answer badly in one chosen way (garbage bytes, truncated replies, a
+    /// trickle, a bad hello, ...) on new and existing connections, until `revive`. A hung
+    /// server resumes to do so.
+    /// - Throws: `SimulatorError.serverDown` for a killed server, `.unknownServer`.
+    public func makeHostile(_ address: String, _ behaviour: HostileBehaviour) throws(SimulatorError) {
+        try perform { core throws(SimulatorError) in try core.misbehave(address, behaviour) }
+    }
+
+    /// Sets any behaviour: `.normal` is `revive`, `.hung` is `hang`, `.down` is `kill`, and
+    /// `.hostile` is `makeHostile`.
+    public func setBehaviour(_ behaviour: ServerBehaviour, of address: String) throws(SimulatorError) {
+        switch behaviour {
+        case .normal: try revive(address)
+        case .hung: try hang(address)
+        case .down: try kill(address)
+        case .hostile(let hostility): try makeHostile(address, hostility)
+        }
+    }
+
+    /// How the server at `address` behaves now.
+    public func behaviour(of address: String) throws(SimulatorError) -> ServerBehaviour {
+        try perform { core throws(SimulatorError) in try core.behaviour(of: address) }
+    }
+
+    /// Brings a killed server back on its port, lets a hung one answer what it was sent, or
+    /// makes a hostile one behave.
     public func revive(_ address: String) throws(SimulatorError) {
         try perform { core throws(SimulatorError) in try core.revive(address) }
     }

@@ -8,27 +8,36 @@ final class SimulatedServer {
     /// "127.0.0.1:port".
     let address: String
     let counters = ServerCounters()
-    /// Identifies this server process in `topologyVersion`; the counter grows with each change
-    /// of its state that a client should notice.
-    let processId: BSONObjectID
-    var topologyVersionCounter: Int64 = 0
+    /// Identifies this server process in `topologyVersion` (a new one after a kill and
+    /// revive, as a restarted mongod has); the counter grows with each change of its state
+    /// that a client should notice (`topologyChanged()`).
+    private(set) var processId: BSONObjectID
+    private(set) var topologyVersionCounter: Int64 = 0
+    /// Whether hello reports `topologyVersion` and honours awaitable hellos (4.4+), or not
+    /// (4.2: clients poll).
+    let reportsTopologyVersion: Bool
     private(set) var behaviour: ServerBehaviour = .normal
     private(set) var connections: [Int64: ClientConnection] = [:]
+    /// Awaitable hellos waiting for a change, by connection id.
+    private var held: [Int64: HeldHello] = [:]
 
     private let loop: EventLoop
     private let readBuffer: ReadBuffer
     private let listener: Listener
     private var nextConnectionID: Int64 = 1
     private var nextRequestID: Int32 = 1
+    /// For the bytes of the `garbage` behaviour.
+    private var random = SystemRandomNumberGenerator()
     private let respond: (SimulatedServer, CommandRequest, Int64) -> BSONDocument
 
     /// Binds the port (0: the kernel chooses); call `start()` to listen.
     init(
-        loop: EventLoop, port: UInt16, processId: BSONObjectID, readBuffer: ReadBuffer,
+        loop: EventLoop, port: UInt16, processId: BSONObjectID, reportsTopologyVersion: Bool, readBuffer: ReadBuffer,
         respond: @escaping (SimulatedServer, CommandRequest, Int64) -> BSONDocument
     ) throws(SocketError) {
         self.loop = loop
         self.processId = processId
+        self.reportsTopologyVersion = reportsTopologyVersion
         self.readBuffer = readBuffer
         self.respond = respond
         listener = try Listener(loop: loop, port: port)
@@ -44,32 +53,61 @@ final class SimulatedServer {
         try listener.start()
     }
 
+    /// The server's state changed in a way its clients should notice: the counter grows, and
+    /// every held awaitable hello is answered now (unless the server is hung: it answers them
+    /// on revive).
+    func topologyChanged() {
+        topologyVersionCounter += 1
+        guard behaviour.answers else { return }
+        for hello in Array(held.values) { answer(hello) }
+    }
+
     /// Stops listening (keeping the port) and closes every connection.
     func kill() throws(SocketError) {
         try listener.stop()
-        closeConnections()
         behaviour = .down
+        closeConnections()
     }
 
-    /// Keeps accepting but stops reading and answering, on every connection.
+    /// Keeps accepting but stops reading and answering, on every connection; held hellos
+    /// stop waiting out their time.
     func hang() {
-        guard behaviour == .normal else { return }
+        guard behaviour.answers else { return }
         behaviour = .hung
         for connection in connections.values { connection.pause() }
+        for hello in held.values { hello.stopWaiting() }
+        topologyChanged()
     }
 
-    /// Undoes `kill` or `hang`.
-    func revive() throws(SocketError) {
+    /// Answers badly from now on, on existing connections too (a hung server resumes to do
+    /// so). Clients are told at once: held hellos get the hostile answer.
+    /// - Throws: `SimulatorError.serverDown` when the server was killed (revive it first).
+    func misbehave(_ hostility: HostileBehaviour) throws(SimulatorError) {
+        if behaviour == .down { throw .serverDown(address) }
+        let wasHung = behaviour == .hung
+        behaviour = .hostile(hostility)
+        if wasHung {
+            for connection in Array(connections.values) { connection.resume() }
+        }
+        topologyChanged()
+    }
+
+    /// Undoes `kill` (as a new process: `processId` replaces the old one) or `hang` (held
+    /// hellos are answered at once, their wait being long over or the state changed).
+    func revive(processId newProcessId: BSONObjectID) throws(SocketError) {
         switch behaviour {
         case .normal:
             return
         case .down:
             try listener.start()
-        case .hung:
+            processId = newProcessId
+            topologyVersionCounter = 0
+        case .hung, .hostile:
             break
         }
         behaviour = .normal
         for connection in Array(connections.values) { connection.resume() }
+        topologyChanged()
     }
 
     /// Releases the port and closes every connection, for good.
@@ -91,6 +129,8 @@ final class SimulatedServer {
             onMessage: { [unowned self] connection, message in self.handle(message, on: connection) },
             onClose: { [unowned self] connection in
                 self.connections[connection.connectionId] = nil
+                self.held[connection.connectionId]?.stopWaiting()
+                self.held[connection.connectionId] = nil
                 self.counters.connectionClosed()
             })
         connections[id] = connection
@@ -109,17 +149,103 @@ final class SimulatedServer {
             queryFailure = failed
         case .command(let request):
             if request.isHello { counters.helloReceived() }
-            document = respond(self, request, connection.connectionId)
+            switch awaitable(request) {
+            case .success(let awaitable?):
+                hold(request, message: message, awaitable: awaitable, on: connection)
+                return .none
+            case .success(nil):
+                document = answerDocument(request, connectionId: connection.connectionId)
+            case .failure(let failure):
+                document = failure.document()
+            }
         }
-        let requestID = nextRequestID
-        nextRequestID = nextRequestID == Int32.max ? 1 : nextRequestID + 1
+        let requestID = takeRequestID()
         guard let reply = WireExchange.reply(document, queryFailure: queryFailure, to: message, requestID: requestID) else {
             return .none
         }
-        do {
-            return .reply(try reply.encoded())
+        guard let outgoing = outgoing(reply) else { return .close }
+        return .reply(outgoing)
+    }
+
+    // MARK: - Awaitable hello
+
+    /// The streaming fields of a hello; nil for any other request, and when this server
+    /// reports no topologyVersion (a 4.2 server ignores the fields and answers at once).
+    private func awaitable(_ request: CommandRequest) -> Result<AwaitableHelloRequest?, CommandFailure> {
+        guard reportsTopologyVersion, request.isHello else { return .success(nil) }
+        do throws(CommandFailure) {
+            return .success(try AwaitableHelloRequest.parse(request.command))
         } catch {
-            return .close
+            return .failure(error)
         }
+    }
+
+    /// Holds the connection for an awaitable hello: it waits when the client is up to date,
+    /// and is answered now otherwise (an exhaust stream then waits for its next reply).
+    private func hold(
+        _ request: CommandRequest, message: WireMessage, awaitable: AwaitableHelloRequest, on connection: ClientConnection
+    ) {
+        let hello = HeldHello(
+            loop: loop, connection: connection, request: request, message: message, awaitable: awaitable
+        ) { [unowned self] hello in self.answer(hello) }
+        held[connection.connectionId] = hello
+        connection.hold()
+        if awaitable.waits(at: topologyVersion) {
+            hello.wait()
+        } else {
+            answer(hello)
+        }
+    }
+
+    /// Answers a held hello with the state of now. An exhaust stream (`moreToCome` on a
+    /// successful reply) waits again for its next reply; otherwise the hello is done and the
+    /// connection serves the requests that queued behind it.
+    private func answer(_ hello: HeldHello) {
+        let connection = hello.connection
+        guard behaviour.answers, !connection.isClosed,
+              held[connection.connectionId] === hello else { return }
+        let document = answerDocument(hello.request, connectionId: connection.connectionId)
+        let streaming = hello.exhaust && document["ok"]?.isTruthy == true && hello.message.opMsg != nil
+        let requestID = takeRequestID()
+        let reply = WireExchange.reply(document, to: hello.message, requestID: requestID,
+                                       responseTo: hello.responseTo, moreToCome: streaming)
+        if streaming {
+            hello.responseTo = requestID
+            hello.wait()
+        } else {
+            hello.stopWaiting()
+            held[connection.connectionId] = nil
+        }
+        guard let reply, let outgoing = outgoing(reply) else {
+            connection.close()
+            return
+        }
+        connection.deliver(outgoing)
+        if !streaming { connection.release() }
+    }
+
+    // MARK: - Replies
+
+    /// The reply document for a command, a hello's worded as a hostile behaviour would.
+    private func answerDocument(_ request: CommandRequest, connectionId: Int64) -> BSONDocument {
+        let document = respond(self, request, connectionId)
+        guard request.isHello, let hostility = behaviour.hostility, document["ok"]?.isTruthy == true else {
+            return document
+        }
+        return hostility.tamper(hello: document, address: address)
+    }
+
+    /// The reply as it goes on the wire, spoilt by a hostile behaviour; nil when it cannot be
+    /// encoded.
+    private func outgoing(_ reply: WireMessage) -> OutgoingReply? {
+        guard let bytes = try? reply.encoded() else { return nil }
+        guard let hostility = behaviour.hostility else { return OutgoingReply(bytes: bytes) }
+        return hostility.outgoing(bytes, random: &random)
+    }
+
+    private func takeRequestID() -> Int32 {
+        let requestID = nextRequestID
+        nextRequestID = nextRequestID == Int32.max ? 1 : nextRequestID + 1
+        return requestID
     }
 }

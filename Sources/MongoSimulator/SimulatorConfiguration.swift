@@ -26,13 +26,20 @@ public struct SimulatorConfiguration: Sendable, Equatable {
     public var portBase: UInt16
     /// How long after a step-down (or the primary's death) another member becomes primary.
     public var electionDelayMS: Int
+    /// Whether servers behave like MongoDB 4.4+: hello and state-change errors carry
+    /// `topologyVersion` (a new counter on every state change), and awaitable hellos
+    /// (`maxAwaitTimeMS`, exhaust streams) are held until a change. Off, they behave like 4.2
+    /// and clients poll.
+    public var topologyVersion: Bool
     /// The loop thread's name (at most 15 characters are kept), so that a test can count it.
     public var threadName: String
 
-    public init(kind: Kind = .standalone, portBase: UInt16 = 0, electionDelayMS: Int = 0, threadName: String = "mongo-sim") {
+    public init(kind: Kind = .standalone, portBase: UInt16 = 0, electionDelayMS: Int = 0,
+                topologyVersion: Bool = false, threadName: String = "mongo-sim") {
         self.kind = kind
         self.portBase = portBase
         self.electionDelayMS = electionDelayMS
+        self.topologyVersion = topologyVersion
         self.threadName = threadName
     }
 

@@ -24,7 +24,7 @@ final class SimulatorCore {
     /// The next port to bind; nil when the kernel chooses.
     private var nextPort: UInt16?
     private let processSeed = UInt32.random(in: 0...UInt32.max)
-    private var serversCreated: UInt32 = 0
+    private var processesStarted: UInt32 = 0
 
     init(loop: EventLoop, configuration: SimulatorConfiguration, directory: SimulatorDirectory) {
         self.loop = loop
@@ -81,10 +81,20 @@ final class SimulatorCore {
         try server(address).hang()
     }
 
+    /// Makes a server hostile; see `SimulatedServer.misbehave`.
+    func misbehave(_ address: String, _ hostility: HostileBehaviour) throws(SimulatorError) {
+        try server(address).misbehave(hostility)
+    }
+
+    func behaviour(of address: String) throws(SimulatorError) -> ServerBehaviour {
+        try server(address).behaviour
+    }
+
     /// Revives a killed or hung server; a set without a primary then holds an election.
     func revive(_ address: String) throws(SimulatorError) {
         let server = try self.server(address)
-        do { try server.revive() } catch { throw .socket(error) }
+        let processId = try makeProcessId()
+        do { try server.revive(processId: processId) } catch { throw .socket(error) }
         if let set = replicaSet, set.primary == nil, electionTimer?.isActive != true {
             scheduleElection(excluding: nil)
         }
@@ -162,7 +172,7 @@ final class SimulatorCore {
     private func respond(_ server: SimulatedServer, _ request: CommandRequest, connectionId: Int64) -> BSONDocument {
         let context = ServerContext(
             me: server.address, role: role(of: server), replicaSet: replicaSet,
-            topologyVersion: server.topologyVersion, connectionId: connectionId)
+            topologyVersion: configuration.topologyVersion ? server.topologyVersion : nil, connectionId: connectionId)
         let key = replicaSet == nil ? server.address : ""
         let now = Self.wallClockMilliseconds()
         var store = stores[key] ?? DataStore(seed: processSeed &+ UInt32(truncatingIfNeeded: key.hashValue), now: now)
@@ -211,26 +221,33 @@ final class SimulatorCore {
     // MARK: - Helpers
 
     /// Every member's topologyVersion counter grows when the set's state changes, as a real
-    /// server's does when its role or config changes.
+    /// server's does when its role or config changes; their held awaitable hellos are answered.
     private func stateChanged() {
         guard replicaSet != nil else { return }
-        for server in servers.values { server.topologyVersionCounter += 1 }
+        for server in servers.values { server.topologyChanged() }
     }
 
-    private func makeServer() throws(SimulatorError) -> SimulatedServer {
-        let port = nextPort ?? 0
-        serversCreated += 1
+    /// A process id unique to this simulator run: its seed, a sequence number, and randomness.
+    private func makeProcessId() throws(SimulatorError) -> BSONObjectID {
+        processesStarted += 1
         var processBytes: [UInt8] = []
-        for value in [processSeed, serversCreated, UInt32.random(in: 0...UInt32.max)] {
+        for value in [processSeed, processesStarted, UInt32.random(in: 0...UInt32.max)] {
             withUnsafeBytes(of: value.bigEndian) { processBytes.append(contentsOf: $0) }
         }
         guard let processId = BSONObjectID(bytes: processBytes) else {
             throw .invalidConfiguration("a processId needs 12 bytes, made \(processBytes.count)")
         }
+        return processId
+    }
+
+    private func makeServer() throws(SimulatorError) -> SimulatedServer {
+        let port = nextPort ?? 0
+        let processId = try makeProcessId()
         let server: SimulatedServer
         do {
             server = try SimulatedServer(
-                loop: loop, port: port, processId: processId, readBuffer: readBuffer
+                loop: loop, port: port, processId: processId,
+                reportsTopologyVersion: configuration.topologyVersion, readBuffer: readBuffer
             ) { [unowned self] server, request, connectionId in
                 self.respond(server, request, connectionId: connectionId)
             }

@@ -102,19 +102,25 @@ public enum WireExchange {
 
     /// The message answering `request` with `document`: OP_REPLY for OP_QUERY, OP_MSG
     /// otherwise; nil when the request set moreToCome (the client wants no answer).
+    /// - Parameters:
+    ///   - responseTo: what the reply answers; the request's requestID unless given (an exhaust
+    ///     stream's later replies answer the previous reply).
+    ///   - moreToCome: an exhaust reply (OP_MSG only): the server will send another unasked.
     public static func reply(
-        _ document: BSONDocument, queryFailure: Bool = false, to request: WireMessage, requestID: Int32
+        _ document: BSONDocument, queryFailure: Bool = false, to request: WireMessage, requestID: Int32,
+        responseTo: Int32? = nil, moreToCome: Bool = false
     ) -> WireMessage? {
+        let responseTo = responseTo ?? request.requestID
         switch request.payload {
         case .query:
             var flags: OpReply.Flags = [.awaitCapable]
             if queryFailure { flags.insert(.queryFailure) }
-            return WireMessage(requestID: requestID, responseTo: request.requestID,
+            return WireMessage(requestID: requestID, responseTo: responseTo,
                                payload: .reply(OpReply(responseFlags: flags, documents: [document.encoded()])))
         case .msg(let msg):
             if msg.flags.contains(.moreToCome) { return nil }
-            return WireMessage(requestID: requestID, responseTo: request.requestID,
-                               payload: .msg(OpMsg(body: document.encoded())))
+            return WireMessage(requestID: requestID, responseTo: responseTo,
+                               payload: .msg(OpMsg(flags: moreToCome ? .moreToCome : [], body: document.encoded())))
         case .reply:
             return nil
         }

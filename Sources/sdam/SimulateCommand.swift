@@ -11,6 +11,16 @@ struct SimulateCommand: ParsableCommand {
             Prints `ready <addresses>` once every server listens, then reads one command per \
             line and answers each with one line, `ok ...` or `error ...`: \
             \(ControlCommand.usage). End of input quits.
+
+            `hostile HOST:PORT KIND [ARG]` makes one server misbehave until `revive` (or \
+            `normal`); KIND is \(HostileBehaviour.usage). Wire-level kinds spoil every reply: \
+            garbage (random bytes that are no frame), truncate (half a reply, then close), \
+            oversize (messageLength 1 GiB), responseto (answers the wrong requestID), trickle \
+            (one byte every ARG ms, default 100), reset (half a reply, then a TCP reset). Hello \
+            kinds spoil hello replies only: hellofail (ok: 0), manyhosts (ARG hosts, default \
+            10000), invalidhosts, duplicatehosts, uppercase (hosts, primary and me in upper \
+            case, 127.0.0.1 as LOCALHOST), setname (ARG, default hostileSet). `hang` accepts \
+            and never answers; `kill` refuses connections.
             """
     )
 
@@ -28,6 +38,10 @@ struct SimulateCommand: ParsableCommand {
 
     @Option(name: .customLong("election-delay-ms"), help: "Delay before a new primary is elected.")
     var electionDelayMS: Int = 0
+
+    @Flag(name: .customLong("topology-version"),
+          help: "Behave like MongoDB 4.4+: report topologyVersion and hold awaitable hellos (streaming monitoring); without it, like 4.2 (clients poll).")
+    var topologyVersion = false
 
     func validate() throws {
         if replicaSet != nil, mongos != nil {
@@ -48,7 +62,8 @@ struct SimulateCommand: ParsableCommand {
         let simulator: MongoSimulator
         do {
             simulator = try MongoSimulator(
-                SimulatorConfiguration(kind: kind, portBase: portBase, electionDelayMS: electionDelayMS))
+                SimulatorConfiguration(kind: kind, portBase: portBase, electionDelayMS: electionDelayMS,
+                                       topologyVersion: topologyVersion))
         } catch {
             printLine("error \(error)")
             throw ExitCode(1)

@@ -32,7 +32,7 @@ struct WatchCommand: ParsableCommand {
         if let uri {
             text = uri
         } else {
-            let sim = try MongoSimulator(SimulatorConfiguration(kind: .replicaSet(name: "rs0", members: 3)))
+            let sim = try MongoSimulator(SimulatorConfiguration(kind: .replicaSet(name: "rs0", members: 3), topologyVersion: true))
             simulator = sim
             // One seed, as an application would configure it: the rest is discovered.
             text = "mongodb://\(sim.addresses[0])/?replicaSet=rs0"

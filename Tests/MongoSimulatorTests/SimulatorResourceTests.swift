@@ -33,6 +33,33 @@ import TestSupport
         #expect(SimulatorSockets.openDescriptors(onPorts: ports) == 0)
     }
 
+    @Test(.timeLimit(.minutes(2))) func thousandParkedStreamsCostATimerEach() throws {
+        let simulator = try MongoSimulator(SimulatorConfiguration(kind: .mongos(count: 1_000), topologyVersion: true, threadName: Self.thread))
+        let addresses = simulator.addresses
+        let ports = Set(addresses.compactMap { ServerAddress($0)?.port })
+        var clients: [SimulatorTestClient] = []
+        for address in addresses {
+            let client = try SimulatorTestClient(address)
+            let version = try #require(try client.command(["hello": .int32(1)])["topologyVersion"]?.documentValue)
+            _ = try client.sendAwaitableHello(version, maxAwaitTimeMS: 60_000, exhaust: true)
+            clients.append(client)
+        }
+        #expect(ResourceCounts.threads(named: Self.thread) == 1)
+        // Every stream is parked; the loop still answers at once.
+        var slowest = 0.0
+        for address in addresses.prefix(20) {
+            let start = MonotonicClock.nanoseconds()
+            _ = try simulator.hello(address)
+            slowest = max(slowest, Double(MonotonicClock.nanoseconds() - start) / 1e6)
+        }
+        #expect(slowest < 100, "a hello beside 1,000 parked streams took \(slowest) ms")
+        #expect(clients.allSatisfy { $0.staysSilent(for: 0) })
+        simulator.stop()
+        #expect(clients.allSatisfy { $0.isClosedByServer(within: 5) })
+        #expect(ResourceCounts.threads(named: Self.thread) == 0)
+        #expect(SimulatorSockets.openDescriptors(onPorts: ports) == 0)
+    }
+
     @Test func stopClosesEverySocketAndJoinsTheThread() throws {
         var ports: Set<UInt16> = []
         var killedPort: UInt16 = 0

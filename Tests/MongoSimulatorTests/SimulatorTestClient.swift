@@ -67,6 +67,25 @@ final class SimulatorTestClient {
         return try receive()
     }
 
+    /// Sends an awaitable hello (streaming protocol) without waiting; returns its requestID,
+    /// which the first reply answers.
+    func sendAwaitableHello(
+        _ topologyVersion: BSONDocument, maxAwaitTimeMS: Int64, exhaust: Bool = false
+    ) throws -> Int32 {
+        let body: BSONDocument = [
+            "hello": .int32(1), "topologyVersion": .document(topologyVersion),
+            "maxAwaitTimeMS": .int64(maxAwaitTimeMS), "$db": .string("admin"),
+        ]
+        return try send(.msg(OpMsg(flags: exhaust ? .exhaustAllowed : [], body: body.encoded())))
+    }
+
+    /// The next message, which must answer `requestID` (an exhaust stream's replies answer
+    /// the previous reply).
+    func receive(respondingTo requestID: Int32) throws -> WireMessage {
+        decoder.expectedResponseTo = requestID
+        return try receive()
+    }
+
     /// Sends one message; returns its requestID.
     @discardableResult
     func send(_ payload: WireMessage.Payload) throws -> Int32 {
@@ -96,6 +115,42 @@ final class SimulatorTestClient {
             guard n > 0 else { throw TestClientError(description: n == 0 ? "connection closed by the server" : "recv: errno \(errno)") }
             decoder.append(buffer[0..<n])
         }
+    }
+
+    /// How a raw read ended.
+    enum StreamEnd: Equatable {
+        /// The time ran out (or enough bytes came) with the connection open.
+        case open
+        /// An orderly close (EOF).
+        case closed
+        /// A TCP reset (ECONNRESET).
+        case reset
+    }
+
+    /// Sends a hello over OP_MSG without reading the reply; returns its requestID.
+    func sendHello() throws -> Int32 {
+        try send(.msg(OpMsg(body: bson(["hello": .int32(1), "$db": .string("admin")]).encoded())))
+    }
+
+    /// The raw bytes that arrive within `seconds` (stopping early once `limit` bytes came, or
+    /// the connection ends), bypassing the frame decoder.
+    func readRaw(for seconds: Double, limit: Int = .max) -> (bytes: [UInt8], end: StreamEnd) {
+        let deadline = MonotonicClock.nanoseconds() + UInt64(seconds * 1e9)
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while bytes.count < limit, (try? waitReadable(until: deadline)) == true {
+            let n = recv(fd, &buffer, min(buffer.count, limit - bytes.count), 0)
+            if n > 0 {
+                bytes.append(contentsOf: buffer[0..<n])
+            } else if n == 0 {
+                return (bytes, .closed)
+            } else if errno == ECONNRESET {
+                return (bytes, .reset)
+            } else if errno != EINTR {
+                return (bytes, .closed)
+            }
+        }
+        return (bytes, .open)
     }
 
     /// Whether the server closes the connection within `seconds` (reading and dropping bytes).

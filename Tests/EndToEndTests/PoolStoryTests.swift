@@ -1,0 +1,151 @@
+import ClientPool
+import Foundation
+import MongoSimulator
+import Synchronization
+import Testing
+@testable import PoolMonitor
+import TestSupport
+
+/// The story told by pooled clients against the simulated replica set: waiting reads and
+/// writes proceed the moment a usable server is known, and a failover costs a write about one
+/// minHeartbeatFrequencyMS after the election.
+@Suite(.serialized) struct PoolStoryTests {
+    typealias D = Deployment
+
+    static func pool(_ uri: String, thread: String) throws -> ClientPool {
+        try ClientPool(uri: uri + "&serverMonitoringMode=poll&appname=\(thread)")
+    }
+
+    @Test func waitingSecondaryReadProceedsBeforeThePrimaryIsKnown() throws {
+        let sim = try D.replicaSet(members: 3)
+        defer { sim.stop() }
+        let state = try #require(try sim.replicaSetState())
+        let primary = try #require(state.primary)
+        let secondary = try #require(sim.addresses.first { $0 != primary })
+        try sim.hang(primary)  // the primary will not answer its first check for 2 s
+        let pool = try Self.pool("mongodb://\(secondary)/?replicaSet=rs0&connectTimeoutMS=2000", thread: "story-read")
+        defer { pool.close() }
+        let client = try pool.pop()
+        defer { pool.push(client) }
+        let start = MonotonicClock.nanoseconds()
+        let reply = try client.runCommand(["find": .string("c")], database: "test", readPreference: .secondary)
+        let ms = D.elapsedMS(since: start)
+        #expect(reply["ok"]?.isTruthy == true)
+        #expect(ms < 1_000, "the secondary read waited \(ms) ms")
+        #expect(D.primary(of: pool.topology.description) == nil, "the read proceeded before the primary was known")
+    }
+
+    @Test func waitingWriteProceedsWhenThePrimaryIsFoundNotWhenAllAnswered() throws {
+        let sim = try D.replicaSet(members: 3)
+        defer { sim.stop() }
+        let state = try #require(try sim.replicaSetState())
+        let primary = try #require(state.primary)
+        let secondaries = sim.addresses.filter { $0 != primary }
+        try sim.hang(secondaries[1])  // one member never answers its first check
+        let pool = try Self.pool("mongodb://\(secondaries[0])/?replicaSet=rs0&connectTimeoutMS=3000", thread: "story-write")
+        defer { pool.close() }
+        let client = try pool.pop()
+        defer { pool.push(client) }
+        let start = MonotonicClock.nanoseconds()
+        let reply = try client.runWriteCommand(["insert": .string("c"), "documents": .array([.document(["x": .int32(1)])])], database: "test")
+        let ms = D.elapsedMS(since: start)
+        #expect(reply["ok"]?.isTruthy == true)
+        #expect(ms < 1_000, "the write waited \(ms) ms")
+        #expect(pool.topology.description.servers[D.address(secondaries[1])]?.type == .unknown,
+                "the write did not wait for the hung member")
+    }
+
+    @Test func crisisAndResolutionAfterThePrimaryDies() throws {
+        let sim = try D.replicaSet(members: 3, electionDelayMS: 300)
+        defer { sim.stop() }
+        let pool = try Self.pool("mongodb://\(sim.addresses[0])/?replicaSet=rs0", thread: "story-crisis")
+        defer { pool.close() }
+        let client = try pool.pop()
+        defer { pool.push(client) }
+        let insert: BSONDocument = ["insert": .string("c"), "documents": .array([.document(["x": .int32(1)])])]
+        _ = try client.runWriteCommand(insert, database: "test")  // the client now holds a connection to the primary
+        let oldPrimary = try #require(D.primary(of: pool.topology.description))
+        Thread.sleep(forTimeInterval: 0.6)
+        let killed = MonotonicClock.nanoseconds()
+        try sim.kill(oldPrimary.description)
+        // The write caught on the dead connection fails with a network error naming the server.
+        do {
+            _ = try client.runWriteCommand(insert, database: "test")
+            Issue.record("a write on the dead primary's connection succeeded")
+        } catch {
+            guard case .network(let failure) = error else {
+                Issue.record("expected a network error, got \(error)")
+                return
+            }
+            #expect(failure.server == oldPrimary)
+            #expect(error.description.contains(oldPrimary.description))
+        }
+        // The next write waits for the new primary and succeeds soon after the election.
+        let reply = try client.runWriteCommand(insert, database: "test")
+        let ms = D.elapsedMS(since: killed)
+        let newPrimary = D.primary(of: pool.topology.description)
+        print("figure: primary killed -> waiting write succeeded on \(newPrimary?.description ?? "?") after \(ms) ms (300 ms election)")
+        #expect(reply["ok"]?.isTruthy == true)
+        #expect(newPrimary != nil && newPrimary != oldPrimary)
+        #expect(ms < 300 + 1_500, "the waiting write took \(ms) ms")
+    }
+
+    @Test func stepdownSurfacesNotWritablePrimaryThenTheNextWriteFindsTheNewPrimary() throws {
+        let sim = try D.replicaSet(members: 3)
+        defer { sim.stop() }
+        let pool = try Self.pool("mongodb://\(sim.addresses[0])/?replicaSet=rs0", thread: "story-step")
+        defer { pool.close() }
+        let client = try pool.pop()
+        defer { pool.push(client) }
+        let insert: BSONDocument = ["insert": .string("c"), "documents": .array([.document(["x": .int32(1)])])]
+        _ = try client.runWriteCommand(insert, database: "test")
+        let oldPrimary = try #require(D.primary(of: pool.topology.description))
+        Thread.sleep(forTimeInterval: 0.6)
+        let stepped = MonotonicClock.nanoseconds()
+        try sim.stepDown()
+        var sawNotWritablePrimary = false
+        var reply: BSONDocument?
+        while reply == nil, D.elapsedMS(since: stepped) < 5_000 {
+            do {
+                reply = try client.runWriteCommand(insert, database: "test")
+            } catch {
+                if case .commandFailed(let failure) = error, failure.code == 10107 { sawNotWritablePrimary = true }
+            }
+        }
+        let ms = D.elapsedMS(since: stepped)
+        print("figure: stepdown -> next successful write after \(ms) ms")
+        #expect(sawNotWritablePrimary, "the old primary answered NotWritablePrimary")
+        #expect(reply?["ok"]?.isTruthy == true)
+        #expect(D.primary(of: pool.topology.description) != oldPrimary)
+        #expect(ms < 1_500, "the write found the new primary after \(ms) ms")
+    }
+
+    @Test func manyThreadsPopRunAndPushThenEverythingCloses() throws {
+        let sim = try D.replicaSet(members: 3)
+        defer { sim.stop() }
+        let pool = try Self.pool("mongodb://\(sim.addresses[0])/?replicaSet=rs0&maxPoolSize=4", thread: "story-many")
+        let failures = Mutex(0)
+        let done = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            for _ in 0..<25 {
+                do {
+                    let client = try pool.pop()
+                    defer { pool.push(client) }
+                    let rp: ReadPreference = i % 2 == 0 ? .secondaryPreferred : .primary
+                    _ = try client.runCommand(["ping": .int32(1)], database: "admin", readPreference: rp)
+                    done.withLock { $0 += 1 }
+                } catch {
+                    failures.withLock { $0 += 1 }
+                }
+            }
+        }
+        #expect(failures.withLock { $0 } == 0)
+        #expect(done.withLock { $0 } == 200)
+        #expect(pool.clientCount <= 4)
+        pool.close()
+        for address in sim.addresses {
+            let port = D.address(address).port
+            #expect(ResourceCounts.settleConnections(toPort: port) == 0, "connections to \(address) left open after close")
+        }
+    }
+}
