@@ -20,6 +20,16 @@ let package = Package(
             path: "Benchmarks/SDAMBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Timed scenarios of the whole driver against `sdam simulate` (a plain executable:
+        // discovery, failover, scale). Run through `./scenarios.sh`.
+        .executableTarget(
+            name: "SDAMScenarios",
+            dependencies: [
+                .product(name: "ClientPool", package: "mongo-sdam"),
+                .product(name: "PoolMonitor", package: "mongo-sdam"),
+            ],
+            path: "Scenarios/SDAMScenarios"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

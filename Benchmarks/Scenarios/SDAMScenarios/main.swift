@@ -1,0 +1,66 @@
+import Foundation
+import PoolMonitor
+
+// SDAMScenarios: timed scenarios of the whole driver against `sdam simulate`.
+//
+//   SDAMScenarios --sdam PATH [--quick] [--runs N] [--cost-runs N] [--window S] [--json FILE]
+//       every scenario, repeated; a markdown table (median, min, max) and JSON
+//   SDAMScenarios subject discovery MEMBERS --sdam PATH
+//   SDAMScenarios subject stepdown ELECTION_DELAY_MS --sdam PATH
+//   SDAMScenarios subject mongos COUNT HEARTBEAT_MS WINDOW_S --sdam PATH
+//       one run, one JSON line (the peers' programs take the same arguments)
+
+var arguments = Array(CommandLine.arguments.dropFirst())
+
+func option(_ name: String, in arguments: inout [String]) -> String? {
+    guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count else { return nil }
+    let value = arguments[i + 1]
+    arguments.removeSubrange(i...(i + 1))
+    return value
+}
+func flag(_ name: String, in arguments: inout [String]) -> Bool {
+    guard let i = arguments.firstIndex(of: name) else { return false }
+    arguments.remove(at: i)
+    return true
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("SDAMScenarios: \(message)\n".utf8))
+    exit(2)
+}
+
+let sdam = option("--sdam", in: &arguments) ?? "../.build/release/sdam"
+guard FileManager.default.isExecutableFile(atPath: sdam) else { fail("no sdam executable at \(sdam) (--sdam PATH)") }
+
+do {
+    if arguments.first == "subject" {
+        let rest = Array(arguments.dropFirst())
+        let fields: [(String, JSONValue)]
+        switch (rest.first, rest.count) {
+        case ("discovery", 2):
+            guard let members = Int(rest[1]) else { fail("discovery MEMBERS") }
+            fields = try Subject.discovery(sdam: sdam, members: members)
+        case ("stepdown", 2):
+            guard let delay = Int(rest[1]) else { fail("stepdown ELECTION_DELAY_MS") }
+            fields = try Subject.stepdown(sdam: sdam, electionDelayMS: delay)
+        case ("mongos", 4):
+            guard let count = Int(rest[1]), let heartbeat = Int(rest[2]), let window = Double(rest[3]) else {
+                fail("mongos COUNT HEARTBEAT_MS WINDOW_S")
+            }
+            fields = try Subject.mongos(sdam: sdam, count: count, heartbeatMS: heartbeat, windowSeconds: window)
+        default:
+            fail("unknown subject scenario: \(rest.joined(separator: " "))")
+        }
+        FileHandle.standardOutput.write(Data((JSONWriter.write(.object([("driver", .string("swift-sdam")), ("scenario", .string(rest[0]))] + fields)) + "\n").utf8))
+    } else {
+        let quick = flag("--quick", in: &arguments)
+        let runs = option("--runs", in: &arguments).flatMap(Int.init) ?? (quick ? 3 : 5)
+        let costRuns = option("--cost-runs", in: &arguments).flatMap(Int.init) ?? (quick ? 1 : 3)
+        let window = option("--window", in: &arguments).flatMap(Double.init) ?? (quick ? 5 : 20)
+        let json = option("--json", in: &arguments)
+        guard arguments.isEmpty else { fail("unexpected arguments: \(arguments.joined(separator: " "))") }
+        try Driver(sdam: sdam, quick: quick, runs: runs, costRuns: costRuns, windowSeconds: window, jsonPath: json).run()
+    }
+} catch {
+    fail("\(error)")
+}

@@ -1,0 +1,368 @@
+/*
+ * The scenarios of SDAMScenarios, run by the C driver (Debian's libmongoc) in pooled mode
+ * (mongoc_client_pool_t), against `sdam simulate` started as a child process. Same arguments,
+ * same JSON keys as `SDAMScenarios subject ...`:
+ *
+ *   peer_libmongoc subject discovery MEMBERS --sdam PATH
+ *   peer_libmongoc subject stepdown ELECTION_DELAY_MS --sdam PATH
+ *   peer_libmongoc subject mongos COUNT HEARTBEAT_MS WINDOW_S --sdam PATH
+ *
+ * Checks are counted and timed through the driver's own APM heartbeat callbacks, which run on
+ * its monitor threads when a check starts and succeeds.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <math.h>
+#include <errno.h>
+#include <mongoc/mongoc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void die(const char *what) {
+  fprintf(stderr, "peer_libmongoc: %s\n", what);
+  exit(2);
+}
+
+/* ---- the simulator process ---- */
+
+static pid_t sim_pid;
+static FILE *sim_in, *sim_out;
+static char sim_addresses[200200];
+
+static void sim_start(const char *sdam, char *const args[]) {
+  int to_child[2], from_child[2];
+  if (pipe(to_child) || pipe(from_child)) die("pipe");
+  sim_pid = fork();
+  if (sim_pid < 0) die("fork");
+  if (sim_pid == 0) {
+    dup2(to_child[0], 0);
+    dup2(from_child[1], 1);
+    close(to_child[1]);
+    close(from_child[0]);
+    execv(sdam, args);
+    _exit(127);
+  }
+  close(to_child[0]);
+  close(from_child[1]);
+  sim_in = fdopen(to_child[1], "w");
+  sim_out = fdopen(from_child[0], "r");
+  static char line[200100];
+  while (fgets(line, sizeof line, sim_out)) {
+    if (strncmp(line, "ready ", 6) == 0) {
+      line[strcspn(line, "\n")] = 0;
+      snprintf(sim_addresses, sizeof sim_addresses, "%s", line + 6);
+      return;
+    }
+  }
+  die("the simulator did not become ready");
+}
+
+static void sim_send(const char *command) {
+  char line[4096];
+  fprintf(sim_in, "%s\n", command);
+  fflush(sim_in);
+  if (!fgets(line, sizeof line, sim_out) || strncmp(line, "ok", 2) != 0) die("simulator command failed");
+}
+
+static void sim_stop(void) {
+  fprintf(sim_in, "quit\n");
+  fclose(sim_in);
+  waitpid(sim_pid, NULL, 0);
+}
+
+/* ---- process usage ---- */
+
+static double cpu_seconds(void) {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + u.ru_stime.tv_sec + u.ru_stime.tv_usec / 1e6;
+}
+
+static double rss_mib(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  double kb = 0;
+  while (f && fgets(line, sizeof line, f))
+    if (strncmp(line, "VmRSS:", 6) == 0) kb = atof(line + 6);
+  if (f) fclose(f);
+  return kb / 1024;
+}
+
+static int thread_count(void) {
+  DIR *d = opendir("/proc/self/task");
+  int n = 0;
+  struct dirent *e;
+  while (d && (e = readdir(d)))
+    if (e->d_name[0] != '.') n++;
+  if (d) closedir(d);
+  return n;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double percentile(double *v, size_t n, double p) {
+  if (n == 0) return -1;
+  qsort(v, n, sizeof *v, cmp_double);
+  long rank = (long)ceil(p / 100 * n) - 1;
+  if (rank < 0) rank = 0;
+  if ((size_t)rank >= n) rank = n - 1;
+  return v[rank];
+}
+
+/* ---- what the callbacks record (indexed by port: the simulator is all on 127.0.0.1) ---- */
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int wanted_members;
+static double primary_at, all_at;
+static int known_mongos;
+static double all_mongos_at;
+static char type_by_port[65536];
+static double last_start[65536];
+static int successes[65536];
+static double *lags;
+static size_t lag_count, lag_capacity;
+static int heartbeat_ms;
+static int recording;
+
+static void topology_changed(const mongoc_apm_topology_changed_t *event) {
+  const mongoc_topology_description_t *td = mongoc_apm_topology_changed_get_new_description(event);
+  size_t n = 0;
+  mongoc_server_description_t **sds = mongoc_topology_description_get_servers(td, &n);
+  int primaries = 0, members = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *type = mongoc_server_description_type(sds[i]);
+    if (strcmp(type, "RSPrimary") == 0) primaries++, members++;
+    else if (strcmp(type, "RSSecondary") == 0) members++;
+  }
+  mongoc_server_descriptions_destroy_all(sds, n);
+  double t = now_ms();
+  pthread_mutex_lock(&lock);
+  if (primaries && primary_at == 0) primary_at = t;
+  if (primaries && members == wanted_members && all_at == 0) all_at = t;
+  pthread_mutex_unlock(&lock);
+}
+
+static void server_changed(const mongoc_apm_server_changed_t *event) {
+  const mongoc_host_list_t *host = mongoc_apm_server_changed_get_host(event);
+  const mongoc_server_description_t *sd = mongoc_apm_server_changed_get_new_description(event);
+  int is_mongos = strcmp(mongoc_server_description_type(sd), "Mongos") == 0;
+  double t = now_ms();
+  pthread_mutex_lock(&lock);
+  if (is_mongos && !type_by_port[host->port]) {
+    type_by_port[host->port] = 1;
+    if (++known_mongos == wanted_members) all_mongos_at = t;
+  } else if (!is_mongos && type_by_port[host->port]) {
+    type_by_port[host->port] = 0;
+    known_mongos--;
+  }
+  pthread_mutex_unlock(&lock);
+}
+
+static void heartbeat_started(const mongoc_apm_server_heartbeat_started_t *event) {
+  const mongoc_host_list_t *host = mongoc_apm_server_heartbeat_started_get_host(event);
+  double t = now_ms();
+  pthread_mutex_lock(&lock);
+  if (recording && last_start[host->port] > 0) {
+    if (lag_count == lag_capacity) {
+      lag_capacity = lag_capacity ? 2 * lag_capacity : 4096;
+      lags = realloc(lags, lag_capacity * sizeof *lags);
+    }
+    lags[lag_count++] = t - last_start[host->port] - heartbeat_ms;
+  }
+  if (recording) last_start[host->port] = t;
+  pthread_mutex_unlock(&lock);
+}
+
+static void heartbeat_succeeded(const mongoc_apm_server_heartbeat_succeeded_t *event) {
+  const mongoc_host_list_t *host = mongoc_apm_server_heartbeat_succeeded_get_host(event);
+  pthread_mutex_lock(&lock);
+  if (recording) successes[host->port]++;
+  pthread_mutex_unlock(&lock);
+}
+
+static mongoc_client_pool_t *make_pool(const char *uri_text, int with_callbacks) {
+  bson_error_t error;
+  mongoc_uri_t *uri = mongoc_uri_new_with_error(uri_text, &error);
+  if (!uri) die(error.message);
+  mongoc_client_pool_t *pool = mongoc_client_pool_new(uri);
+  mongoc_uri_destroy(uri);
+  if (!pool) die("mongoc_client_pool_new failed");
+  mongoc_client_pool_set_error_api(pool, MONGOC_ERROR_API_VERSION_2);
+  if (with_callbacks) {
+    mongoc_apm_callbacks_t *cbs = mongoc_apm_callbacks_new();
+    mongoc_apm_set_topology_changed_cb(cbs, topology_changed);
+    mongoc_apm_set_server_changed_cb(cbs, server_changed);
+    mongoc_apm_set_server_heartbeat_started_cb(cbs, heartbeat_started);
+    mongoc_apm_set_server_heartbeat_succeeded_cb(cbs, heartbeat_succeeded);
+    mongoc_client_pool_set_apm_callbacks(pool, cbs, NULL);
+    mongoc_apm_callbacks_destroy(cbs);
+  }
+  return pool;
+}
+
+static void wait_until(double *at, double seconds) {
+  double deadline = now_ms() + seconds * 1000;
+  for (;;) {
+    pthread_mutex_lock(&lock);
+    double t = *at;
+    pthread_mutex_unlock(&lock);
+    if (t > 0) return;
+    if (now_ms() > deadline) die("condition not met in time");
+    usleep(200);
+  }
+}
+
+/* ---- scenarios ---- */
+
+static void discovery(const char *sdam, int members) {
+  char m[16];
+  snprintf(m, sizeof m, "%d", members);
+  char *args[] = {(char *)sdam, "simulate", "--replica-set", "rs0", "--members", m, NULL};
+  sim_start(sdam, args);
+  char *second = strchr(sim_addresses, ',');
+  if (!second) die("no second member");
+  second++;
+  char *end = strchr(second, ',');
+  if (end) *end = 0;
+  char uri[512];
+  snprintf(uri, sizeof uri, "mongodb://%s/?replicaSet=rs0", second);
+  wanted_members = members;
+  double start = now_ms();
+  mongoc_client_pool_t *pool = make_pool(uri, 1);
+  mongoc_client_t *client = mongoc_client_pool_pop(pool); /* pooled mode monitors from the first pop */
+  wait_until(&all_at, 30);
+  printf("{\"driver\":\"libmongoc %s\",\"scenario\":\"discovery\",\"members\":%d,\"primaryMS\":%.3f,\"allMS\":%.3f}\n",
+         MONGOC_VERSION_S, members, primary_at - start, all_at - start);
+  mongoc_client_pool_push(pool, client);
+  mongoc_client_pool_destroy(pool);
+  sim_stop();
+}
+
+static int insert(mongoc_collection_t *collection, bson_error_t *error) {
+  bson_t *doc = BCON_NEW("x", BCON_INT32(1));
+  bool ok = mongoc_collection_insert_one(collection, doc, NULL, NULL, error);
+  bson_destroy(doc);
+  return ok;
+}
+
+static void stepdown(const char *sdam, int delay) {
+  char d[16];
+  snprintf(d, sizeof d, "%d", delay);
+  char *args[] = {(char *)sdam, "simulate", "--replica-set", "rs0", "--members", "3", "--election-delay-ms", d, NULL};
+  sim_start(sdam, args);
+  char uri[4096];
+  snprintf(uri, sizeof uri, "mongodb://%.3000s/?replicaSet=rs0&serverSelectionTimeoutMS=10000&retryWrites=false", sim_addresses);
+  mongoc_client_pool_t *pool = make_pool(uri, 0);
+  mongoc_client_t *client = mongoc_client_pool_pop(pool);
+  mongoc_collection_t *collection = mongoc_client_get_collection(client, "bench", "bench");
+  bson_error_t error;
+  if (!insert(collection, &error)) die(error.message);
+  double start = now_ms();
+  sim_send("stepdown");
+  int attempts = 0;
+  char first_error[256] = "none";
+  for (;;) {
+    attempts++;
+    if (insert(collection, &error)) break;
+    if (attempts == 1) {
+      if (error.code == 10107) snprintf(first_error, sizeof first_error, "NotWritablePrimary");
+      else snprintf(first_error, sizeof first_error, "code %u", error.code);
+    }
+    if (now_ms() - start > 10000) die("no successful write 10 s after the stepdown");
+  }
+  double to_write = now_ms() - start;
+  printf("{\"driver\":\"libmongoc %s\",\"scenario\":\"stepdown\",\"electionDelayMS\":%d,\"toWriteMS\":%.3f,"
+         "\"afterElectionMS\":%.3f,\"firstError\":\"%s\",\"attempts\":%d}\n",
+         MONGOC_VERSION_S, delay, to_write, to_write - delay, first_error, attempts);
+  mongoc_collection_destroy(collection);
+  mongoc_client_pool_push(pool, client);
+  mongoc_client_pool_destroy(pool);
+  sim_stop();
+}
+
+static void mongos(const char *sdam, int count, int heartbeat, double window) {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  char c[16];
+  snprintf(c, sizeof c, "%d", count);
+  char *args[] = {(char *)sdam, "simulate", "--mongos", c, NULL};
+  sim_start(sdam, args);
+  size_t length = strlen(sim_addresses) + 128;
+  char *uri = malloc(length);
+  snprintf(uri, length, "mongodb://%s/?heartbeatFrequencyMS=%d", sim_addresses, heartbeat);
+  wanted_members = count;
+  heartbeat_ms = heartbeat;
+  int base_threads = thread_count();
+  double base_rss = rss_mib();
+  double start = now_ms();
+  mongoc_client_pool_t *pool = make_pool(uri, 1);
+  mongoc_client_t *client = mongoc_client_pool_pop(pool);
+  wait_until(&all_mongos_at, 120);
+  pthread_mutex_lock(&lock);
+  recording = 1;
+  pthread_mutex_unlock(&lock);
+  double cpu0 = cpu_seconds(), w0 = now_ms();
+  usleep((useconds_t)(window * 1e6));
+  double cpu1 = cpu_seconds(), elapsed = (now_ms() - w0) / 1000;
+  int threads = thread_count();
+  double rss = rss_mib();
+  pthread_mutex_lock(&lock);
+  recording = 0;
+  double *rates = malloc(65536 * sizeof *rates);
+  size_t n = 0;
+  for (int port = 0; port < 65536; port++)
+    if (type_by_port[port]) rates[n++] = successes[port] / elapsed * 60;
+  double rate = percentile(rates, n, 50);
+  double p50 = percentile(lags, lag_count, 50), p99 = percentile(lags, lag_count, 99);
+  pthread_mutex_unlock(&lock);
+  printf("{\"driver\":\"libmongoc %s\",\"scenario\":\"mongos\",\"count\":%d,\"heartbeatMS\":%d,\"windowS\":%.3f,"
+         "\"knownMS\":%.3f,\"threads\":%d,\"baseThreads\":%d,\"rssMiB\":%.3f,\"baseRssMiB\":%.3f,\"cpuSecPerMin\":%.3f,"
+         "\"checksPerServerPerMin\":%.3f,\"configuredPerMin\":%.3f,\"lagP50MS\":%.3f,\"lagP99MS\":%.3f}\n",
+         MONGOC_VERSION_S, count, heartbeat, elapsed, all_mongos_at - start, threads, base_threads, rss, base_rss,
+         (cpu1 - cpu0) / elapsed * 60, rate, 60000.0 / heartbeat, p50, p99);
+  fflush(stdout);
+  mongoc_client_pool_push(pool, client);
+  mongoc_client_pool_destroy(pool);
+  sim_stop();
+  free(rates);
+  free(uri);
+}
+
+int main(int argc, char **argv) {
+  const char *sdam = NULL;
+  char *rest[8];
+  int n = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--sdam") == 0 && i + 1 < argc) sdam = argv[++i];
+    else if (n < 8) rest[n++] = argv[i];
+  }
+  if (!sdam || n < 2 || strcmp(rest[0], "subject") != 0) die("usage: peer_libmongoc subject SCENARIO ARGS --sdam PATH");
+  signal(SIGPIPE, SIG_IGN);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  mongoc_init();
+  if (strcmp(rest[1], "discovery") == 0 && n == 3) discovery(sdam, atoi(rest[2]));
+  else if (strcmp(rest[1], "stepdown") == 0 && n == 3) stepdown(sdam, atoi(rest[2]));
+  else if (strcmp(rest[1], "mongos") == 0 && n == 5) mongos(sdam, atoi(rest[2]), atoi(rest[3]), atof(rest[4]));
+  else die("unknown scenario");
+  mongoc_cleanup();
+  return 0;
+}

@@ -1,0 +1,222 @@
+"""The scenarios of SDAMScenarios, run by PyMongo against `sdam simulate` started as a child
+process. Same arguments, same JSON keys as `SDAMScenarios subject ...`:
+
+    python peer_pymongo.py subject discovery MEMBERS --sdam PATH
+    python peer_pymongo.py subject stepdown ELECTION_DELAY_MS --sdam PATH
+    python peer_pymongo.py subject mongos COUNT HEARTBEAT_MS WINDOW_S --sdam PATH
+
+Checks are counted and timed through PyMongo's own heartbeat listeners, which run on its
+monitor threads when a check starts and succeeds.
+"""
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+
+import pymongo
+from pymongo import monitoring
+from pymongo.errors import PyMongoError
+
+
+def now_ms():
+    return time.monotonic() * 1000
+
+
+class Simulator:
+    def __init__(self, sdam, args):
+        self.proc = subprocess.Popen([sdam, "simulate"] + args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for line in self.proc.stdout:
+            if line.startswith("ready "):
+                self.addresses = line[6:].strip().split(",")
+                return
+        raise SystemExit("the simulator did not become ready")
+
+    def send(self, command):
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline()
+        if not answer.startswith("ok"):
+            raise SystemExit(f"simulator: {command}: {answer}")
+
+    def stop(self):
+        self.proc.stdin.write("quit\n")
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def percentile(values, p):
+    if not values:
+        return -1
+    values = sorted(values)
+    rank = max(0, min(len(values) - 1, -(-int(p * len(values)) // 100) - 1))
+    return values[rank]
+
+
+def wait_until(condition, seconds):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit("condition not met in time")
+        time.sleep(0.0002)
+
+
+class Recorder(monitoring.ServerHeartbeatListener):
+    def __init__(self, members=0, mongos=0, heartbeat_ms=0):
+        self.lock = threading.Lock()
+        self.members, self.mongos, self.heartbeat_ms = members, mongos, heartbeat_ms
+        self.primary_at = self.all_at = self.all_mongos_at = None
+        self.known_mongos = set()
+        self.recording = False
+        self.last_start, self.successes, self.lags = {}, {}, []
+
+
+    # heartbeats
+    def started(self, event):
+        t = now_ms()
+        with self.lock:
+            if self.recording:
+                last = self.last_start.get(event.connection_id)
+                if last is not None:
+                    self.lags.append(t - last - self.heartbeat_ms)
+                self.last_start[event.connection_id] = t
+
+    def succeeded(self, event):
+        t = now_ms()
+        with self.lock:
+            # Heartbeat events are published by the monitor thread itself, just before the
+            # topology applies the reply (SDAM events come up to 1 s later from a queue).
+            if self.mongos and event.connection_id not in self.known_mongos:
+                self.known_mongos.add(event.connection_id)
+                if len(self.known_mongos) == self.mongos:
+                    self.all_mongos_at = t
+            if self.recording:
+                self.successes[event.connection_id] = self.successes.get(event.connection_id, 0) + 1
+
+    def failed(self, event): pass
+
+
+def driver_name():
+    return f"pymongo {pymongo.version}"
+
+
+def discovery(sdam, members):
+    sim = Simulator(sdam, ["--replica-set", "rs0", "--members", str(members)])
+    rec = Recorder(members=members)
+    start = now_ms()
+    client = pymongo.MongoClient(f"mongodb://{sim.addresses[1]}/?replicaSet=rs0", event_listeners=[rec])
+    # PyMongo delivers SDAM events from a queue drained once a second, so a listener's clock
+    # would be up to 1 s late: read the client's topology description instead.
+    primary_at = None
+    while True:
+        types = [s.server_type_name for s in client.topology_description.server_descriptions().values()]
+        t = now_ms()
+        if primary_at is None and "RSPrimary" in types:
+            primary_at = t
+        if primary_at is not None and sum(x in ("RSPrimary", "RSSecondary") for x in types) == members:
+            all_at = t
+            break
+        if t - start > 30000:
+            raise SystemExit("discovery did not finish in 30 s")
+        time.sleep(0.0002)
+    result = {"members": members, "primaryMS": primary_at - start, "allMS": all_at - start}
+    client.close()
+    sim.stop()
+    return result
+
+
+def stepdown(sdam, delay):
+    sim = Simulator(sdam, ["--replica-set", "rs0", "--members", "3", "--election-delay-ms", str(delay)])
+    client = pymongo.MongoClient(f"mongodb://{','.join(sim.addresses)}/?replicaSet=rs0&serverSelectionTimeoutMS=10000&retryWrites=false")
+    collection = client.bench.bench
+    collection.insert_one({"x": 1})
+    start = now_ms()
+    sim.send("stepdown")
+    attempts, first_error = 0, "none"
+    while True:
+        attempts += 1
+        try:
+            collection.insert_one({"x": 1})
+            break
+        except PyMongoError as error:
+            if attempts == 1:
+                details = getattr(error, "details", None) or {}
+                first_error = details.get("codeName") if isinstance(details, dict) and details.get("codeName") else type(error).__name__
+            if now_ms() - start > 10000:
+                raise SystemExit("no successful write 10 s after the stepdown")
+    to_write = now_ms() - start
+    client.close()
+    sim.stop()
+    return {"electionDelayMS": delay, "toWriteMS": to_write, "afterElectionMS": to_write - delay,
+            "firstError": first_error, "attempts": attempts}
+
+
+def rss_mib():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0
+
+
+def cpu_seconds():
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
+def mongos(sdam, count, heartbeat, window):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    sim = Simulator(sdam, ["--mongos", str(count)])
+    rec = Recorder(mongos=count, heartbeat_ms=heartbeat)
+    base_threads, base_rss = len(os.listdir("/proc/self/task")), rss_mib()
+    start = now_ms()
+    client = pymongo.MongoClient(f"mongodb://{','.join(sim.addresses)}/?heartbeatFrequencyMS={heartbeat}", event_listeners=[rec])
+    wait_until(lambda: rec.all_mongos_at is not None, 120)
+    known = rec.all_mongos_at - start
+    with rec.lock:
+        rec.recording = True
+    cpu0, w0 = cpu_seconds(), time.monotonic()
+    time.sleep(window)
+    cpu1, elapsed = cpu_seconds(), time.monotonic() - w0
+    threads, rss = len(os.listdir("/proc/self/task")), rss_mib()
+    with rec.lock:
+        rec.recording = False
+        rates = [rec.successes.get(a, 0) / elapsed * 60 for a in rec.known_mongos]
+        lags = list(rec.lags)
+    result = {"count": count, "heartbeatMS": heartbeat, "windowS": elapsed, "knownMS": known,
+              "threads": threads, "baseThreads": base_threads, "rssMiB": rss, "baseRssMiB": base_rss,
+              "cpuSecPerMin": (cpu1 - cpu0) / elapsed * 60, "checksPerServerPerMin": percentile(rates, 50),
+              "configuredPerMin": 60000 / heartbeat, "lagP50MS": percentile(lags, 50), "lagP99MS": percentile(lags, 99)}
+    print(json.dumps({"driver": driver_name(), "scenario": "mongos", **result}), flush=True)
+    client.close()
+    sim.stop()
+    return None
+
+
+def main():
+    args = sys.argv[1:]
+    sdam = None
+    if "--sdam" in args:
+        i = args.index("--sdam")
+        sdam = args[i + 1]
+        del args[i:i + 2]
+    if not sdam or len(args) < 2 or args[0] != "subject":
+        raise SystemExit("usage: peer_pymongo.py subject SCENARIO ARGS --sdam PATH")
+    scenario, rest = args[1], args[2:]
+    if scenario == "discovery" and len(rest) == 1:
+        result = discovery(sdam, int(rest[0]))
+    elif scenario == "stepdown" and len(rest) == 1:
+        result = stepdown(sdam, int(rest[0]))
+    elif scenario == "mongos" and len(rest) == 3:
+        result = mongos(sdam, int(rest[0]), int(rest[1]), float(rest[2]))
+    else:
+        raise SystemExit(f"unknown scenario: {' '.join(args[1:])}")
+    if result is not None:
+        print(json.dumps({"driver": driver_name(), "scenario": scenario, **result}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
