@@ -27,7 +27,9 @@ final class SimulatedServer {
     private var nextConnectionID: Int64 = 1
     private var nextRequestID: Int32 = 1
     /// For the bytes of the `garbage` behaviour.
-    private var random = SystemRandomNumberGenerator()
+    /// Seeded from the system; not SystemRandomNumberGenerator, an empty struct whose inout
+    /// access crashes ThreadSanitizer's instrumentation.
+    private var random = SplitMix64(seed: UInt64.random(in: .min ... .max))
     private let respond: (SimulatedServer, CommandRequest, Int64) -> BSONDocument
 
     /// Binds the port (0: the kernel chooses); call `start()` to listen.

@@ -1,7 +1,6 @@
 import ClientPool
 import Foundation
 import MongoSimulator
-import Synchronization
 import Testing
 @testable import PoolMonitor
 import TestSupport
@@ -129,8 +128,8 @@ import TestSupport
         let sim = try D.replicaSet(members: 3)
         defer { sim.stop() }
         let pool = try Self.pool("mongodb://\(sim.addresses[0])/?replicaSet=rs0&maxPoolSize=4", thread: "story-many")
-        let failures = Mutex(0)
-        let done = Mutex(0)
+        let failures = ConditionLock(0)
+        let done = ConditionLock(0)
         DispatchQueue.concurrentPerform(iterations: 8) { i in
             for _ in 0..<25 {
                 do {

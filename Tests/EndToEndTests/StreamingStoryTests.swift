@@ -1,7 +1,6 @@
 import ClientPool
 import Foundation
 import MongoSimulator
-import Synchronization
 import Testing
 @testable import PoolMonitor
 import TestSupport
@@ -80,7 +79,7 @@ import TestSupport
         let sim = try Self.streamingSet()
         defer { sim.stop() }
         let addresses = sim.addresses.map(D.address)
-        let cancelled = Mutex<[String]>([])
+        let cancelled = ConditionLock<[String]>([])
         let events = EventPublisher()
         events.addHandler { event in
             if case .serverHeartbeatFailed(_, _, let error, true) = event { cancelled.withLock { $0.append(error) } }

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 @testable import PoolMonitor
 import TestSupport
@@ -13,7 +12,7 @@ import Glibc
     @Test func postedWorkRunsOnTheLoopThreadInOrder() throws {
         let loop = try EventLoop(name: "test-order")
         defer { loop.shutdown() }
-        let seen = Mutex<[Int]>([])
+        let seen = ConditionLock<[Int]>([])
         let done = DispatchSemaphore(value: 0)
         for i in 0..<1000 {
             loop.execute {
@@ -30,7 +29,7 @@ import Glibc
     @Test func workFromManyThreadsAllRuns() throws {
         let loop = try EventLoop(name: "test-many")
         defer { loop.shutdown() }
-        let count = Mutex(0)
+        let count = ConditionLock(0)
         let group = DispatchGroup()
         DispatchQueue.concurrentPerform(iterations: 8) { _ in
             for _ in 0..<500 {
@@ -50,7 +49,7 @@ import Glibc
         defer { loop.shutdown() }
         let fired = DispatchSemaphore(value: 0)
         let start = MonotonicClock.nanoseconds()
-        let holder = Mutex<LoopBound<TimerWatcher?>?>(nil)
+        let holder = ConditionLock<LoopBound<TimerWatcher?>?>(nil)
         loop.execute {
             let bound = LoopBound<TimerWatcher?>(nil, loop: loop)
             let timer = TimerWatcher(loop: loop) { fired.signal() }
@@ -72,7 +71,7 @@ import Glibc
         let loop = try EventLoop(name: "test-io")
         defer { loop.shutdown() }
         let readable = DispatchSemaphore(value: 0)
-        let holder = Mutex<LoopBound<IOWatcher?>?>(nil)
+        let holder = ConditionLock<LoopBound<IOWatcher?>?>(nil)
         let fd = fds[0]
         loop.execute {
             let watcher = IOWatcher(loop: loop, fd: fd, events: .read) { events in

@@ -44,7 +44,7 @@ import Glibc
         var buffer = [UInt8](repeating: 0, count: 16)
         let nothing = try buffer.withUnsafeMutableBytes { try sock.read(into: $0) }
         #expect(nothing == .wouldBlock)
-        Glibc.close(peer)
+        shutdown(peer, Int32(SHUT_RDWR))  // EOF for our socket; the listener closes it once, later
         var rfd = pollfd(fd: sock.fd, events: Int16(POLLIN), revents: 0)
         #expect(poll(&rfd, 1, 5_000) == 1)
         let eof = try buffer.withUnsafeMutableBytes { try sock.read(into: $0) }

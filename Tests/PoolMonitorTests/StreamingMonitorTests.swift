@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 @testable import PoolMonitor
 import TestSupport
@@ -45,7 +44,7 @@ import TestSupport
         let server = try FakeMongoServer { state.reply(to: $0) }
         state.port = server.port
         defer { server.stop() }
-        let awaited = Mutex(0)
+        let awaited = ConditionLock(0)
         let events = EventPublisher()
         events.addHandler { event in
             if case .serverHeartbeatSucceeded(_, _, _, true) = event { awaited.withLock { $0 += 1 } }

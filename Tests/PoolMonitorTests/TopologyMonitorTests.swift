@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 @testable import PoolMonitor
 import TestSupport
@@ -21,7 +20,7 @@ import TestSupport
         let server = try FakeMongoServer { _ in FakeMongoServer.standaloneHello() }
         defer { server.stop() }
         let events = EventPublisher()
-        let seen = Mutex<[String]>([])
+        let seen = ConditionLock<[String]>([])
         events.addHandler { event in
             switch event {
             case .sdam(let e): seen.withLock { $0.append(e.specName) }

@@ -1,6 +1,5 @@
 import Foundation
 import PoolMonitor
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,9 +12,9 @@ public final class FakeMongoServer: Sendable {
     public var address: ServerAddress { ServerAddress(host: "127.0.0.1", port: port) }
 
     private let listenFD: Int32
-    private let state = Mutex(State())
+    private let state = ConditionLock(State())
     private let respond: @Sendable (BSONDocument) -> BSONDocument?
-    private let acceptThread = Mutex<Thread?>(nil)
+    private let acceptThread = ConditionLock<Thread?>(nil)
     private let finished = DispatchGroup()
 
     private struct State {
