@@ -14,11 +14,10 @@ message on stderr) on any failure, 3 when the packages are missing.
 """
 import json
 import sys
-import threading
 import time
 
 try:
-    from pymongo import MongoClient, monitoring
+    from pymongo import MongoClient
     from pymongo.errors import PyMongoError
 except ImportError as error:
     print(f"pymongo_follow_stepdown: {error}; run scripts/interop-setup.sh", file=sys.stderr)
@@ -38,42 +37,33 @@ def address(pair):
     return f"{host}:{port}"
 
 
-class Discovery(monitoring.TopologyListener):
-    """Sets `complete` once the topology has a primary and every expected member answered as a
-    primary or secondary, so the script waits on an event rather than polling."""
+def discovered(client, members):
+    """Whether PyMongo knows exactly `members`, each as a primary or secondary, one primary.
 
-    def __init__(self, members):
-        self.members = set(members)
-        self.complete = threading.Event()
-
-    def opened(self, event):
-        pass
-
-    def closed(self, event):
-        pass
-
-    def description_changed(self, event):
-        servers = event.new_description.server_descriptions()
-        known = {address(a): s.server_type_name for a, s in servers.items()}
-        if (set(known) == self.members
-                and all(t in ("RSPrimary", "RSSecondary") for t in known.values())
-                and list(known.values()).count("RSPrimary") == 1):
-            self.complete.set()
+    Read from the client's topology description rather than an SDAM listener: PyMongo hands
+    events to listeners in batches once a second (EVENTS_QUEUE_FREQUENCY), which would hide
+    the discovery time.
+    """
+    servers = client.topology_description.server_descriptions()
+    known = {address(a): s.server_type_name for a, s in servers.items()}
+    return (set(known) == set(members)
+            and all(t in ("RSPrimary", "RSSecondary") for t in known.values())
+            and list(known.values()).count("RSPrimary") == 1)
 
 
 def main():
     if len(sys.argv) != 3:
         fail("usage: pymongo_follow_stepdown.py SEED MEMBERS")
     seed, members = sys.argv[1], sys.argv[2].split(",")
-    discovery = Discovery(members)
     opened = time.monotonic()
     client = MongoClient(
         f"mongodb://{seed}/?replicaSet=rs0&serverSelectionTimeoutMS=5000&connectTimeoutMS=2000",
-        event_listeners=[discovery],
     )
     try:
-        if not discovery.complete.wait(DISCOVERY_TIMEOUT_S):
-            fail(f"after {DISCOVERY_TIMEOUT_S} s PyMongo knows {client.topology_description}")
+        while not discovered(client, members):
+            if time.monotonic() - opened > DISCOVERY_TIMEOUT_S:
+                fail(f"after {DISCOVERY_TIMEOUT_S} s PyMongo knows {client.topology_description}")
+            time.sleep(0.002)
         discovery_ms = (time.monotonic() - opened) * 1000
         collection = client.interop.stepdown
         collection.insert_one({"phase": "before"})
