@@ -12,70 +12,83 @@ struct InteropPeerError: Error, CustomStringConvertible {
 /// One Python script from Tests/Interop, run as a subprocess under the virtual environment that
 /// `scripts/interop-setup.sh` creates: a peer we did not write (PyMongo, MockupDB).
 ///
-/// Everything about it is bounded: each read waits until a deadline, and a watchdog kills the
-/// process with SIGKILL when its overall time limit passes, whatever the test is doing then.
-/// `stop()` (call it in a `defer`) kills it if it still runs and reaps it. Lines the script
-/// writes to stderr are kept for failure messages.
+/// Everything about it is bounded: each read waits until a deadline, and a watchdog thread kills
+/// the process with SIGKILL when its time limit passes, whatever the test is doing then.
+/// `stop()` (call it in a `defer`) kills it if it still runs, reaps it, and waits for its
+/// threads to finish; after it no descriptor or thread of the peer remains.
+///
+/// Spawned with posix_spawn rather than Foundation's `Process`: on Linux the first `Process`
+/// starts a run-loop thread whose descriptors stay open for the life of the test process,
+/// which suites that count descriptors would see as a leak. Every descriptor above stderr is
+/// closed in the child, so it holds no socket of a test running in parallel.
 ///
 /// Used by one test function at a time; it is not shared between threads.
 final class InteropPeer {
+    /// How the script ended.
+    enum Termination: Equatable, CustomStringConvertible {
+        case exited(Int32)
+        case signalled(Int32)
+
+        var description: String {
+            switch self {
+            case .exited(let code): "exit status \(code)"
+            case .signalled(let signal): "killed by signal \(signal)"
+            }
+        }
+    }
+
     /// The package root: this file is Tests/EndToEndTests/InteropPeer.swift.
     static func packageRoot(filePath: String = #filePath) -> URL {
         URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    private let process = Process()
-    private let stdinPipe = Pipe()
+    /// The process id, for checking that it is gone.
+    let processIdentifier: pid_t
+    private let name: String
+    /// Our end of the script's stdin; -1 once closed.
+    private var input: Int32
     private let stdoutLines = LineCollector()
     private let stderrLines = LineCollector()
-    private let exit = ConditionLock<Int32?>(nil)
-    private let watchdog: DispatchWorkItem
-    private let name: String
+    /// Set, under its lock, by the thread that reaps the process: the watchdog and `stop()`
+    /// kill only while it is nil, so a pid that may have been reused is never signalled.
+    private let termination = ConditionLock<Termination?>(nil)
+    private let threadsRunning = ConditionLock(0)
 
     /// Starts `Tests/Interop/<script>` with `arguments`; it is killed after `timeLimit` seconds.
     /// - Throws: `InteropPeerError` naming `scripts/interop-setup.sh` when the virtual
     ///   environment is missing, or when the process cannot be started.
     init(script: String, arguments: [String] = [], timeLimit: Double) throws {
         let root = Self.packageRoot()
-        let python = root.appendingPathComponent(".build-venv/bin/python")
-        guard FileManager.default.isExecutableFile(atPath: python.path) else {
+        let python = root.appendingPathComponent(".build-venv/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else {
             throw InteropPeerError(description:
                 "the interop tests need PyMongo and MockupDB in \(root.path)/.build-venv: run scripts/interop-setup.sh (scripts/test.sh does) before swift test")
         }
         name = script
-        process.executableURL = python
-        process.arguments = [root.appendingPathComponent("Tests/Interop/\(script)").path] + arguments
-        process.currentDirectoryURL = root
+        let stdin = try Self.socketPair()
+        let stdout = try Self.socketPair()
+        let stderr = try Self.socketPair()
         var environment = ProcessInfo.processInfo.environment
         environment["PYTHONUNBUFFERED"] = "1"
-        process.environment = environment
-        let stdoutPipe = Pipe()
-        let stderrPipe = Pipe()
-        process.standardInput = stdinPipe
-        process.standardOutput = stdoutPipe
-        process.standardError = stderrPipe
-        stdoutLines.collect(from: stdoutPipe.fileHandleForReading)
-        stderrLines.collect(from: stderrPipe.fileHandleForReading)
-        let exit = self.exit
-        process.terminationHandler = { process in
-            let status = process.terminationStatus
-            exit.withLock { $0 = status }
-            exit.broadcast()
+        let spawned = Self.spawn(
+            python, [python, root.appendingPathComponent("Tests/Interop/\(script)").path] + arguments,
+            environment: environment.map { "\($0.key)=\($0.value)" },
+            stdio: [stdin.child, stdout.child, stderr.child])
+        for fd in [stdin.child, stdout.child, stderr.child] { close(fd) }
+        guard case .success(let pid) = spawned else {
+            for fd in [stdin.ours, stdout.ours, stderr.ours] { close(fd) }
+            if case .failure(let error) = spawned { throw error }
+            throw InteropPeerError(description: "could not start \(script)")
         }
-        do {
-            try process.run()
-        } catch {
-            throw InteropPeerError(description: "could not start \(python.path) \(script): \(error)")
+        processIdentifier = pid
+        input = stdin.ours
+        startThread { [stdoutLines] in stdoutLines.collect(from: stdout.ours) }
+        startThread { [stderrLines] in stderrLines.collect(from: stderr.ours) }
+        startThread { [termination] in Self.reap(pid, into: termination) }
+        let deadline = Self.deadline(timeLimit)
+        startThread { [termination] in
+            if termination.wait(until: deadline, { $0 }) == nil { Self.kill(pid, unless: termination) }
         }
-        // The watchdog kills by pid only while no exit status has been seen, under the lock the
-        // termination handler sets it under.
-        let pid = process.processIdentifier
-        watchdog = DispatchWorkItem {
-            exit.withLock { status in
-                if status == nil { _ = Glibc.kill(pid, SIGKILL) }
-            }
-        }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeLimit, execute: watchdog)
     }
 
     deinit {
@@ -92,22 +105,30 @@ final class InteropPeer {
 
     /// Writes `text` to the script's stdin.
     func write(_ text: String) throws {
-        do {
-            try stdinPipe.fileHandleForWriting.write(contentsOf: Data(text.utf8))
-        } catch {
-            throw InteropPeerError(description: "writing to \(name)'s stdin failed: \(error)\(diagnostics)")
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { send(input, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else {
+                throw InteropPeerError(description: "writing to \(name)'s stdin failed: errno \(errno)\(diagnostics)")
+            }
+            offset += n
         }
     }
 
     /// Closes the script's stdin: it sees end of input.
     func closeInput() {
-        try? stdinPipe.fileHandleForWriting.close()
+        if input >= 0 {
+            close(input)
+            input = -1
+        }
     }
 
-    /// The script's exit status, waiting at most `seconds`.
+    /// How the script ended, waiting at most `seconds`.
     /// - Throws: `InteropPeerError` when it still runs then (it is killed).
-    func waitForExit(within seconds: Double) throws -> Int32 {
-        if let status = exit.wait(until: Self.deadline(seconds), { $0 }) { return status }
+    func waitForExit(within seconds: Double) throws -> Termination {
+        if let ended = termination.wait(until: Self.deadline(seconds), { $0 }) { return ended }
         stop()
         throw InteropPeerError(description: "\(name) did not exit within \(seconds) s and was killed\(diagnostics)")
     }
@@ -130,33 +151,111 @@ final class InteropPeer {
         return lines.isEmpty ? "" : "; its stderr:\n" + lines.joined(separator: "\n")
     }
 
-    /// Kills the script if it still runs and waits for it to be reaped. Idempotent.
+    /// Kills the script if it still runs, reaps it, and waits for the peer's threads (which
+    /// close its descriptors) to finish. Idempotent.
     func stop() {
-        watchdog.cancel()
         closeInput()
-        let pid = process.processIdentifier
-        exit.withLock { status in
-            if status == nil { _ = Glibc.kill(pid, SIGKILL) }
-        }
-        // A killed process is reaped, and its pipes end, within moments; the bounds only guard
-        // against a lost termination handler or a grandchild holding a pipe.
-        _ = exit.wait(until: Self.deadline(5)) { $0 }
-        stdoutLines.waitForEnd(until: Self.deadline(2))
-        stderrLines.waitForEnd(until: Self.deadline(2))
+        Self.kill(processIdentifier, unless: termination)
+        // A killed process is reaped, and its sockets end, within moments; the bound only
+        // guards against a grandchild that inherited one.
+        _ = threadsRunning.wait(until: Self.deadline(5)) { $0 == 0 ? true : nil }
     }
 
-    /// The script's process id, for checking that it is gone.
-    var processIdentifier: Int32 { process.processIdentifier }
+    // MARK: - Process plumbing
+
+    private func startThread(_ body: @escaping @Sendable () -> Void) {
+        let running = threadsRunning
+        running.withLock { $0 += 1 }
+        let thread = Thread {
+            body()
+            running.withLock { $0 -= 1 }
+            running.broadcast()
+        }
+        thread.name = "interop-peer"
+        thread.start()
+    }
+
+    private static func kill(_ pid: pid_t, unless termination: ConditionLock<Termination?>) {
+        termination.withLock { ended in
+            if ended == nil { _ = Glibc.kill(pid, SIGKILL) }
+        }
+    }
+
+    /// Waits for the process to exit without reaping it, then reaps it and records how it
+    /// ended in one step under the lock (see `termination`).
+    private static func reap(_ pid: pid_t, into termination: ConditionLock<Termination?>) {
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0, errno == EINTR {}
+        termination.withLock { ended in
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+            ended = status & 0x7f == 0 ? .exited((status >> 8) & 0xff) : .signalled(status & 0x7f)
+        }
+        termination.broadcast()
+    }
+
+    /// A connected pair of Unix stream sockets, both close-on-exec: the child's end becomes one
+    /// of its standard descriptors, and ours can be written with MSG_NOSIGNAL (a pipe would
+    /// raise SIGPIPE in the test process when the script has exited).
+    private static func socketPair() throws -> (ours: Int32, child: Int32) {
+        var fds: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
+            throw InteropPeerError(description: "socketpair failed: errno \(errno)")
+        }
+        return (fds[0], fds[1])
+    }
+
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// glibc (2.34 and later) has posix_spawn_file_actions_addclosefrom_np, but Swift's Glibc
+    /// module does not declare it.
+    private static let addCloseFrom: AddCloseFrom? = {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: AddCloseFrom.self)
+    }()
+
+    /// posix_spawn with `stdio` as descriptors 0, 1 and 2, every other descriptor closed, and
+    /// no signal blocked.
+    private static func spawn(
+        _ path: String, _ arguments: [String], environment: [String], stdio: [Int32]
+    ) -> Result<pid_t, InteropPeerError> {
+        guard let addCloseFrom else {
+            return .failure(InteropPeerError(description: "this C library has no posix_spawn_file_actions_addclosefrom_np (glibc 2.34 or later)"))
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for (target, fd) in stdio.enumerated() { posix_spawn_file_actions_adddup2(&actions, fd, Int32(target)) }
+        _ = addCloseFrom(&actions, 3)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        guard result == 0 else {
+            return .failure(InteropPeerError(description: "posix_spawn \(path) failed: \(String(cString: strerror(result)))"))
+        }
+        return .success(pid)
+    }
 
     private static func deadline(_ seconds: Double) -> UInt64 {
         MonotonicClock.nanoseconds() + UInt64(seconds * 1e9)
     }
 }
 
-/// Splits what a pipe delivers into lines as it arrives, for readers that wait with a deadline.
+/// Splits what a descriptor delivers into lines as it arrives, for readers that wait with a
+/// deadline.
 final class LineCollector: Sendable {
     private struct State {
-        var pending = Data()
+        var pending: [UInt8] = []
         var lines: [String] = []
         var read = 0
         var ended = false
@@ -164,37 +263,34 @@ final class LineCollector: Sendable {
 
     private let state = ConditionLock(State())
 
-    /// Reads `handle` on a thread of its own until end of file (the script exited or was
-    /// killed), then closes it. Blocking reads on a dedicated thread rather than a
-    /// readabilityHandler: the handle can then be closed as soon as it ends.
-    func collect(from handle: FileHandle) {
-        let state = self.state
-        let reader = Thread {
-            while true {
-                let data = handle.availableData
-                state.withLock { s in
-                    if data.isEmpty {
-                        s.ended = true
-                        if !s.pending.isEmpty { s.lines.append(String(decoding: s.pending, as: UTF8.self)) }
-                        s.pending = Data()
-                        return
-                    }
-                    s.pending.append(data)
-                    while let newline = s.pending.firstIndex(of: UInt8(ascii: "\n")) {
-                        s.lines.append(String(decoding: s.pending[s.pending.startIndex..<newline], as: UTF8.self))
-                        s.pending = Data(s.pending[s.pending.index(after: newline)...])
-                    }
+    /// Reads `fd` until end of file or an error (the script exited or was killed), then closes
+    /// it. Blocks: run it on a thread of its own.
+    func collect(from fd: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            let chunk = n > 0 ? buffer[0..<n] : []
+            state.withLock { s in
+                guard n > 0 else {
+                    s.ended = true
+                    if !s.pending.isEmpty { s.lines.append(String(decoding: s.pending, as: UTF8.self)) }
+                    s.pending = []
+                    return
                 }
-                state.broadcast()
-                if data.isEmpty { break }
+                s.pending += chunk
+                while let newline = s.pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    s.lines.append(String(decoding: s.pending[..<newline], as: UTF8.self))
+                    s.pending.removeSubrange(...newline)
+                }
             }
-            try? handle.close()
+            state.broadcast()
+            if n <= 0 { break }
         }
-        reader.name = "interop-reader"
-        reader.start()
+        close(fd)
     }
 
-    /// The next unread line; nil at the deadline or once the pipe ended with no line left.
+    /// The next unread line; nil at the deadline or once the input ended with no line left.
     func next(until deadline: UInt64) -> String? {
         state.wait(until: deadline) { s -> String?? in
             if s.read < s.lines.count {
@@ -203,11 +299,6 @@ final class LineCollector: Sendable {
             }
             return s.ended ? .some(nil) : nil
         } ?? nil
-    }
-
-    /// Waits until the pipe has ended (its reader thread then closes it and finishes).
-    func waitForEnd(until deadline: UInt64) {
-        _ = state.wait(until: deadline) { s in s.ended ? true : nil }
     }
 
     /// Every line so far, read or not.

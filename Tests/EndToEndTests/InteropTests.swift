@@ -36,7 +36,7 @@ import TestSupport
         let observedMS = D.elapsedMS(since: steppedDown)
         let result = try InteropResult(line, from: peer)
         let newPrimary = try sim.replicaSetState()?.primary
-        #expect(try peer.waitForExit(within: 10) == 0, "\(peer.diagnostics)")
+        #expect(try peer.waitForExit(within: 10) == .exited(0), "\(peer.diagnostics)")
 
         #expect(result.string("old") == oldPrimary)
         #expect(result.string("new") == newPrimary)
@@ -76,7 +76,7 @@ import TestSupport
         #expect(server?.maxWireVersion == 21)
 
         let received = try InteropResult.received(peer: peer)
-        #expect(try peer.waitForExit(within: 10) == 0, "\(peer.diagnostics)")
+        #expect(try peer.waitForExit(within: 10) == .exited(0), "\(peer.diagnostics)")
         // What MockupDB saw: handshakes (legacy isMaster, then hello once it said helloOk),
         // and our two commands over OP_MSG with their $db.
         let hellos = received.filter { ["hello", "ismaster"].contains($0.name.lowercased()) }
@@ -112,13 +112,14 @@ import TestSupport
         #expect(topology.type == .replicaSetWithPrimary)
         #expect(topology.servers[D.address(primary)]?.type == .rsPrimary)
         let received = try InteropResult.received(peer: peer)
-        #expect(try peer.waitForExit(within: 10) == 0, "\(peer.diagnostics)")
+        #expect(try peer.waitForExit(within: 10) == .exited(0), "\(peer.diagnostics)")
         let inserts = received.filter { $0.name == "insert" }
         #expect(inserts.map(\.port) == [ports[0]], "the write went to the primary only: \(received)")
         #expect(received.contains { $0.port == ports[1] }, "the seed was checked")
     }
 
-    @Test func aPeerThatOutlivesItsTimeLimitIsKilled() throws {
+    @Test func aPeerThatOutlivesItsTimeLimitIsKilledAndLeavesNothingBehind() throws {
+        let fdsBefore = ResourceCounts.openFileDescriptors()
         // mockupdb_server.py runs until its stdin closes, which this test never does.
         let peer = try InteropPeer(script: "mockupdb_server.py", timeLimit: 2)
         defer { peer.stop() }
@@ -127,11 +128,13 @@ import TestSupport
         #expect(throws: InteropPeerError.self) { try peer.readLine(within: 20) }
         let status = try peer.waitForExit(within: 5)
         let seconds = D.elapsedMS(since: start) / 1_000
-        #expect(status == SIGKILL)
+        #expect(status == .signalled(SIGKILL))
         #expect(seconds < 3, "the watchdog took \(seconds) s")
         peer.stop()
         #expect(kill(peer.processIdentifier, 0) == -1 && errno == ESRCH, "the script's process is gone")
-        #expect(ResourceCounts.settle({ ResourceCounts.threads(named: "interop-reader") }, to: 0) == 0)
+        #expect(ResourceCounts.settle({ ResourceCounts.threads(named: "interop-peer") }, to: 0) == 0)
+        // At most as many as before: suites running in parallel may close theirs meanwhile.
+        #expect(ResourceCounts.settle(ResourceCounts.openFileDescriptors, to: fdsBefore) <= fdsBefore)
     }
 }
 
