@@ -53,6 +53,9 @@ final class InteropPeer {
     /// kill only while it is nil, so a pid that may have been reused is never signalled.
     private let termination = ConditionLock<Termination?>(nil)
     private let threadsRunning = ConditionLock(0)
+    /// Our ends of the script's stdin, stdout and stderr, as /proc names them ("socket:[inode]"):
+    /// unlike descriptor numbers, never reused by a suite running in parallel.
+    private let sockets: Set<String>
 
     /// Starts `Tests/Interop/<script>` with `arguments`; it is killed after `timeLimit` seconds.
     /// - Throws: `InteropPeerError` naming `scripts/interop-setup.sh` when the virtual
@@ -82,6 +85,7 @@ final class InteropPeer {
         }
         processIdentifier = pid
         input = stdin.ours
+        sockets = Set([stdin.ours, stdout.ours, stderr.ours].compactMap(Self.link))
         startThread { [stdoutLines] in stdoutLines.collect(from: stdout.ours) }
         startThread { [stderrLines] in stderrLines.collect(from: stderr.ours) }
         startThread { [termination] in Self.reap(pid, into: termination) }
@@ -100,7 +104,11 @@ final class InteropPeer {
     ///   script exited, hung, or failed).
     func readLine(within seconds: Double) throws -> String {
         if let line = stdoutLines.next(until: Self.deadline(seconds)) { return line }
-        throw InteropPeerError(description: "\(name) printed no line within \(seconds) s\(diagnostics)")
+        // When stdout ended the script is probably gone: give its stderr a moment to arrive.
+        if stdoutLines.ending != nil { stderrLines.waitForEnd(until: Self.deadline(2)) }
+        let why = stdoutLines.ending.map { "its stdout ended (\($0))" } ?? "it printed nothing"
+        let status = termination.withLock { $0 }.map { ", \($0)" } ?? ""
+        throw InteropPeerError(description: "\(name) printed no line within \(seconds) s: \(why)\(status)\(diagnostics)")
     }
 
     /// Writes `text` to the script's stdin.
@@ -159,6 +167,16 @@ final class InteropPeer {
         // A killed process is reaped, and its sockets end, within moments; the bound only
         // guards against a grandchild that inherited one.
         _ = threadsRunning.wait(until: Self.deadline(5)) { $0 == 0 ? true : nil }
+    }
+
+    /// How many of our ends of the script's standard streams this process still has open.
+    var openDescriptors: Int {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return fds.compactMap { Int32($0) }.filter { Self.link($0).map(sockets.contains) ?? false }.count
+    }
+
+    private static func link(_ fd: Int32) -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")
     }
 
     // MARK: - Process plumbing
@@ -259,6 +277,8 @@ final class LineCollector: Sendable {
         var lines: [String] = []
         var read = 0
         var ended = false
+        /// The errno of the read that failed, when the input ended with an error, not EOF.
+        var readError: Int32?
     }
 
     private let state = ConditionLock(State())
@@ -269,11 +289,13 @@ final class LineCollector: Sendable {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0, errno == EINTR { continue }
+            let error = n < 0 ? errno : 0
+            if error == EINTR { continue }
             let chunk = n > 0 ? buffer[0..<n] : []
             state.withLock { s in
                 guard n > 0 else {
                     s.ended = true
+                    if error != 0 { s.readError = error }
                     if !s.pending.isEmpty { s.lines.append(String(decoding: s.pending, as: UTF8.self)) }
                     s.pending = []
                     return
@@ -299,6 +321,19 @@ final class LineCollector: Sendable {
             }
             return s.ended ? .some(nil) : nil
         } ?? nil
+    }
+
+    /// Waits until the input has ended, at most until `deadline`.
+    func waitForEnd(until deadline: UInt64) {
+        _ = state.wait(until: deadline) { s in s.ended ? true : nil }
+    }
+
+    /// How the input ended: nil while it is open.
+    var ending: String? {
+        state.withLock { s in
+            guard s.ended else { return nil }
+            return s.readError.map { "read failed: \(String(cString: strerror($0)))" } ?? "end of file"
+        }
     }
 
     /// Every line so far, read or not.
