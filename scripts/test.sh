@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/interop-setup.sh
 swift build --build-tests -Xswiftc -warnings-as-errors
 swift test --skip-build

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sets up the Python peers the interop tests run against (Tests/Interop): a virtual environment
+# at .build-venv/ with PyMongo and MockupDB from PyPI. Installs only what is missing, so a second
+# run takes well under a second. The Swift tests fail, naming this script, when it has not run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.build-venv
+PY="$VENV/bin/python"
+
+fail() {
+  echo "interop-setup: $*" >&2
+  exit 1
+}
+
+command -v python3 >/dev/null 2>&1 || fail "python3 is not on PATH; install Python 3 (Debian: apt-get install python3 python3-venv)"
+
+if [ ! -x "$PY" ]; then
+  echo "interop-setup: creating $VENV" >&2
+  python3 -m venv "$VENV" || {
+    rm -rf "$VENV"
+    fail "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  }
+fi
+
+# One import of both packages decides whether anything needs installing.
+if ! "$PY" -c 'import pymongo, mockupdb' >/dev/null 2>&1; then
+  echo "interop-setup: installing pymongo and mockupdb into $VENV" >&2
+  "$PY" -m pip install -q --disable-pip-version-check pymongo mockupdb ||
+    fail "pip could not install pymongo and mockupdb from PyPI into $VENV"
+  "$PY" -c 'import pymongo, mockupdb' || fail "pymongo or mockupdb still does not import after pip install"
+fi
