@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Every test: set up, build with warnings as errors, and run the whole suite.
+# Every test: set up, build with warnings as errors, run the whole suite, then the loop's and the
+# pool's tests again under ThreadSanitizer (their own build in .build-tsan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/interop-setup.sh
 swift build --build-tests -Xswiftc -warnings-as-errors
 swift test --skip-build
+bash scripts/sanitize.sh thread --filter "EventLoopTests|ConditionLockTests|CheckSchedulerTests|TopologyMonitorTests|PopPushTests|CloseTests"

@@ -19,21 +19,8 @@ struct MonitoredPoolTests {
         return listener.port
     }
 
-    /// File descriptors open now, after a first pool has started and stopped (libdispatch
-    /// keeps the descriptors of its own event loop once it has one).
-    static func warmedUpFileDescriptors() throws -> Int {
-        try Self.pool("mongodb://127.0.0.1:\(try unusedPort())/?serverSelectionTimeoutMS=100", thread: "cp-warm-up").close()
-        return ResourceCounts.openFileDescriptors()
-    }
-
-    /// Every descriptor opened since `count` was taken is closed again.
-    static func expectDescriptorsBack(to count: Int) {
-        #expect(ResourceCounts.settle(ResourceCounts.openFileDescriptors, to: count) <= count)
-    }
-
     @Test("a pool over unreachable servers is created at once; selection times out naming every server")
     func unreachableServers() throws {
-        let fdsBefore = try Self.warmedUpFileDescriptors()
         let ports = [try Self.unusedPort(), try Self.unusedPort()]
         let hosts = ports.map { "127.0.0.1:\($0)" }
         let start = MonotonicClock.nanoseconds()
@@ -55,28 +42,25 @@ struct MonitoredPoolTests {
         for host in hosts { #expect(text.contains("\(host) Unknown, RTT none, last error:"), "\(text)") }
         pool.close()
         #expect(ResourceCounts.settle({ ResourceCounts.threads(named: "cp-unreachable") }, to: 0) == 0)
-        Self.expectDescriptorsBack(to: fdsBefore)
     }
 
     @Test("discovery, a command, and close: every socket and the thread are gone afterwards")
     func commandThenClose() throws {
         let server = try FakeMongoServer { _ in FakeMongoServer.standaloneHello() }
         defer { server.stop() }
-        let fdsBefore = try Self.warmedUpFileDescriptors()
         let pool = try Self.pool("mongodb://\(server.address)/?serverSelectionTimeoutMS=5000", thread: "cp-command")
         let client = try pool.pop()
         let reply = try client.runCommand(["ping": .int32(1)], database: "admin")
         #expect(reply["ok"]?.isTruthy == true)
         #expect(pool.topology.description.type == .single)
         #expect(client.openConnectionCount == 1)
-        // The monitor's connection, the client's, and the server's two ends of them.
-        #expect(ResourceCounts.openFileDescriptors() >= fdsBefore + 4)
+        // The monitor's connection and the client's.
+        #expect(ResourceCounts.openConnections(toPort: server.port) == 2)
         pool.push(client)
         pool.close()
         #expect(client.openConnectionCount == 0)
         #expect(ResourceCounts.settle({ ResourceCounts.threads(named: "cp-command") }, to: 0) == 0)
-        server.dropConnections()
-        Self.expectDescriptorsBack(to: fdsBefore)
+        #expect(ResourceCounts.settleConnections(toPort: server.port) == 0, "a socket to the server outlived close()")
     }
 
     @Test("close interrupts a command in flight: its thread fails with the closed error at once")

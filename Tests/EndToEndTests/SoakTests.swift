@@ -70,10 +70,11 @@ import TestSupport
             }
             Thread.sleep(forTimeInterval: 2)
         }
-        workers.wait()
-        for address in killed { try sim.revive(address) }
+        // The last sample while the workers still run: the flatness check is about the run.
         let t = Double(MonotonicClock.nanoseconds() - start) / 1e9
         samples.append((t, Self.residentMB(), ResourceCounts.openFileDescriptors(), ResourceCounts.threads()))
+        workers.wait()
+        for address in killed { try sim.revive(address) }
         let result = counts.withLock { $0 }
         for s in samples {
             print("soak: t=\(Int(s.t)) s rss=\(String(format: "%.1f", s.rssMB)) MB fds=\(s.fds) threads=\(s.threads)")

@@ -156,6 +156,9 @@ public final class EventLoop: Sendable {
         releaseLoop()
     }
 
+    /// Whether libev's loop and its descriptors (epoll, eventfd) have been released.
+    public var isReleased: Bool { inbox.withLock { $0.destroyed } }
+
     /// Frees libev's loop and its descriptors (epoll, eventfd) once the thread has ended, so a
     /// closed pool holds no descriptor even while something still references this object.
     private func releaseLoop() {
