@@ -21,10 +21,6 @@ public final class Topology: Sendable {
     public let events: EventPublisher
     /// Where monitor actions (start/stop monitoring, check now, cancel) go: the loop's inbox.
     private let monitorSink = ConditionLock<(@Sendable ([SDAMAction]) -> Void)?>(nil)
-    /// Where pool actions (clear, ready) go: called inside the topology's lock, because the
-    /// spec requires clearing a pool to be synchronized with marking the server Unknown. It
-    /// must only record the action (no I/O, no blocking).
-    private let poolHandler = ConditionLock<(@Sendable (SDAMAction) -> Void)?>(nil)
 
     /// A snapshot of the description with the version it had.
     public struct Snapshot: Sendable {
@@ -49,11 +45,6 @@ public final class Topology: Sendable {
     /// disconnects it, when the monitor closes).
     func setMonitorSink(_ sink: (@Sendable ([SDAMAction]) -> Void)?) {
         monitorSink.withLock { $0 = sink }
-    }
-
-    /// Connects the topology to the connection pools; see `poolHandler`.
-    public func setPoolHandler(_ handler: @escaping @Sendable (SDAMAction) -> Void) {
-        poolHandler.withLock { $0 = handler }
     }
 
     // MARK: - Reading
@@ -104,7 +95,9 @@ public final class Topology: Sendable {
     /// Applies a check's outcome (on the loop thread).
     /// - Parameter checkFailed: the check failed (network error, timeout, `ok: 0`): the
     ///   server's pool is cleared in the same transition.
-    /// - Returns: the actions for the monitor; pool actions go to the pool handler.
+    /// - Returns: the actions for the monitor. Clearing a pool is the generation bump the state
+    ///   machine makes in this same transition, under this lock: connections of an older
+    ///   generation are closed instead of used.
     @discardableResult
     public func apply(_ server: ServerDescription, checkFailed: Bool = false) -> [SDAMAction] {
         transition { s in
@@ -156,12 +149,6 @@ public final class Topology: Sendable {
             if !update.isEmpty {
                 s.version &+= 1
                 events.publish(update.events.map(MonitoringEvent.sdam))
-                if let pools = poolHandler.withLock({ $0 }) {
-                    for action in update.actions {
-                        if case .clearPool = action { pools(action) }
-                        if case .markPoolReady = action { pools(action) }
-                    }
-                }
             }
             return update
         }
