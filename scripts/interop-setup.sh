@@ -12,6 +12,18 @@ fail() {
   exit 1
 }
 
+# A fresh Debian has python3 without its venv module (a separate package): install what is
+# missing, as scripts/setup.sh does for libev-dev.
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || return 1
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  echo "interop-setup: installing $*" >&2
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  apt_install python3 python3-venv || true
+fi
 command -v python3 >/dev/null 2>&1 || fail "python3 is not on PATH; install Python 3 (Debian: apt-get install python3 python3-venv)"
 
 if [ ! -x "$PY" ]; then
