@@ -189,7 +189,4 @@ public final class EventLoop: Sendable {
         wakeup.deinitialize(count: 1)
         wakeup.deallocate()
     }
-
-    /// libev's loop time (seconds, monotonic when available), updated once per iteration.
-    var now: Double { ev_now(rawLoop) }
 }

@@ -35,8 +35,6 @@ public final class EventPublisher: Sendable {
         handlers.withLock { $0.append(handler) }
     }
 
-    public var hasHandlers: Bool { handlers.withLock { !$0.isEmpty } }
-
     /// Queues events for delivery. Callers that must keep a global order (the topology's
     /// transitions) call this while still holding their own lock: it only enqueues.
     public func publish(_ events: [MonitoringEvent]) {
