@@ -23,16 +23,46 @@ def cases(args):
                 [("toWriteMS", "stepdown to successful write (ms)")]))
     out.append(("stepdown -> waiting write succeeds (1000 ms election)", ["stepdown", "1000"], args.runs,
                 [("toWriteMS", "stepdown to successful write (ms)"), ("afterElectionMS", "after the election (ms)")]))
+    for mode, servers in (("poll", "polling servers (4.2)"), ("stream", "streaming servers (4.4+)")):
+        out.append((f"stepdown seen by an idle pool, heartbeat 10 s, {servers}", ["idle-stepdown", mode], args.runs,
+                    [("newPrimaryMS", "stepdown to new primary selected (ms)")]))
     for n in args.sizes:
         for hb in (500, 10000):
-            metrics = [("threads", "threads"), ("rssMiB", "RSS (MiB)"), ("cpuSecPerMin", "CPU s per minute"),
-                       ("checksPerServerPerMin", f"checks/server/min (configured {60000 // hb})")]
+            metrics = COST + [("checksPerServerPerMin", f"checks/server/min (configured {60000 // hb})")]
             if hb == 500:
                 metrics = [("knownMS", "all known after start (ms)")] + metrics + [
                     ("lagP50MS", "timer lag p50 (ms)"), ("lagP99MS", "timer lag p99 (ms)")]
             out.append((f"{n} mongos, heartbeat {hb} ms, {args.window:g} s window",
                         ["mongos", str(n), str(hb), str(args.window)], args.cost_runs, metrics))
+    for n in (n for n in args.sizes if n <= 1000):
+        out.append((f"{n} mongos, streaming, heartbeat 10000 ms, {args.window:g} s window",
+                    ["mongos", str(n), "10000", str(args.window), "stream"], args.cost_runs,
+                    [("knownMS", "all known after start (ms)")] + COST + PER_SERVER
+                    + [("checksPerServerPerMin", "awaited replies/server/min (maxAwaitTimeMS 10 s: 6)")]))
     return out
+
+
+COST = [("threads", "threads"), ("rssMiB", "RSS (MiB)"), ("cpuSecPerMin", "CPU s per minute")]
+# What monitoring costs per server, above what the process used before the client existed.
+PER_SERVER = [("threadsPerServer", "threads per server"), ("descriptorsPerServer", "descriptors per server"),
+              ("kibPerServer", "RSS per server (KiB)"), ("cpuMsPerServerPerMin", "CPU ms per server per minute")]
+
+
+def with_per_server_figures(r):
+    """Adds the per-server figures to one run's result, from its totals and baselines."""
+    n = r.get("count")
+    if not n:
+        return r
+    r = dict(r)
+    if "threads" in r and "baseThreads" in r:
+        r["threadsPerServer"] = (r["threads"] - r["baseThreads"]) / n
+    if "descriptors" in r and "baseDescriptors" in r:
+        r["descriptorsPerServer"] = (r["descriptors"] - r["baseDescriptors"]) / n
+    if "rssMiB" in r and "baseRssMiB" in r:
+        r["kibPerServer"] = (r["rssMiB"] - r["baseRssMiB"]) * 1024 / n
+    if "cpuSecPerMin" in r:
+        r["cpuMsPerServerPerMin"] = r["cpuSecPerMin"] * 1000 / n
+    return r
 
 
 def run_subject(command, scenario_args, sdam, timeout):
@@ -45,7 +75,7 @@ def run_subject(command, scenario_args, sdam, timeout):
     if not lines:
         err = (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1]
         return None, err[:120]
-    return json.loads(lines[-1]), None
+    return with_per_server_figures(json.loads(lines[-1])), None
 
 
 def fmt(values):

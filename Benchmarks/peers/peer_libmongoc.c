@@ -5,7 +5,12 @@
  *
  *   peer_libmongoc subject discovery MEMBERS --sdam PATH
  *   peer_libmongoc subject stepdown ELECTION_DELAY_MS --sdam PATH
- *   peer_libmongoc subject mongos COUNT HEARTBEAT_MS WINDOW_S --sdam PATH
+ *   peer_libmongoc subject idle-stepdown poll|stream --sdam PATH
+ *   peer_libmongoc subject mongos COUNT HEARTBEAT_MS WINDOW_S [poll|stream] --sdam PATH
+ *
+ * `stream` simulates MongoDB 4.4+ (topologyVersion, awaitable hellos), which libmongoc's pool
+ * streams from on its own (1.23 has no serverMonitoringMode option; it streams whenever the
+ * server supports it); `poll` simulates 4.2, which it polls.
  *
  * Checks are counted and timed through the driver's own APM heartbeat callbacks, which run on
  * its monitor threads when a check starts and succeeds.
@@ -101,8 +106,9 @@ static double rss_mib(void) {
   return kb / 1024;
 }
 
-static int thread_count(void) {
-  DIR *d = opendir("/proc/self/task");
+/* Entries of a /proc directory, less the directory stream's own descriptor when it lists fds. */
+static int dir_entries(const char *path) {
+  DIR *d = opendir(path);
   int n = 0;
   struct dirent *e;
   while (d && (e = readdir(d)))
@@ -110,6 +116,10 @@ static int thread_count(void) {
   if (d) closedir(d);
   return n;
 }
+
+static int thread_count(void) { return dir_entries("/proc/self/task"); }
+
+static int descriptors(void) { return dir_entries("/proc/self/fd") - 1; }
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -296,7 +306,54 @@ static void stepdown(const char *sdam, int delay) {
   sim_stop();
 }
 
-static void mongos(const char *sdam, int count, int heartbeat, double window) {
+/* The host:port that selecting a server for a write returns (waits for one, as applications do). */
+static void selected_primary(mongoc_client_t *client, char *out, size_t size) {
+  bson_error_t error;
+  mongoc_server_description_t *sd = mongoc_client_select_server(client, true, NULL, &error);
+  if (!sd) die(error.message);
+  snprintf(out, size, "%s", mongoc_server_description_host(sd)->host_and_port);
+  mongoc_server_description_destroy(sd);
+}
+
+/* A stepdown while the pool is idle, default 10 s heartbeat: the time until selecting a server
+ * for a write returns the new primary. Idle for 0.5 s plus a random part of a heartbeat first,
+ * as SDAMScenarios does. */
+static void idle_stepdown(const char *sdam, int stream) {
+  char *args[] = {(char *)sdam, "simulate", "--replica-set", "rs0", "--members", "3",
+                  stream ? "--topology-version" : NULL, NULL};
+  sim_start(sdam, args);
+  char uri[4096];
+  snprintf(uri, sizeof uri, "mongodb://%.3000s/?replicaSet=rs0&serverSelectionTimeoutMS=30000", sim_addresses);
+  wanted_members = 3;
+  mongoc_client_pool_t *pool = make_pool(uri, 1);
+  mongoc_client_t *client = mongoc_client_pool_pop(pool);
+  wait_until(&all_at, 30);
+  char old[300], current[300];
+  selected_primary(client, old, sizeof old);
+  struct timespec seed;
+  clock_gettime(CLOCK_REALTIME, &seed);
+  srand48(seed.tv_nsec ^ getpid());
+  double idle = 0.5 + drand48() * 10;
+  usleep((useconds_t)(idle * 1e6));
+  double start = now_ms();
+  sim_send("stepdown");
+  int selections = 0;
+  for (;;) {
+    selections++;
+    selected_primary(client, current, sizeof current);
+    if (strcmp(current, old) != 0) break;
+    if (now_ms() - start > 30000) die("no new primary selected 30 s after the stepdown");
+  }
+  double new_primary = now_ms() - start;
+  printf("{\"driver\":\"libmongoc %s\",\"scenario\":\"idle-stepdown\",\"mode\":\"%s\",\"idleS\":%.3f,"
+         "\"newPrimaryMS\":%.3f,\"selections\":%d}\n",
+         MONGOC_VERSION_S, stream ? "stream" : "poll", idle, new_primary, selections);
+  mongoc_client_pool_push(pool, client);
+  mongoc_client_pool_destroy(pool);
+  sim_stop();
+}
+
+static void mongos(const char *sdam, int count, int heartbeat, double window, int stream) {
   struct rlimit limit;
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
     limit.rlim_cur = limit.rlim_max;
@@ -304,14 +361,14 @@ static void mongos(const char *sdam, int count, int heartbeat, double window) {
   }
   char c[16];
   snprintf(c, sizeof c, "%d", count);
-  char *args[] = {(char *)sdam, "simulate", "--mongos", c, NULL};
+  char *args[] = {(char *)sdam, "simulate", "--mongos", c, stream ? "--topology-version" : NULL, NULL};
   sim_start(sdam, args);
   size_t length = strlen(sim_addresses) + 128;
   char *uri = malloc(length);
   snprintf(uri, length, "mongodb://%s/?heartbeatFrequencyMS=%d", sim_addresses, heartbeat);
   wanted_members = count;
   heartbeat_ms = heartbeat;
-  int base_threads = thread_count();
+  int base_threads = thread_count(), base_fds = descriptors();
   double base_rss = rss_mib();
   double start = now_ms();
   mongoc_client_pool_t *pool = make_pool(uri, 1);
@@ -323,7 +380,7 @@ static void mongos(const char *sdam, int count, int heartbeat, double window) {
   double cpu0 = cpu_seconds(), w0 = now_ms();
   usleep((useconds_t)(window * 1e6));
   double cpu1 = cpu_seconds(), elapsed = (now_ms() - w0) / 1000;
-  int threads = thread_count();
+  int threads = thread_count(), fds = descriptors();
   double rss = rss_mib();
   pthread_mutex_lock(&lock);
   recording = 0;
@@ -335,9 +392,10 @@ static void mongos(const char *sdam, int count, int heartbeat, double window) {
   double p50 = percentile(lags, lag_count, 50), p99 = percentile(lags, lag_count, 99);
   pthread_mutex_unlock(&lock);
   printf("{\"driver\":\"libmongoc %s\",\"scenario\":\"mongos\",\"count\":%d,\"heartbeatMS\":%d,\"windowS\":%.3f,"
-         "\"knownMS\":%.3f,\"threads\":%d,\"baseThreads\":%d,\"rssMiB\":%.3f,\"baseRssMiB\":%.3f,\"cpuSecPerMin\":%.3f,"
+         "\"knownMS\":%.3f,\"threads\":%d,\"baseThreads\":%d,\"rssMiB\":%.3f,\"baseRssMiB\":%.3f,"
+         "\"descriptors\":%d,\"baseDescriptors\":%d,\"cpuSecPerMin\":%.3f,"
          "\"checksPerServerPerMin\":%.3f,\"configuredPerMin\":%.3f,\"lagP50MS\":%.3f,\"lagP99MS\":%.3f}\n",
-         MONGOC_VERSION_S, count, heartbeat, elapsed, all_mongos_at - start, threads, base_threads, rss, base_rss,
+         MONGOC_VERSION_S, count, heartbeat, elapsed, all_mongos_at - start, threads, base_threads, rss, base_rss, fds, base_fds,
          (cpu1 - cpu0) / elapsed * 60, rate, 60000.0 / heartbeat, p50, p99);
   fflush(stdout);
   mongoc_client_pool_push(pool, client);
@@ -361,7 +419,10 @@ int main(int argc, char **argv) {
   mongoc_init();
   if (strcmp(rest[1], "discovery") == 0 && n == 3) discovery(sdam, atoi(rest[2]));
   else if (strcmp(rest[1], "stepdown") == 0 && n == 3) stepdown(sdam, atoi(rest[2]));
-  else if (strcmp(rest[1], "mongos") == 0 && n == 5) mongos(sdam, atoi(rest[2]), atoi(rest[3]), atof(rest[4]));
+  else if (strcmp(rest[1], "idle-stepdown") == 0 && n == 3 && (!strcmp(rest[2], "poll") || !strcmp(rest[2], "stream")))
+    idle_stepdown(sdam, strcmp(rest[2], "stream") == 0);
+  else if (strcmp(rest[1], "mongos") == 0 && (n == 5 || (n == 6 && (!strcmp(rest[5], "poll") || !strcmp(rest[5], "stream")))))
+    mongos(sdam, atoi(rest[2]), atoi(rest[3]), atof(rest[4]), n == 6 && strcmp(rest[5], "stream") == 0);
   else die("unknown scenario");
   mongoc_cleanup();
   return 0;

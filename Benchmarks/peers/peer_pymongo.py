@@ -3,13 +3,15 @@ process. Same arguments, same JSON keys as `SDAMScenarios subject ...`:
 
     python peer_pymongo.py subject discovery MEMBERS --sdam PATH
     python peer_pymongo.py subject stepdown ELECTION_DELAY_MS --sdam PATH
-    python peer_pymongo.py subject mongos COUNT HEARTBEAT_MS WINDOW_S --sdam PATH
+    python peer_pymongo.py subject idle-stepdown poll|stream --sdam PATH
+    python peer_pymongo.py subject mongos COUNT HEARTBEAT_MS WINDOW_S [poll|stream] --sdam PATH
 
 Checks are counted and timed through PyMongo's own heartbeat listeners, which run on its
 monitor threads when a check starts and succeeds.
 """
 import json
 import os
+import random
 import resource
 import subprocess
 import sys
@@ -153,6 +155,50 @@ def stepdown(sdam, delay):
             "firstError": first_error, "attempts": attempts}
 
 
+# `stream` simulates MongoDB 4.4+ (topologyVersion, awaitable hellos): the driver streams,
+# as its default serverMonitoringMode=auto asks; `poll` simulates 4.2: the driver polls.
+MODE_ARGS = {"poll": [], "stream": ["--topology-version"]}
+
+
+def primary_address(client):
+    for address, server in client.topology_description.server_descriptions().items():
+        if server.server_type_name == "RSPrimary":
+            return address
+    return None
+
+
+def idle_stepdown(sdam, mode):
+    """A stepdown while the client is idle, default 10 s heartbeat: the time until the driver's
+    topology names the new primary (what selecting a server for a write returns). Idle for
+    0.5 s plus a random part of a heartbeat first, as SDAMScenarios does."""
+    sim = Simulator(sdam, ["--replica-set", "rs0", "--members", "3"] + MODE_ARGS[mode])
+    client = pymongo.MongoClient(f"mongodb://{','.join(sim.addresses)}/?replicaSet=rs0&serverSelectionTimeoutMS=30000")
+    wait_until(lambda: sum(s.server_type_name in ("RSPrimary", "RSSecondary")
+                           for s in client.topology_description.server_descriptions().values()) == 3, 30)
+    old = primary_address(client)
+    idle = 0.5 + random.uniform(0, 10)
+    time.sleep(idle)
+    start = now_ms()
+    sim.send("stepdown")
+    polls = 0
+    while True:
+        polls += 1
+        current = primary_address(client)
+        if current is not None and current != old:
+            break
+        if now_ms() - start > 30000:
+            raise SystemExit("no new primary 30 s after the stepdown")
+        time.sleep(0.0002)
+    new_primary = now_ms() - start
+    client.close()
+    sim.stop()
+    return {"mode": mode, "idleS": idle, "newPrimaryMS": new_primary, "selections": polls}
+
+
+def descriptors():
+    return len(os.listdir("/proc/self/fd"))
+
+
 def rss_mib():
     with open("/proc/self/status") as f:
         for line in f:
@@ -166,12 +212,12 @@ def cpu_seconds():
     return u.ru_utime + u.ru_stime
 
 
-def mongos(sdam, count, heartbeat, window):
+def mongos(sdam, count, heartbeat, window, mode):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    sim = Simulator(sdam, ["--mongos", str(count)])
+    sim = Simulator(sdam, ["--mongos", str(count)] + MODE_ARGS[mode])
     rec = Recorder(mongos=count, heartbeat_ms=heartbeat)
-    base_threads, base_rss = len(os.listdir("/proc/self/task")), rss_mib()
+    base_threads, base_rss, base_fds = len(os.listdir("/proc/self/task")), rss_mib(), descriptors()
     start = now_ms()
     client = pymongo.MongoClient(f"mongodb://{','.join(sim.addresses)}/?heartbeatFrequencyMS={heartbeat}", event_listeners=[rec])
     wait_until(lambda: rec.all_mongos_at is not None, 120)
@@ -181,13 +227,14 @@ def mongos(sdam, count, heartbeat, window):
     cpu0, w0 = cpu_seconds(), time.monotonic()
     time.sleep(window)
     cpu1, elapsed = cpu_seconds(), time.monotonic() - w0
-    threads, rss = len(os.listdir("/proc/self/task")), rss_mib()
+    threads, rss, fds = len(os.listdir("/proc/self/task")), rss_mib(), descriptors()
     with rec.lock:
         rec.recording = False
         rates = [rec.successes.get(a, 0) / elapsed * 60 for a in rec.known_mongos]
         lags = list(rec.lags)
     result = {"count": count, "heartbeatMS": heartbeat, "windowS": elapsed, "knownMS": known,
               "threads": threads, "baseThreads": base_threads, "rssMiB": rss, "baseRssMiB": base_rss,
+              "descriptors": fds, "baseDescriptors": base_fds,
               "cpuSecPerMin": (cpu1 - cpu0) / elapsed * 60, "checksPerServerPerMin": percentile(rates, 50),
               "configuredPerMin": 60000 / heartbeat, "lagP50MS": percentile(lags, 50), "lagP99MS": percentile(lags, 99)}
     print(json.dumps({"driver": driver_name(), "scenario": "mongos", **result}), flush=True)
@@ -210,8 +257,10 @@ def main():
         result = discovery(sdam, int(rest[0]))
     elif scenario == "stepdown" and len(rest) == 1:
         result = stepdown(sdam, int(rest[0]))
-    elif scenario == "mongos" and len(rest) == 3:
-        result = mongos(sdam, int(rest[0]), int(rest[1]), float(rest[2]))
+    elif scenario == "idle-stepdown" and len(rest) == 1 and rest[0] in MODE_ARGS:
+        result = idle_stepdown(sdam, rest[0])
+    elif scenario == "mongos" and len(rest) in (3, 4) and (len(rest) == 3 or rest[3] in MODE_ARGS):
+        result = mongos(sdam, int(rest[0]), int(rest[1]), float(rest[2]), rest[3] if len(rest) == 4 else "poll")
     else:
         raise SystemExit(f"unknown scenario: {' '.join(args[1:])}")
     if result is not None:

@@ -29,13 +29,15 @@ struct Driver {
                          metrics: [("toWriteMS", "stepdown to successful write (ms)")]))
         list.append(Case(label: "stepdown -> waiting write succeeds (1000 ms election)", arguments: ["stepdown", "1000"], runs: runs,
                          metrics: [("toWriteMS", "stepdown to successful write (ms)"), ("afterElectionMS", "after the election (ms)")]))
+        for mode in [Subject.Mode.poll, .stream] {
+            list.append(Case(label: "stepdown seen by an idle pool, heartbeat 10 s, \(mode == .stream ? "streaming servers (4.4+)" : "polling servers (4.2)")",
+                             arguments: ["idle-stepdown", mode.rawValue], runs: runs,
+                             metrics: [("newPrimaryMS", "stepdown to new primary selected (ms)")]))
+        }
         let sizes = quick ? [100, 1_000] : [100, 1_000, 5_000]
         for count in sizes {
             for heartbeat in [500, 10_000] {
-                var metrics: [(key: String, label: String)] = [
-                    ("threads", "threads"), ("rssMiB", "RSS (MiB)"), ("cpuSecPerMin", "CPU s per minute"),
-                    ("checksPerServerPerMin", "checks/server/min (configured \(60_000 / heartbeat))"),
-                ]
+                var metrics = Self.costMetrics + [("checksPerServerPerMin", "checks/server/min (configured \(60_000 / heartbeat))")]
                 if heartbeat == 500 {
                     metrics.insert(("knownMS", "all known after start (ms)"), at: 0)
                     metrics += [("lagP50MS", "timer lag p50 (ms)"), ("lagP99MS", "timer lag p99 (ms)")]
@@ -46,7 +48,32 @@ struct Driver {
                                  arguments: ["mongos", "\(count)", "\(heartbeat)", "\(windowSeconds)"], runs: costRuns, metrics: metrics))
             }
         }
+        for count in sizes where count <= 1_000 {
+            list.append(Case(label: "\(count) mongos, streaming, heartbeat 10000 ms, \(Int(windowSeconds)) s window",
+                             arguments: ["mongos", "\(count)", "10000", "\(windowSeconds)", "stream"], runs: costRuns,
+                             metrics: [("knownMS", "all known after start (ms)")] + Self.costMetrics + Self.perServerMetrics
+                                 + [("checksPerServerPerMin", "awaited replies/server/min (maxAwaitTimeMS 10 s: 6)")]))
+        }
         return list
+    }
+
+    static let costMetrics: [(key: String, label: String)] = [("threads", "threads"), ("rssMiB", "RSS (MiB)"), ("cpuSecPerMin", "CPU s per minute")]
+
+    /// What monitoring costs per server, above what the process used before the pool existed.
+    static let perServerMetrics: [(key: String, label: String)] = [
+        ("threadsPerServer", "threads per server"), ("descriptorsPerServer", "descriptors per server"),
+        ("kibPerServer", "RSS per server (KiB)"), ("cpuMsPerServerPerMin", "CPU ms per server per minute"),
+    ]
+
+    /// Adds the per-server figures to one run's result, from its totals and baselines.
+    static func withPerServerFigures(_ result: JSONValue) -> JSONValue {
+        guard case .object(var fields) = result, let count = result["count"]?.doubleValue, count > 0 else { return result }
+        func value(_ key: String) -> Double? { result[key]?.doubleValue }
+        if let t = value("threads"), let b = value("baseThreads") { fields.append(("threadsPerServer", Subject.num((t - b) / count))) }
+        if let d = value("descriptors"), let b = value("baseDescriptors") { fields.append(("descriptorsPerServer", Subject.num((d - b) / count))) }
+        if let r = value("rssMiB"), let b = value("baseRssMiB") { fields.append(("kibPerServer", Subject.num((r - b) * 1024 / count))) }
+        if let c = value("cpuSecPerMin") { fields.append(("cpuMsPerServerPerMin", Subject.num(c * 1000 / count))) }
+        return .object(fields)
     }
 
     func run() throws {
@@ -58,7 +85,7 @@ struct Driver {
             for i in 1...c.runs {
                 FileHandle.standardError.write(Data("run \(i)/\(c.runs): \(c.label)\n".utf8))
                 let line = try Self.runSubject(me, ["subject"] + c.arguments + ["--sdam", sdam])
-                results.append(try JSONParser.parse(line))
+                results.append(Self.withPerServerFigures(try JSONParser.parse(line)))
             }
             for metric in c.metrics {
                 let values = results.compactMap { $0[metric.key]?.doubleValue }

@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// What this process costs: CPU seconds (getrusage, user + system, this process only, not
-/// its children), resident memory and thread count (from /proc).
+/// its children), resident memory, thread and descriptor counts (from /proc).
 enum ProcessUsage {
     static func cpuSeconds() -> Double {
         var usage = rusage()
@@ -25,6 +25,11 @@ enum ProcessUsage {
 
     static func threads() -> Int {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
+    }
+
+    /// Open file descriptors (sockets, pipes, epoll and event fds), from /proc/self/fd.
+    static func openDescriptors() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
     }
 
     /// Raises RLIMIT_NOFILE to the hard limit (5,000 servers need 5,000+ descriptors).

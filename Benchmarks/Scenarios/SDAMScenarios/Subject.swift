@@ -12,8 +12,8 @@ enum Subject {
     static func nowNS() -> UInt64 { MonotonicClock.nanoseconds() }
     static func ms(since start: UInt64) -> Double { Double(nowNS() - start) / 1e6 }
 
-    /// Records, per server, when each polling check started and how many succeeded, with the
-    /// time of each event (not of its delivery).
+    /// Records, per server, when each polling check started and how many checks (polled or
+    /// awaited) succeeded, with the time of each event (not of its delivery).
     final class CheckLog: Sendable {
         struct State {
             var starts: [ServerAddress: [UInt64]] = [:]
@@ -25,7 +25,7 @@ enum Subject {
             switch event {
             case .serverHeartbeatStarted(let server, let awaited) where !awaited:
                 state.withLock { $0.starts[server, default: []].append(ns) }
-            case .serverHeartbeatSucceeded(let server, _, _, let awaited) where !awaited:
+            case .serverHeartbeatSucceeded(let server, _, _, _):
                 state.withLock { $0.successes[server, default: 0] += 1 }
             default: break
             }
@@ -102,17 +102,58 @@ enum Subject {
                 ("firstError", .string(firstError)), ("attempts", .number("\(attempts)"))]
     }
 
+    /// How the simulated servers behave, which decides how every driver monitors them: `poll`
+    /// servers behave like MongoDB 4.2 (no topologyVersion, so clients poll); `stream` servers
+    /// like 4.4+ (topologyVersion and awaitable hellos, so pooled clients stream, as the
+    /// default serverMonitoringMode=auto asks).
+    enum Mode: String {
+        case poll, stream
+        var simulatorArguments: [String] { self == .stream ? ["--topology-version"] : [] }
+    }
+
+    /// A stepdown while the pool is idle, with the default 10 s heartbeat: the time from the
+    /// stepdown until selecting a server for a write returns the new primary. The pool sits
+    /// idle for 0.5 s plus a random part of a heartbeat first, so that a polling driver's next
+    /// check falls anywhere in its period, as it would in production.
+    static func idleStepdown(sdam: String, mode: Mode) throws -> [(String, JSONValue)] {
+        let sim = try SimulatorProcess(sdam: sdam, arguments: ["--replica-set", "rs0", "--members", "3"] + mode.simulatorArguments)
+        defer { sim.stop() }
+        let pool = try ClientPool(uri: "mongodb://\(sim.addresses.joined(separator: ","))/?replicaSet=rs0&serverSelectionTimeoutMS=30000")
+        defer { pool.close() }
+        let client = try pool.pop()
+        defer { pool.push(client) }
+        try waitFor(pool.topology, seconds: 30) { t in
+            t.servers.count == 3 && t.servers.values.allSatisfy { $0.type == .rsPrimary || $0.type == .rsSecondary }
+        }
+        let oldPrimary = try client.selectServer(for: .write).address
+        let idleSeconds = 0.5 + Double.random(in: 0..<10)
+        Thread.sleep(forTimeInterval: idleSeconds)
+        let start = nowNS()
+        try sim.send("stepdown")
+        var selections = 0
+        while true {
+            selections += 1
+            if try client.selectServer(for: .write).address != oldPrimary { break }
+            guard ms(since: start) < 30_000 else { throw Failure(description: "no new primary selected 30 s after the stepdown") }
+        }
+        let newPrimaryMS = ms(since: start)
+        return [("mode", .string(mode.rawValue)), ("idleS", num(idleSeconds)), ("newPrimaryMS", num(newPrimaryMS)),
+                ("selections", .number("\(selections)"))]
+    }
+
     /// N mongos listed as seeds: when all are known; then, over a window, what monitoring
-    /// costs and how well it keeps the configured rhythm.
-    static func mongos(sdam: String, count: Int, heartbeatMS: Int, windowSeconds: Double) throws -> [(String, JSONValue)] {
+    /// costs and how well it keeps the configured rhythm. A check is a heartbeat that
+    /// succeeded, polled or (streaming) awaited; timer lag is measured on polled checks only.
+    static func mongos(sdam: String, count: Int, heartbeatMS: Int, windowSeconds: Double, mode: Mode) throws -> [(String, JSONValue)] {
         ProcessUsage.raiseDescriptorLimit()
-        let sim = try SimulatorProcess(sdam: sdam, arguments: ["--mongos", "\(count)"])
+        let sim = try SimulatorProcess(sdam: sdam, arguments: ["--mongos", "\(count)"] + mode.simulatorArguments)
         defer { sim.stop() }
         let log = CheckLog()
         let events = EventPublisher()
         events.addTimedHandler { log.record($0, at: $1) }
         let baseThreads = ProcessUsage.threads()
         let baseRSS = ProcessUsage.residentMiB()
+        let baseDescriptors = ProcessUsage.openDescriptors()
         let start = nowNS()
         let pool = try ClientPool(uri: "mongodb://\(sim.addresses.joined(separator: ","))/?heartbeatFrequencyMS=\(heartbeatMS)", events: events)
         defer { pool.close() }
@@ -129,6 +170,7 @@ enum Subject {
         let window = Double(nowNS() - w0) / 1e9
         let threads = ProcessUsage.threads()
         let rss = ProcessUsage.residentMiB()
+        let descriptors = ProcessUsage.openDescriptors()
         events.flush()
         let state = log.state.withLock { $0 }
         let perServer = pool.topology.description.servers.keys.map { Double(state.successes[$0] ?? 0) / window * 60 }
@@ -139,6 +181,7 @@ enum Subject {
             ("count", .number("\(count)")), ("heartbeatMS", .number("\(heartbeatMS)")), ("windowS", num(window)),
             ("knownMS", num(knownMS)), ("threads", .number("\(threads)")), ("baseThreads", .number("\(baseThreads)")),
             ("rssMiB", num(rss)), ("baseRssMiB", num(baseRSS)),
+            ("descriptors", .number("\(descriptors)")), ("baseDescriptors", .number("\(baseDescriptors)")),
             ("cpuSecPerMin", num((cpu1 - cpu0) / window * 60)),
             ("checksPerServerPerMin", num(percentile(perServer, 50) ?? 0)),
             ("configuredPerMin", num(60_000 / Double(heartbeatMS))),

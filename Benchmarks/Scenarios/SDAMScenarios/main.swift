@@ -7,7 +7,8 @@ import PoolMonitor
 //       every scenario, repeated; a markdown table (median, min, max) and JSON
 //   SDAMScenarios subject discovery MEMBERS --sdam PATH
 //   SDAMScenarios subject stepdown ELECTION_DELAY_MS --sdam PATH
-//   SDAMScenarios subject mongos COUNT HEARTBEAT_MS WINDOW_S --sdam PATH
+//   SDAMScenarios subject idle-stepdown poll|stream --sdam PATH
+//   SDAMScenarios subject mongos COUNT HEARTBEAT_MS WINDOW_S [poll|stream] --sdam PATH
 //       one run, one JSON line (the peers' programs take the same arguments)
 
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -43,11 +44,15 @@ do {
         case ("stepdown", 2):
             guard let delay = Int(rest[1]) else { fail("stepdown ELECTION_DELAY_MS") }
             fields = try Subject.stepdown(sdam: sdam, electionDelayMS: delay)
-        case ("mongos", 4):
-            guard let count = Int(rest[1]), let heartbeat = Int(rest[2]), let window = Double(rest[3]) else {
-                fail("mongos COUNT HEARTBEAT_MS WINDOW_S")
+        case ("idle-stepdown", 2):
+            guard let mode = Subject.Mode(rawValue: rest[1]) else { fail("idle-stepdown poll|stream") }
+            fields = try Subject.idleStepdown(sdam: sdam, mode: mode)
+        case ("mongos", 4), ("mongos", 5):
+            guard let count = Int(rest[1]), let heartbeat = Int(rest[2]), let window = Double(rest[3]),
+                  let mode = Subject.Mode(rawValue: rest.count == 5 ? rest[4] : "poll") else {
+                fail("mongos COUNT HEARTBEAT_MS WINDOW_S [poll|stream]")
             }
-            fields = try Subject.mongos(sdam: sdam, count: count, heartbeatMS: heartbeat, windowSeconds: window)
+            fields = try Subject.mongos(sdam: sdam, count: count, heartbeatMS: heartbeat, windowSeconds: window, mode: mode)
         default:
             fail("unknown subject scenario: \(rest.joined(separator: " "))")
         }
