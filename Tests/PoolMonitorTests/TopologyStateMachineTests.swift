@@ -159,6 +159,46 @@ import Testing
         #expect(m.description.compatibilityError?.contains("requires at least 8 (MongoDB 4.2)") == true)
     }
 
+    /// The transition keeps only what it touched, and rebuilds the previous description for
+    /// TopologyDescriptionChanged: it must be the whole description as it was, field for field.
+    @Test func topologyChangedCarriesTheWholePreviousDescription() {
+        var m = F.machine(["seed"], replicaSet: "rs")
+        _ = m.apply(F.description("seed", F.primary(hosts: ["seed", "b", "c"]), now: 1))
+        _ = m.apply(F.description("b", F.secondary(hosts: ["seed", "b", "c"]), now: 2))
+        let before = m.description
+        // The primary drops "c" and adds "d"; only its own description and the host list change.
+        let update = m.apply(F.description("seed", F.primary(hosts: ["seed", "b", "d"], electionId: 7), now: 3))
+        guard case .topologyDescriptionChanged(let previous, let new)? = update.events.last else {
+            Issue.record("expected TopologyDescriptionChanged last, got \(update.events.map(\.specName))")
+            return
+        }
+        #expect(previous == before)
+        #expect(Set(previous.servers.keys) == [F.address("seed"), F.address("b"), F.address("c")])
+        #expect(previous.servers[F.address("seed")]?.lastUpdateTimeMS == 1)
+        #expect(previous.servers[F.address("b")]?.lastUpdateTimeMS == 2)
+        #expect(previous.maxElectionId == nil)
+        #expect(new == m.description)
+        #expect(new.maxElectionId == F.oid(7))
+        #expect(Set(new.servers.keys) == [F.address("seed"), F.address("b"), F.address("d")])
+    }
+
+    /// The derived fields are recomputed only when a touched server could change them; a
+    /// removal must still clear what the removed server caused.
+    @Test func removingTheIncompatibleServerClearsTheCompatibilityError() {
+        var m = F.machine(["seed"], replicaSet: "rs")
+        _ = m.apply(F.description("seed", F.primary(hosts: ["seed", "old"])))
+        var oldReply = F.secondary(hosts: ["seed", "old"])
+        oldReply["maxWireVersion"] = .int32(2)
+        _ = m.apply(F.description("old", oldReply))
+        #expect(m.description.compatibilityError?.contains("old") == true)
+        // An unchanged heartbeat of the compatible primary keeps the error (nothing recomputed).
+        _ = m.apply(F.description("seed", F.primary(hosts: ["seed", "old"]), now: 2))
+        #expect(m.description.compatibilityError?.contains("old") == true)
+        _ = m.apply(F.description("seed", F.primary(hosts: ["seed"]), now: 3))
+        #expect(m.description.servers[F.address("old")] == nil)
+        #expect(m.description.isCompatible)
+    }
+
     @Test func closingRemovesEveryServerThenClosesTheTopology() {
         var m = F.machine(["a", "b"])
         let update = m.close()

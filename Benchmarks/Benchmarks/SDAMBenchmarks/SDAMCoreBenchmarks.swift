@@ -5,18 +5,9 @@ import PoolMonitor
 /// per heartbeat of every member, so its cost bounds how long selection waits for the lock.
 func registerSDAMCoreBenchmarks() {
     for memberCount in [7, 50] {
-        Benchmark(
-            "SDAM apply: secondary heartbeat, nothing changes (\(memberCount) members)",
-            closure: { benchmark, state in
-                benchmark.recordingThreadCPUTime {
-                    for _ in benchmark.scaledIterations {
-                        blackHole(state.machine.apply(state.heartbeat))
-                    }
-                }
-                precondition(state.machine.description.type == .replicaSetWithPrimary)
-            },
-            setup: { UnchangedHeartbeat(memberCount: memberCount) }
-        )
+        unchangedHeartbeatBenchmark("secondary heartbeat, nothing changes (\(memberCount) members)") {
+            UnchangedHeartbeat.secondary(memberCount: memberCount)
+        }
 
         Benchmark(
             "SDAM apply: new primary with a higher electionId (\(memberCount) members)",
@@ -34,22 +25,72 @@ func registerSDAMCoreBenchmarks() {
             setup: { Elections(memberCount: memberCount) }
         )
     }
+
+    // The steady state of a large sharded cluster: one mongos's routine heartbeat must cost the
+    // same whatever the number of mongos (it once copied the whole server map: O(servers)).
+    for mongosCount in [100, 1_000, 5_000] {
+        unchangedHeartbeatBenchmark("mongos heartbeat, nothing changes (\(mongosCount) mongos)") {
+            UnchangedHeartbeat.mongos(count: mongosCount)
+        }
+    }
 }
 
-/// A steady set and a secondary's reply that repeats what the set already knows (only its
-/// RTT and lastWriteDate move, which Server Description Equality ignores): no events.
+/// Applies, over and over, a heartbeat that changes nothing.
+private func unchangedHeartbeatBenchmark(_ name: String, setup: @escaping @Sendable () -> UnchangedHeartbeat) {
+    Benchmark(
+        "SDAM apply: \(name)",
+        closure: { benchmark, state in
+            let type = state.machine.description.type
+            benchmark.recordingThreadCPUTime {
+                for _ in benchmark.scaledIterations {
+                    blackHole(state.machine.apply(state.heartbeat))
+                }
+            }
+            precondition(state.machine.description.type == type)
+        },
+        setup: setup
+    )
+}
+
+/// A topology and a reply that repeats what it already knows (only the RTT and lastWriteDate
+/// move, which Server Description Equality ignores): applying it publishes no events.
 private final class UnchangedHeartbeat {
     var machine: TopologyStateMachine
     let heartbeat: ServerDescription
 
-    init(memberCount: Int) {
-        machine = ReplicaSetFixtures.steadyReplicaSet(memberCount: memberCount)
+    init(machine: TopologyStateMachine, heartbeat: ServerDescription) {
+        self.machine = machine
+        self.heartbeat = heartbeat
+        precondition(self.machine.apply(heartbeat).events.isEmpty, "the heartbeat should change nothing")
+    }
+
+    /// A steady replica set and a secondary's reply.
+    static func secondary(memberCount: Int) -> UnchangedHeartbeat {
         let hosts = ReplicaSetFixtures.members(memberCount)
         let reply = ReplicaSetFixtures.helloReply(
             me: hosts[1], hosts: hosts, primary: hosts[0], lastWriteDateMS: ReplicaSetFixtures.nowMS - 50
         )
-        heartbeat = ReplicaSetFixtures.description(of: reply, from: hosts[1], roundTripTimeMS: 2.7)
-        precondition(machine.apply(heartbeat).events.isEmpty, "the heartbeat should change nothing")
+        return UnchangedHeartbeat(
+            machine: ReplicaSetFixtures.steadyReplicaSet(memberCount: memberCount),
+            heartbeat: ReplicaSetFixtures.description(of: reply, from: hosts[1], roundTripTimeMS: 2.7)
+        )
+    }
+
+    /// A sharded topology where every mongos has replied, and one mongos's reply.
+    static func mongos(count: Int) -> UnchangedHeartbeat {
+        let addresses = (0..<count).map { ServerAddress(host: "mongos\($0).example.com") }
+        var machine = TopologyStateMachine(settings: TopologySettings(seeds: addresses))
+        _ = machine.open()
+        let reply: BSONDocument = [
+            "isWritablePrimary": .bool(true), "msg": .string("isdbgrid"), "maxWireVersion": .int32(21),
+            "minWireVersion": .int32(0), "logicalSessionTimeoutMinutes": .int32(30), "ok": .double(1),
+        ]
+        for address in addresses { _ = machine.apply(ReplicaSetFixtures.description(of: reply, from: address)) }
+        precondition(machine.description.type == .sharded, "fixture should be sharded")
+        return UnchangedHeartbeat(
+            machine: machine,
+            heartbeat: ReplicaSetFixtures.description(of: reply, from: addresses[count / 2], roundTripTimeMS: 2.7)
+        )
     }
 }
 
