@@ -6,7 +6,7 @@ public struct TopologyDescription: Sendable {
     public var setName: String?
     public var maxSetVersion: Int64?
     public var maxElectionId: BSONObjectID?
-    public var servers: [ServerAddress: ServerDescription]
+    public var servers: ServerMap
     /// Set when some server's wire versions do not overlap the driver's.
     public var compatibilityError: String?
     public var logicalSessionTimeoutMinutes: Int64?
@@ -14,7 +14,7 @@ public struct TopologyDescription: Sendable {
     public init(
         type: TopologyType,
         setName: String? = nil,
-        servers: [ServerAddress: ServerDescription] = [:]
+        servers: ServerMap = [:]
     ) {
         self.type = type
         self.setName = setName
@@ -24,7 +24,7 @@ public struct TopologyDescription: Sendable {
     /// The initial description the spec's "Initial TopologyDescription" prescribes: the
     /// initial type, the `replicaSet` name, and one Unknown description per seed.
     public init(settings: TopologySettings) {
-        var servers: [ServerAddress: ServerDescription] = [:]
+        var servers = ServerMap()
         for seed in settings.seeds { servers[seed] = ServerDescription(address: seed) }
         self.init(type: settings.initialTopologyType, setName: settings.replicaSet, servers: servers)
     }
