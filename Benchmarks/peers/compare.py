@@ -23,6 +23,8 @@ def cases(args):
                 [("toWriteMS", "stepdown to successful write (ms)")]))
     out.append(("stepdown -> waiting write succeeds (1000 ms election)", ["stepdown", "1000"], args.runs,
                 [("toWriteMS", "stepdown to successful write (ms)"), ("afterElectionMS", "after the election (ms)")]))
+    out.append(("stepdown -> waiting write succeeds (1000 ms election), streaming servers (4.4+)", ["stepdown", "1000", "stream"],
+                args.runs, [("toWriteMS", "stepdown to successful write (ms)"), ("afterElectionMS", "after the election (ms)")]))
     for mode, servers in (("poll", "polling servers (4.2)"), ("stream", "streaming servers (4.4+)")):
         out.append((f"stepdown seen by an idle pool, heartbeat 10 s, {servers}", ["idle-stepdown", mode], args.runs,
                     [("newPrimaryMS", "stepdown to new primary selected (ms)")]))

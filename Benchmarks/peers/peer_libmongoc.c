@@ -4,7 +4,7 @@
  * same JSON keys as `SDAMScenarios subject ...`:
  *
  *   peer_libmongoc subject discovery MEMBERS --sdam PATH
- *   peer_libmongoc subject stepdown ELECTION_DELAY_MS --sdam PATH
+ *   peer_libmongoc subject stepdown ELECTION_DELAY_MS [poll|stream] --sdam PATH
  *   peer_libmongoc subject idle-stepdown poll|stream --sdam PATH
  *   peer_libmongoc subject mongos COUNT HEARTBEAT_MS WINDOW_S [poll|stream] --sdam PATH
  *
@@ -271,10 +271,11 @@ static int insert(mongoc_collection_t *collection, bson_error_t *error) {
   return ok;
 }
 
-static void stepdown(const char *sdam, int delay) {
+static void stepdown(const char *sdam, int delay, int stream) {
   char d[16];
   snprintf(d, sizeof d, "%d", delay);
-  char *args[] = {(char *)sdam, "simulate", "--replica-set", "rs0", "--members", "3", "--election-delay-ms", d, NULL};
+  char *args[] = {(char *)sdam, "simulate", "--replica-set", "rs0", "--members", "3", "--election-delay-ms", d,
+                  stream ? "--topology-version" : NULL, NULL};
   sim_start(sdam, args);
   char uri[4096];
   snprintf(uri, sizeof uri, "mongodb://%.3000s/?replicaSet=rs0&serverSelectionTimeoutMS=10000&retryWrites=false", sim_addresses);
@@ -297,9 +298,9 @@ static void stepdown(const char *sdam, int delay) {
     if (now_ms() - start > 10000) die("no successful write 10 s after the stepdown");
   }
   double to_write = now_ms() - start;
-  printf("{\"driver\":\"libmongoc %s\",\"scenario\":\"stepdown\",\"electionDelayMS\":%d,\"toWriteMS\":%.3f,"
+  printf("{\"driver\":\"libmongoc %s\",\"scenario\":\"stepdown\",\"mode\":\"%s\",\"electionDelayMS\":%d,\"toWriteMS\":%.3f,"
          "\"afterElectionMS\":%.3f,\"firstError\":\"%s\",\"attempts\":%d}\n",
-         MONGOC_VERSION_S, delay, to_write, to_write - delay, first_error, attempts);
+         MONGOC_VERSION_S, stream ? "stream" : "poll", delay, to_write, to_write - delay, first_error, attempts);
   mongoc_collection_destroy(collection);
   mongoc_client_pool_push(pool, client);
   mongoc_client_pool_destroy(pool);
@@ -405,6 +406,8 @@ static void mongos(const char *sdam, int count, int heartbeat, double window, in
   free(uri);
 }
 
+static int is_mode(const char *word) { return strcmp(word, "poll") == 0 || strcmp(word, "stream") == 0; }
+
 int main(int argc, char **argv) {
   const char *sdam = NULL;
   char *rest[8];
@@ -418,10 +421,11 @@ int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   mongoc_init();
   if (strcmp(rest[1], "discovery") == 0 && n == 3) discovery(sdam, atoi(rest[2]));
-  else if (strcmp(rest[1], "stepdown") == 0 && n == 3) stepdown(sdam, atoi(rest[2]));
-  else if (strcmp(rest[1], "idle-stepdown") == 0 && n == 3 && (!strcmp(rest[2], "poll") || !strcmp(rest[2], "stream")))
+  else if (strcmp(rest[1], "stepdown") == 0 && (n == 3 || (n == 4 && is_mode(rest[3]))))
+    stepdown(sdam, atoi(rest[2]), n == 4 && strcmp(rest[3], "stream") == 0);
+  else if (strcmp(rest[1], "idle-stepdown") == 0 && n == 3 && is_mode(rest[2]))
     idle_stepdown(sdam, strcmp(rest[2], "stream") == 0);
-  else if (strcmp(rest[1], "mongos") == 0 && (n == 5 || (n == 6 && (!strcmp(rest[5], "poll") || !strcmp(rest[5], "stream")))))
+  else if (strcmp(rest[1], "mongos") == 0 && (n == 5 || (n == 6 && is_mode(rest[5]))))
     mongos(sdam, atoi(rest[2]), atoi(rest[3]), atof(rest[4]), n == 6 && strcmp(rest[5], "stream") == 0);
   else die("unknown scenario");
   mongoc_cleanup();

@@ -2,7 +2,7 @@
 process. Same arguments, same JSON keys as `SDAMScenarios subject ...`:
 
     python peer_pymongo.py subject discovery MEMBERS --sdam PATH
-    python peer_pymongo.py subject stepdown ELECTION_DELAY_MS --sdam PATH
+    python peer_pymongo.py subject stepdown ELECTION_DELAY_MS [poll|stream] --sdam PATH
     python peer_pymongo.py subject idle-stepdown poll|stream --sdam PATH
     python peer_pymongo.py subject mongos COUNT HEARTBEAT_MS WINDOW_S [poll|stream] --sdam PATH
 
@@ -129,8 +129,8 @@ def discovery(sdam, members):
     return result
 
 
-def stepdown(sdam, delay):
-    sim = Simulator(sdam, ["--replica-set", "rs0", "--members", "3", "--election-delay-ms", str(delay)])
+def stepdown(sdam, delay, mode):
+    sim = Simulator(sdam, ["--replica-set", "rs0", "--members", "3", "--election-delay-ms", str(delay)] + MODE_ARGS[mode])
     client = pymongo.MongoClient(f"mongodb://{','.join(sim.addresses)}/?replicaSet=rs0&serverSelectionTimeoutMS=10000&retryWrites=false")
     collection = client.bench.bench
     collection.insert_one({"x": 1})
@@ -151,7 +151,7 @@ def stepdown(sdam, delay):
     to_write = now_ms() - start
     client.close()
     sim.stop()
-    return {"electionDelayMS": delay, "toWriteMS": to_write, "afterElectionMS": to_write - delay,
+    return {"mode": mode, "electionDelayMS": delay, "toWriteMS": to_write, "afterElectionMS": to_write - delay,
             "firstError": first_error, "attempts": attempts}
 
 
@@ -255,8 +255,8 @@ def main():
     scenario, rest = args[1], args[2:]
     if scenario == "discovery" and len(rest) == 1:
         result = discovery(sdam, int(rest[0]))
-    elif scenario == "stepdown" and len(rest) == 1:
-        result = stepdown(sdam, int(rest[0]))
+    elif scenario == "stepdown" and len(rest) in (1, 2) and (len(rest) == 1 or rest[1] in MODE_ARGS):
+        result = stepdown(sdam, int(rest[0]), rest[1] if len(rest) == 2 else "poll")
     elif scenario == "idle-stepdown" and len(rest) == 1 and rest[0] in MODE_ARGS:
         result = idle_stepdown(sdam, rest[0])
     elif scenario == "mongos" and len(rest) in (3, 4) and (len(rest) == 3 or rest[3] in MODE_ARGS):

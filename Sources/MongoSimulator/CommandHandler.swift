@@ -23,7 +23,8 @@ public enum CommandHandler {
         switch request.name {
         case "hello", "isMaster", "ismaster":
             result = .success(hello(request, server: server, store: store, now: now))
-        case "ping":
+        case "ping", "endSessions":
+            // endSessions: drivers send it when they close (the simulator keeps no sessions).
             result = .success(["ok": .double(1)])
         case "buildInfo", "buildinfo":
             result = .success(buildInfo)

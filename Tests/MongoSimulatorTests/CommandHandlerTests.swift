@@ -152,6 +152,7 @@ import PoolMonitor
 
     @Test func pingAndBuildInfo() {
         #expect(run(["ping": .int32(1)], context(primary, .mongos)) == ["ok": .double(1)])
+        #expect(run(["endSessions": .array([])], context(primary, .mongos)) == ["ok": .double(1)])
         let info = run(["buildInfo": .int32(1)], context(primary, .mongos))
         #expect(info["version"] == .string("7.0.0"))
         #expect(info["ok"] == .double(1))

@@ -29,6 +29,9 @@ struct Driver {
                          metrics: [("toWriteMS", "stepdown to successful write (ms)")]))
         list.append(Case(label: "stepdown -> waiting write succeeds (1000 ms election)", arguments: ["stepdown", "1000"], runs: runs,
                          metrics: [("toWriteMS", "stepdown to successful write (ms)"), ("afterElectionMS", "after the election (ms)")]))
+        list.append(Case(label: "stepdown -> waiting write succeeds (1000 ms election), streaming servers (4.4+)",
+                         arguments: ["stepdown", "1000", "stream"], runs: runs,
+                         metrics: [("toWriteMS", "stepdown to successful write (ms)"), ("afterElectionMS", "after the election (ms)")]))
         for mode in [Subject.Mode.poll, .stream] {
             list.append(Case(label: "stepdown seen by an idle pool, heartbeat 10 s, \(mode == .stream ? "streaming servers (4.4+)" : "polling servers (4.2)")",
                              arguments: ["idle-stepdown", mode.rawValue], runs: runs,

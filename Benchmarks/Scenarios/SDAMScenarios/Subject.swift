@@ -70,8 +70,8 @@ enum Subject {
 
     /// A stepdown while the application writes: the time from the stepdown to the next
     /// successful write, retrying after each error as an application does.
-    static func stepdown(sdam: String, electionDelayMS: Int) throws -> [(String, JSONValue)] {
-        let sim = try SimulatorProcess(sdam: sdam, arguments: ["--replica-set", "rs0", "--members", "3", "--election-delay-ms", "\(electionDelayMS)"])
+    static func stepdown(sdam: String, electionDelayMS: Int, mode: Mode) throws -> [(String, JSONValue)] {
+        let sim = try SimulatorProcess(sdam: sdam, arguments: ["--replica-set", "rs0", "--members", "3", "--election-delay-ms", "\(electionDelayMS)"] + mode.simulatorArguments)
         defer { sim.stop() }
         let pool = try ClientPool(uri: "mongodb://\(sim.addresses.joined(separator: ","))/?replicaSet=rs0&serverSelectionTimeoutMS=10000")
         defer { pool.close() }
@@ -97,7 +97,7 @@ enum Subject {
             }
         }
         let toWriteMS = ms(since: start)
-        return [("electionDelayMS", .number("\(electionDelayMS)")), ("toWriteMS", num(toWriteMS)),
+        return [("mode", .string(mode.rawValue)), ("electionDelayMS", .number("\(electionDelayMS)")), ("toWriteMS", num(toWriteMS)),
                 ("afterElectionMS", num(toWriteMS - Double(electionDelayMS))),
                 ("firstError", .string(firstError)), ("attempts", .number("\(attempts)"))]
     }

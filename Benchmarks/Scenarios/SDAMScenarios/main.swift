@@ -6,7 +6,7 @@ import PoolMonitor
 //   SDAMScenarios --sdam PATH [--quick] [--runs N] [--cost-runs N] [--window S] [--json FILE]
 //       every scenario, repeated; a markdown table (median, min, max) and JSON
 //   SDAMScenarios subject discovery MEMBERS --sdam PATH
-//   SDAMScenarios subject stepdown ELECTION_DELAY_MS --sdam PATH
+//   SDAMScenarios subject stepdown ELECTION_DELAY_MS [poll|stream] --sdam PATH
 //   SDAMScenarios subject idle-stepdown poll|stream --sdam PATH
 //   SDAMScenarios subject mongos COUNT HEARTBEAT_MS WINDOW_S [poll|stream] --sdam PATH
 //       one run, one JSON line (the peers' programs take the same arguments)
@@ -41,9 +41,11 @@ do {
         case ("discovery", 2):
             guard let members = Int(rest[1]) else { fail("discovery MEMBERS") }
             fields = try Subject.discovery(sdam: sdam, members: members)
-        case ("stepdown", 2):
-            guard let delay = Int(rest[1]) else { fail("stepdown ELECTION_DELAY_MS") }
-            fields = try Subject.stepdown(sdam: sdam, electionDelayMS: delay)
+        case ("stepdown", 2), ("stepdown", 3):
+            guard let delay = Int(rest[1]), let mode = Subject.Mode(rawValue: rest.count == 3 ? rest[2] : "poll") else {
+                fail("stepdown ELECTION_DELAY_MS [poll|stream]")
+            }
+            fields = try Subject.stepdown(sdam: sdam, electionDelayMS: delay, mode: mode)
         case ("idle-stepdown", 2):
             guard let mode = Subject.Mode(rawValue: rest[1]) else { fail("idle-stepdown poll|stream") }
             fields = try Subject.idleStepdown(sdam: sdam, mode: mode)
