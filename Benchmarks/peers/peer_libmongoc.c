@@ -145,6 +145,7 @@ static double all_mongos_at;
 static char type_by_port[65536];
 static double last_start[65536];
 static int successes[65536];
+static double first_success[65536], last_success[65536];
 static double *lags;
 static size_t lag_count, lag_capacity;
 static int heartbeat_ms;
@@ -202,7 +203,27 @@ static void heartbeat_started(const mongoc_apm_server_heartbeat_started_t *event
 static void heartbeat_succeeded(const mongoc_apm_server_heartbeat_succeeded_t *event) {
   const mongoc_host_list_t *host = mongoc_apm_server_heartbeat_succeeded_get_host(event);
   pthread_mutex_lock(&lock);
-  if (recording) successes[host->port]++;
+  double t = now_ms();
+  if (successes[host->port]++ == 0) first_success[host->port] = t;
+  last_success[host->port] = t;
+  pthread_mutex_unlock(&lock);
+}
+
+/* A server's achieved rate: its successes in the window over the time from its last success
+ * before the window to its last in it (as SDAMScenarios computes it). Call with the lock held. */
+static double checks_per_minute(int port) {
+  int count = successes[port];
+  double span = last_success[port] - first_success[port];
+  return count >= 2 && span > 0 ? (count - 1) / (span / 1000) * 60 : 0;
+}
+
+/* Starts recording; of each server's successes keeps only the last, as the anchor its in-window
+ * rate is measured from. */
+static void start_window(void) {
+  pthread_mutex_lock(&lock);
+  recording = 1;
+  for (int port = 0; port < 65536; port++)
+    if (successes[port]) successes[port] = 1, first_success[port] = last_success[port];
   pthread_mutex_unlock(&lock);
 }
 
@@ -375,9 +396,7 @@ static void mongos(const char *sdam, int count, int heartbeat, double window, in
   mongoc_client_pool_t *pool = make_pool(uri, 1);
   mongoc_client_t *client = mongoc_client_pool_pop(pool);
   wait_until(&all_mongos_at, 120);
-  pthread_mutex_lock(&lock);
-  recording = 1;
-  pthread_mutex_unlock(&lock);
+  start_window();
   double cpu0 = cpu_seconds(), w0 = now_ms();
   usleep((useconds_t)(window * 1e6));
   double cpu1 = cpu_seconds(), elapsed = (now_ms() - w0) / 1000;
@@ -388,7 +407,7 @@ static void mongos(const char *sdam, int count, int heartbeat, double window, in
   double *rates = malloc(65536 * sizeof *rates);
   size_t n = 0;
   for (int port = 0; port < 65536; port++)
-    if (type_by_port[port]) rates[n++] = successes[port] / elapsed * 60;
+    if (type_by_port[port]) rates[n++] = checks_per_minute(port);
   double rate = percentile(rates, n, 50);
   double p50 = percentile(lags, lag_count, 50), p99 = percentile(lags, lag_count, 99);
   pthread_mutex_unlock(&lock);

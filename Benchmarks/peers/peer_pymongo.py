@@ -94,10 +94,17 @@ class Recorder(monitoring.ServerHeartbeatListener):
                 self.known_mongos.add(event.connection_id)
                 if len(self.known_mongos) == self.mongos:
                     self.all_mongos_at = t
-            if self.recording:
-                self.successes[event.connection_id] = self.successes.get(event.connection_id, 0) + 1
+            count, first, _ = self.successes.get(event.connection_id, (0, t, t))
+            self.successes[event.connection_id] = (count + 1, first, t)
 
     def failed(self, event): pass
+
+    def start_window(self):
+        """Starts recording; of each server's successes keeps only the last, as the anchor its
+        in-window rate is measured from."""
+        with self.lock:
+            self.recording = True
+            self.successes = {a: (1, last, last) for a, (_, _, last) in self.successes.items()}
 
 
 def driver_name():
@@ -199,6 +206,15 @@ def descriptors():
     return len(os.listdir("/proc/self/fd"))
 
 
+def checks_per_minute(successes):
+    """A server's achieved rate: its successes in the window over the time from its last
+    success before the window to its last in it (as SDAMScenarios computes it)."""
+    if not successes or successes[0] < 2 or successes[2] <= successes[1]:
+        return 0
+    count, first, last = successes
+    return (count - 1) / ((last - first) / 1000) * 60
+
+
 def rss_mib():
     with open("/proc/self/status") as f:
         for line in f:
@@ -222,15 +238,14 @@ def mongos(sdam, count, heartbeat, window, mode):
     client = pymongo.MongoClient(f"mongodb://{','.join(sim.addresses)}/?heartbeatFrequencyMS={heartbeat}", event_listeners=[rec])
     wait_until(lambda: rec.all_mongos_at is not None, 120)
     known = rec.all_mongos_at - start
-    with rec.lock:
-        rec.recording = True
+    rec.start_window()
     cpu0, w0 = cpu_seconds(), time.monotonic()
     time.sleep(window)
     cpu1, elapsed = cpu_seconds(), time.monotonic() - w0
     threads, rss, fds = len(os.listdir("/proc/self/task")), rss_mib(), descriptors()
     with rec.lock:
         rec.recording = False
-        rates = [rec.successes.get(a, 0) / elapsed * 60 for a in rec.known_mongos]
+        rates = [checks_per_minute(rec.successes.get(a)) for a in rec.known_mongos]
         lags = list(rec.lags)
     result = {"count": count, "heartbeatMS": heartbeat, "windowS": elapsed, "knownMS": known,
               "threads": threads, "baseThreads": base_threads, "rssMiB": rss, "baseRssMiB": base_rss,

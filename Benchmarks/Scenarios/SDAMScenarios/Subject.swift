@@ -12,12 +12,13 @@ enum Subject {
     static func nowNS() -> UInt64 { MonotonicClock.nanoseconds() }
     static func ms(since start: UInt64) -> Double { Double(nowNS() - start) / 1e6 }
 
-    /// Records, per server, when each polling check started and how many checks (polled or
-    /// awaited) succeeded, with the time of each event (not of its delivery).
+    /// Records, per server, when each polling check started, and how many checks (polled or
+    /// awaited) succeeded with the first and last time, by when each event happened (not when
+    /// it was delivered).
     final class CheckLog: Sendable {
         struct State {
             var starts: [ServerAddress: [UInt64]] = [:]
-            var successes: [ServerAddress: Int] = [:]
+            var successes: [ServerAddress: (count: Int, first: UInt64, last: UInt64)] = [:]
         }
         let state = Mutex(State())
 
@@ -26,12 +27,22 @@ enum Subject {
             case .serverHeartbeatStarted(let server, let awaited) where !awaited:
                 state.withLock { $0.starts[server, default: []].append(ns) }
             case .serverHeartbeatSucceeded(let server, _, _, _):
-                state.withLock { $0.successes[server, default: 0] += 1 }
+                state.withLock { s in
+                    let seen = s.successes[server]
+                    s.successes[server] = ((seen?.count ?? 0) + 1, seen?.first ?? ns, ns)
+                }
             default: break
             }
         }
 
-        func reset() { state.withLock { $0 = State() } }
+        /// Starts the window: forgets the starts, and keeps of each server's successes only the
+        /// last one, as the anchor its in-window rate is measured from.
+        func startWindow() {
+            state.withLock { s in
+                s.starts = [:]
+                s.successes = s.successes.mapValues { (count: 1, first: $0.last, last: $0.last) }
+            }
+        }
     }
 
     static func waitFor(_ topology: Topology, seconds: Double, _ condition: (TopologyDescription) -> Bool) throws {
@@ -162,7 +173,7 @@ enum Subject {
         }
         let knownMS = ms(since: start)
         events.flush()
-        log.reset()
+        log.startWindow()
         let cpu0 = ProcessUsage.cpuSeconds()
         let w0 = nowNS()
         Thread.sleep(forTimeInterval: windowSeconds)
@@ -173,7 +184,9 @@ enum Subject {
         let descriptors = ProcessUsage.openDescriptors()
         events.flush()
         let state = log.state.withLock { $0 }
-        let perServer = pool.topology.description.servers.keys.map { Double(state.successes[$0] ?? 0) / window * 60 }
+        let perServer = pool.topology.description.servers.keys.map { address in
+            checksPerMinute(state.successes[address])
+        }
         let lags = state.starts.values.flatMap { starts in
             zip(starts.dropFirst(), starts).map { Double($0 &- $1) / 1e6 - Double(heartbeatMS) }
         }
@@ -187,6 +200,15 @@ enum Subject {
             ("configuredPerMin", num(60_000 / Double(heartbeatMS))),
             ("lagP50MS", num(percentile(lags, 50) ?? -1)), ("lagP99MS", num(percentile(lags, 99) ?? -1)),
         ]
+    }
+
+    /// A server's achieved check rate: its successes in the window over the time from its last
+    /// success before the window (every server has one: the window opens once all are known)
+    /// to its last in the window. A plain count over a 20 s window would read a 10 s heartbeat
+    /// as 3 or 6 per minute by phase alone. The peers' programs compute it the same way.
+    static func checksPerMinute(_ successes: (count: Int, first: UInt64, last: UInt64)?) -> Double {
+        guard let successes, successes.count >= 2, successes.last > successes.first else { return 0 }
+        return Double(successes.count - 1) / (Double(successes.last - successes.first) / 1e9) * 60
     }
 
     static func num(_ value: Double) -> JSONValue { .number(String(format: "%.3f", value)) }
