@@ -3,15 +3,16 @@
 # in a fresh process, repeated; prints a markdown table (median, min, max) and JSON.
 #
 #   ./scenarios.sh            3/7/50-member discovery, stepdown -> write, 100/1,000/5,000 mongos
-#                             with 500 ms and 10 s heartbeats over 20 s windows (about 9 minutes)
-#   ./scenarios.sh --quick    fewer runs, 5 s windows, no 5,000 (about 2 minutes)
+#                             with 500 ms and 10 s heartbeats over 20 s windows, streaming (about 15 minutes)
+#   ./scenarios.sh --quick    fewer runs, 5 s windows, no 5,000 (about 3 minutes)
 #   Any SDAMScenarios option passes through: --runs N, --cost-runs N, --window S, --json FILE.
 #
 # Builds (release) `sdam` into ../.build and SDAMScenarios into ../.build-bench.
 set -euo pipefail
-cd "$(dirname "$0")"
-../scripts/setup.sh
-(cd .. && swift build -c release --product sdam >&2)
-swift build -c release --build-path ../.build-bench --product SDAMScenarios >&2
+# Absolute paths and no `cd`, so that a relative --json FILE is where the caller means.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+"$root/scripts/setup.sh"
+(cd "$root" && swift build -c release --product sdam >&2)
+(cd "$root/Benchmarks" && swift build -c release --build-path "$root/.build-bench" --product SDAMScenarios >&2)
 echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), Linux $(uname -r)."
-exec ../.build-bench/release/SDAMScenarios --sdam ../.build/release/sdam "$@"
+exec "$root/.build-bench/release/SDAMScenarios" --sdam "$root/.build/release/sdam" "$@"

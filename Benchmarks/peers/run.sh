@@ -4,30 +4,32 @@
 # `sdam simulate`, then one table with medians (min–max) and the ratios to ours.
 #
 #   ./run.sh           5 runs per scenario, 3 per monitoring-cost case, 20 s windows,
-#                      100/1,000/5,000 mongos (half an hour or more: the peers run a thread per server)
-#   ./run.sh --quick   3 runs, 1 per cost case, 5 s windows, 100/1,000 mongos (about 5 minutes)
+#                      100/1,000/5,000 mongos (about an hour: the peers run a thread per server)
+#   ./run.sh --quick   3 runs, 1 per cost case, 5 s windows, 100/1,000 mongos (about 10 minutes)
 #   Other options pass to compare.py: --runs N --cost-runs N --window S --sizes 100,1000 --json FILE
 #
-# Installs what it needs: libmongoc-dev (apt), PyMongo (pip, into a venv in ../../.build-peers).
+# Installs what it needs: libmongoc-dev (apt), PyMongo (scripts/interop-setup.sh: pip, into
+# .build-venv). The C program is built into .build-peers.
 set -euo pipefail
-cd "$(dirname "$0")"
-root="$(cd ../.. && pwd)"
+# Absolute paths and no `cd`, so that a relative --json FILE is where the caller means.
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
 out="$root/.build-peers"
 mkdir -p "$out"
-../../scripts/setup.sh
+"$root/scripts/setup.sh"
 if ! pkg-config --exists libmongoc-1.0 2>/dev/null; then
   SUDO=""; if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
   echo "run.sh: installing libmongoc-dev and pkg-config" >&2
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libmongoc-dev pkg-config >/dev/null
 fi
-if [ ! -x "$out/venv/bin/python" ]; then python3 -m venv "$out/venv"; fi
-"$out/venv/bin/python" -c 'import pymongo' 2>/dev/null || "$out/venv/bin/pip" install -q pymongo >&2
-gcc -O2 -Wall -o "$out/peer_libmongoc" peer_libmongoc.c $(pkg-config --cflags --libs libmongoc-1.0) -lpthread -lm >&2
+# PyMongo: the interop tests' virtual environment (.build-venv), made by their setup script.
+"$root/scripts/interop-setup.sh" >&2
+gcc -O2 -Wall -o "$out/peer_libmongoc" "$here/peer_libmongoc.c" $(pkg-config --cflags --libs libmongoc-1.0) -lpthread -lm >&2
 (cd "$root" && swift build -c release --product sdam >&2)
-(cd .. && swift build -c release --build-path "$root/.build-bench" --product SDAMScenarios >&2)
+(cd "$root/Benchmarks" && swift build -c release --build-path "$root/.build-bench" --product SDAMScenarios >&2)
 echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), Linux $(uname -r)."
-exec python3 compare.py --sdam "$root/.build/release/sdam" \
+exec python3 "$here/compare.py" --sdam "$root/.build/release/sdam" \
   --ours "$root/.build-bench/release/SDAMScenarios" \
   --libmongoc "$out/peer_libmongoc" \
-  --pymongo "$out/venv/bin/python $PWD/peer_pymongo.py" "$@"
+  --pymongo "$root/.build-venv/bin/python $here/peer_pymongo.py" "$@"
