@@ -27,6 +27,7 @@ case "$kind" in
   address)
     scratch=.build-asan
     export ASAN_OPTIONS="${ASAN_OPTIONS:-halt_on_error=0:detect_leaks=1:detect_stack_use_after_return=1}"
+    export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/scripts/lsan-suppressions.txt:print_suppressions=1}"
     ;;
   *)
     echo "usage: scripts/sanitize.sh [thread|address] [swift test arguments...]" >&2

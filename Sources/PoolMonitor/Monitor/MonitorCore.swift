@@ -45,8 +45,8 @@ final class MonitorCore {
     }
 
     /// Applies a check's outcome and carries out the actions it produced.
-    func apply(_ description: ServerDescription, checkFailed: Bool = false) {
-        perform(topology.apply(description, checkFailed: checkFailed))
+    func apply(_ description: ServerDescription, checkFailed: Bool = false, cancellationsAtStart: UInt64? = nil) {
+        perform(topology.apply(description, checkFailed: checkFailed, cancellationsAtStart: cancellationsAtStart))
     }
 
     /// Carries out monitor actions, in order.

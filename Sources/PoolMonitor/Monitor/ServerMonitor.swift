@@ -44,6 +44,9 @@ final class ServerMonitor {
         var awaited = false
         /// The topologyVersion the awaited reply answers (nil for a polling check).
         var awaitedVersion: TopologyVersion?
+        /// `Topology.checkCancellations(for:)` when the check started: an application error
+        /// that cancels it in flight leaves its result unapplied.
+        var cancellations: UInt64 = 0
 
         /// The server was known before this check (PossiblePrimary counts as Unknown, as in
         /// Server Description Equality): a network error then earns one immediate retry.
@@ -130,7 +133,8 @@ final class ServerMonitor {
         // An Unknown server's average RTT was cleared (server-selection spec), whatever made it
         // Unknown: a failed check or an application error.
         if previousType == .unknown { rtt.reset() }
-        check = CheckInFlight(startedNS: MonotonicClock.nanoseconds(), previousType: previousType)
+        check = CheckInFlight(startedNS: MonotonicClock.nanoseconds(), previousType: previousType,
+                              cancellations: context.topology.checkCancellations(for: address))
         context.publish(.serverHeartbeatStarted(address, awaited: false))
         armTimeout()
         if let connection, !connection.isClosed, handshaken {
@@ -279,12 +283,12 @@ final class ServerMonitor {
             var failed = description
             failed.error = "\(address): \(description.error ?? "hello failed")"
             context.publish(.serverHeartbeatFailed(address, durationMS: durationMS, error: failed.error ?? "", awaited: current.awaited))
-            context.apply(failed, checkFailed: true)
+            context.apply(failed, checkFailed: true, cancellationsAtStart: current.cancellations)
             perform(scheduler.checkFailed(nowMS: MonotonicClock.milliseconds(), isNetworkError: false, serverWasKnown: current.wasKnown))
             return
         }
         context.publish(.serverHeartbeatSucceeded(address, durationMS: durationMS, reply: reply, awaited: current.awaited))
-        context.apply(description)
+        context.apply(description, cancellationsAtStart: current.cancellations)
         guard !stopped, let connection, !connection.isClosed else { return }
         if current.awaited, let sent = current.awaitedVersion, description.topologyVersion == sent,
            durationMS < Double(context.settings.heartbeatFrequencyMS) / 2 {
@@ -322,7 +326,8 @@ final class ServerMonitor {
         let nowNS = MonotonicClock.nanoseconds()
         scheduler.streamingReplyReceived(nowMS: Int64(nowNS / 1_000_000))
         let previousType = context.topology.description.servers[address]?.type ?? .unknown
-        check = CheckInFlight(startedNS: nowNS, helloSentNS: nowNS, previousType: previousType, awaited: true, awaitedVersion: version)
+        check = CheckInFlight(startedNS: nowNS, helloSentNS: nowNS, previousType: previousType, awaited: true, awaitedVersion: version,
+                              cancellations: context.topology.checkCancellations(for: address))
         context.publish(.serverHeartbeatStarted(address, awaited: true))
         if context.options.connectTimeoutMS > 0 {
             timeoutTimer.start(after: Double(context.options.connectTimeoutMS + context.settings.heartbeatFrequencyMS) / 1000)
@@ -371,7 +376,7 @@ final class ServerMonitor {
         let error = reason.contains(address.description) ? reason : "\(address): \(reason)"
         context.publish(.serverHeartbeatFailed(address, durationMS: durationMS, error: error, awaited: current.awaited))
         let nowMS = MonotonicClock.milliseconds()
-        context.apply(ServerDescription(address: address, error: error, now: nowMS), checkFailed: true)
+        context.apply(ServerDescription(address: address, error: error, now: nowMS), checkFailed: true, cancellationsAtStart: current.cancellations)
         perform(scheduler.checkFailed(nowMS: nowMS, isNetworkError: isNetworkError, serverWasKnown: current.wasKnown))
     }
 

@@ -15,6 +15,10 @@ public final class Topology: Sendable {
         var version: UInt64 = 0
         var opened = false
         var closed = false
+        /// How many times an application error cancelled each server's monitor check. A check
+        /// remembers the count when it starts; if it moved by the time its result comes back,
+        /// the result is dropped (see `apply`).
+        var checkCancellations: [ServerAddress: UInt64] = [:]
     }
 
     private let state: ConditionLock<State>
@@ -92,16 +96,35 @@ public final class Topology: Sendable {
         }
     }
 
+    /// How many times application errors have cancelled the server's monitor check; a check
+    /// passes the count it started with to `apply`.
+    public func checkCancellations(for address: ServerAddress) -> UInt64 {
+        state.withLock { $0.checkCancellations[address, default: 0] }
+    }
+
     /// Applies a check's outcome (on the loop thread).
-    /// - Parameter checkFailed: the check failed (network error, timeout, `ok: 0`): the
-    ///   server's pool is cleared in the same transition.
+    ///
+    /// A check that an application error cancelled while it was in flight has no result: the
+    /// error marked the server Unknown and cleared its pool, and the cancellation is on its way
+    /// to the loop. Applying a reply the server sent before it failed would make it selectable
+    /// again for a moment (server-monitoring spec, "Drivers cancel in-progress monitor checks":
+    /// the generation-style check that avoids this race). Seen under AddressSanitizer's slower
+    /// loop: a write retried after the primary died selected the dead primary again.
+    /// - Parameters:
+    ///   - checkFailed: the check failed (network error, timeout, `ok: 0`): the server's pool is
+    ///     cleared in the same transition.
+    ///   - cancellationsAtStart: `checkCancellations(for:)` when the check started; nil applies
+    ///     unconditionally.
     /// - Returns: the actions for the monitor. Clearing a pool is the generation bump the state
     ///   machine makes in this same transition, under this lock: connections of an older
     ///   generation are closed instead of used.
     @discardableResult
-    public func apply(_ server: ServerDescription, checkFailed: Bool = false) -> [SDAMAction] {
+    public func apply(_ server: ServerDescription, checkFailed: Bool = false, cancellationsAtStart: UInt64? = nil) -> [SDAMAction] {
         transition { s in
             guard !s.closed else { return TopologyUpdate() }
+            if let cancellationsAtStart, s.checkCancellations[server.address, default: 0] != cancellationsAtStart {
+                return TopologyUpdate()
+            }
             return checkFailed ? s.machine.checkFailed(server) : s.machine.apply(server)
         }
     }
@@ -111,7 +134,9 @@ public final class Topology: Sendable {
     public func handle(_ error: ApplicationError) {
         let actions = transition { s in
             guard !s.closed else { return TopologyUpdate() }
-            return s.machine.handle(error, now: MonotonicClock.milliseconds())
+            let update = s.machine.handle(error, now: MonotonicClock.milliseconds())
+            for case .cancelCheck(let address) in update.actions { s.checkCancellations[address, default: 0] &+= 1 }
+            return update
         }
         forwardToMonitor(actions)
     }
