@@ -20,11 +20,8 @@ extension ClientPool {
         settings: ClientPoolSettings,
         events: EventPublisher
     ) throws(ClientPoolError) -> any TopologyMonitoring {
-        let options = MonitorOptions(
-            connectTimeoutMS: settings.connectTimeoutMS, appName: settings.appName, threadName: settings.monitorThreadName
-        )
         do {
-            return try TopologyMonitor(settings: topologySettings, options: options, events: events)
+            return try TopologyMonitor(settings: topologySettings, options: settings.monitorOptions, events: events)
         } catch let error as TopologySettingsError {
             throw .unsupportedConfiguration(error.description)
         } catch {

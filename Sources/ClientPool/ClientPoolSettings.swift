@@ -29,11 +29,19 @@ public struct ClientPoolSettings: Sendable, Equatable {
     public var appName: String? = nil
     /// `loadBalanced`: the handshake then uses OP_MSG hello with `loadBalanced: true`.
     public var loadBalanced: Bool = false
+    /// `serverMonitoringMode`: stream, poll, or `auto` (stream except on a FaaS platform).
+    public var serverMonitoringMode: ServerMonitoringMode = .auto
 
     /// The monitor thread's name (tests tell their pools' threads apart by it).
     var monitorThreadName = "sdam-monitor"
 
     public init() {}
+
+    /// What the pool's monitor is told: the monitoring sockets use connectTimeoutMS too.
+    var monitorOptions: MonitorOptions {
+        MonitorOptions(connectTimeoutMS: connectTimeoutMS, appName: appName, threadName: monitorThreadName,
+                       serverMonitoringMode: serverMonitoringMode)
+    }
 
     /// The settings a parsed connection string asks for.
     public init(connectionString: ConnectionString) {
@@ -48,6 +56,7 @@ public struct ClientPoolSettings: Sendable, Equatable {
         if let readPreference = options.readPreference { self.readPreference = readPreference }
         appName = options.appName
         loadBalanced = options.loadBalanced ?? false
+        if let mode = options.serverMonitoringMode { serverMonitoringMode = mode }
     }
 
     /// The pure selector these settings configure.

@@ -40,4 +40,13 @@ struct ClientPoolCreationTests {
         #expect(defaults.maxPoolSize == 100 && defaults.serverSelectionTimeoutMS == 30_000 && defaults.connectTimeoutMS == 10_000)
         #expect(defaults.waitQueueTimeoutMS == nil && defaults.socketTimeoutMS == nil && defaults.readPreference == .primary)
     }
+
+    @Test("serverMonitoringMode and the monitoring socket options reach the pool's monitor")
+    func monitorOptionsAreRead() throws {
+        let text = "mongodb://127.0.0.1:1/?serverMonitoringMode=poll&connectTimeoutMS=900&appname=tests"
+        let options = ClientPoolSettings(connectionString: try ConnectionString(text)).monitorOptions
+        #expect(options.serverMonitoringMode == .poll)
+        #expect(options.connectTimeoutMS == 900 && options.appName == "tests")
+        #expect(ClientPoolSettings(connectionString: try ConnectionString("mongodb://h")).monitorOptions.serverMonitoringMode == .auto)
+    }
 }
