@@ -74,12 +74,15 @@ def run_subject(command, scenario_args, sdam, timeout):
     try:
         p = subprocess.run(shlex.split(command) + ["subject"] + scenario_args + ["--sdam", sdam],
                            capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None, f"timed out after {timeout} s"
-    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+        stdout, failure = p.stdout, (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1]
+    except subprocess.TimeoutExpired as e:
+        # A program prints its result before it shuts its client down: a slow shutdown still
+        # leaves the figures.
+        out = e.stdout or ""
+        stdout, failure = out.decode() if isinstance(out, bytes) else out, f"timed out after {timeout} s"
+    lines = [l for l in stdout.splitlines() if l.startswith("{")]
     if not lines:
-        err = (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1]
-        return None, err[:120]
+        return None, failure[:120]
     return with_per_server_figures(json.loads(lines[-1])), None
 
 

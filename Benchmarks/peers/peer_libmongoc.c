@@ -202,8 +202,8 @@ static void heartbeat_started(const mongoc_apm_server_heartbeat_started_t *event
 
 static void heartbeat_succeeded(const mongoc_apm_server_heartbeat_succeeded_t *event) {
   const mongoc_host_list_t *host = mongoc_apm_server_heartbeat_succeeded_get_host(event);
-  pthread_mutex_lock(&lock);
   double t = now_ms();
+  pthread_mutex_lock(&lock);
   if (successes[host->port]++ == 0) first_success[host->port] = t;
   last_success[host->port] = t;
   pthread_mutex_unlock(&lock);

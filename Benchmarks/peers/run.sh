@@ -17,11 +17,11 @@ root="$(cd "$here/../.." && pwd)"
 out="$root/.build-peers"
 mkdir -p "$out"
 "$root/scripts/setup.sh"
-if ! pkg-config --exists libmongoc-1.0 2>/dev/null; then
+if ! pkg-config --exists libmongoc-1.0 2>/dev/null || ! command -v gcc >/dev/null 2>&1; then
   SUDO=""; if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-  echo "run.sh: installing libmongoc-dev and pkg-config" >&2
+  echo "run.sh: installing libmongoc-dev, pkg-config and gcc" >&2
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libmongoc-dev pkg-config >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libmongoc-dev pkg-config gcc >/dev/null
 fi
 # PyMongo: the interop tests' virtual environment (.build-venv), made by their setup script.
 "$root/scripts/interop-setup.sh" >&2

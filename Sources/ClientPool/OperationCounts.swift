@@ -9,10 +9,6 @@ import PoolMonitor
 final class OperationCounts: Sendable {
     private let counts = ConditionLock<[ServerAddress: Int]>([:])
 
-    func count(for address: ServerAddress) -> Int {
-        counts.withLock { $0[address, default: 0] }
-    }
-
     /// All counts at once, so one selection sees a consistent set.
     var all: [ServerAddress: Int] { counts.withLock { $0 } }
 

@@ -97,7 +97,7 @@ final class ClientConnection {
     func release() {
         guard isHeld else { return }
         isHeld = false
-        guard !isClosed, !paused, !isProcessing else { return }
+        guard !isClosed, !paused else { return }
         withExtendedLifetime(self) { processBuffered() }
     }
 

@@ -136,11 +136,7 @@ public final class MongoSimulator: Sendable {
 
     /// Closes every listener and connection and joins the loop thread. Idempotent.
     public func stop() {
-        let first = stopped.withLock { stopped -> Bool in
-            defer { stopped = true }
-            return !stopped
-        }
-        guard first else { return }
+        guard stopped.setOnce() else { return }
         let core = self.core
         _ = Self.run(on: loop) { () -> Bool in
             core.value?.shutdown()

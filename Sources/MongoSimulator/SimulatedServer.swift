@@ -207,7 +207,7 @@ final class SimulatedServer {
         guard behaviour.answers, !connection.isClosed,
               held[connection.connectionId] === hello else { return }
         let document = answerDocument(hello.request, connectionId: connection.connectionId)
-        let streaming = hello.exhaust && document["ok"]?.isTruthy == true && hello.message.opMsg != nil
+        let streaming = hello.exhaust && document["ok"]?.isTruthy == true
         let requestID = takeRequestID()
         let reply = WireExchange.reply(document, to: hello.message, requestID: requestID,
                                        responseTo: hello.responseTo, moreToCome: streaming)

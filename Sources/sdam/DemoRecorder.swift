@@ -1,5 +1,4 @@
 import PoolMonitor
-import Synchronization
 
 /// Keeps what the demo needs of the pool's monitoring events, with the time each happened
 /// (MonotonicClock nanoseconds): every topology description the pool went through, and when
@@ -14,7 +13,7 @@ final class DemoRecorder: Sendable {
         var checks: [(ns: UInt64, server: ServerAddress)] = []
     }
 
-    private let state = Mutex(State())
+    private let state = ConditionLock(State())
 
     /// The handler to register with `EventPublisher.addTimedHandler`.
     func record(_ event: MonitoringEvent, at ns: UInt64) {

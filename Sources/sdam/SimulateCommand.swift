@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MongoSimulator
+import PoolMonitor
 
 /// `sdam simulate`: runs a simulated deployment on 127.0.0.1 and obeys control lines on stdin.
 struct SimulateCommand: ParsableCommand {
@@ -58,7 +59,7 @@ struct SimulateCommand: ParsableCommand {
         } else {
             kind = .standalone
         }
-        raiseDescriptorLimit()
+        OpenFileLimit.raiseToHardLimit()
         let simulator: MongoSimulator
         do {
             simulator = try MongoSimulator(
@@ -77,15 +78,6 @@ struct SimulateCommand: ParsableCommand {
             printLine(answer)
             if quit { return }
         }
-    }
-
-    /// A thousand servers need more descriptors than the usual soft limit of 1,024: take the
-    /// hard limit.
-    private func raiseDescriptorLimit() {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-        limit.rlim_cur = limit.rlim_max
-        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     /// Prints and flushes: a controlling process reads line by line through a pipe.

@@ -77,9 +77,6 @@ extension ResourceCounts {
     /// Raises this process's open-file soft limit to its hard limit (tests with a thousand
     /// servers hold three descriptors per server: listener, accepted and monitoring sockets).
     public static func raiseOpenFileLimit() {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-        limit.rlim_cur = limit.rlim_max
-        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        OpenFileLimit.raiseToHardLimit()
     }
 }

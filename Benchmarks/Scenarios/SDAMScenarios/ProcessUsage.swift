@@ -32,13 +32,6 @@ enum ProcessUsage {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
     }
 
-    /// Raises RLIMIT_NOFILE to the hard limit (5,000 servers need 5,000+ descriptors).
-    static func raiseDescriptorLimit() {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-        limit.rlim_cur = limit.rlim_max
-        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-    }
 }
 
 /// The p-th percentile (0...100) by nearest rank; nil when empty.

@@ -1,7 +1,6 @@
 import ClientPool
 import Foundation
 import PoolMonitor
-import Synchronization
 
 /// One run of one scenario by this driver (a `ClientPool`), against a simulator in its own
 /// process. Prints one JSON object. The peers' programs (Benchmarks/peers/) do the same runs
@@ -20,7 +19,7 @@ enum Subject {
             var starts: [ServerAddress: [UInt64]] = [:]
             var successes: [ServerAddress: (count: Int, first: UInt64, last: UInt64)] = [:]
         }
-        let state = Mutex(State())
+        let state = ConditionLock(State())
 
         func record(_ event: MonitoringEvent, at ns: UInt64) {
             switch event {
@@ -156,7 +155,7 @@ enum Subject {
     /// costs and how well it keeps the configured rhythm. A check is a heartbeat that
     /// succeeded, polled or (streaming) awaited; timer lag is measured on polled checks only.
     static func mongos(sdam: String, count: Int, heartbeatMS: Int, windowSeconds: Double, mode: Mode) throws -> [(String, JSONValue)] {
-        ProcessUsage.raiseDescriptorLimit()
+        OpenFileLimit.raiseToHardLimit()
         let sim = try SimulatorProcess(sdam: sdam, arguments: ["--mongos", "\(count)"] + mode.simulatorArguments)
         defer { sim.stop() }
         let log = CheckLog()

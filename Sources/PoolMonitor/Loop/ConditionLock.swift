@@ -67,3 +67,14 @@ public final class ConditionLock<Value>: @unchecked Sendable {
         }
     }
 }
+
+extension ConditionLock where Value == Bool {
+    /// Sets the flag and tells whether this call set it: what an idempotent `close()` or
+    /// `stop()` asks before doing its work once.
+    public func setOnce() -> Bool {
+        withLock { flag in
+            defer { flag = true }
+            return !flag
+        }
+    }
+}

@@ -129,12 +129,11 @@ final class ServerMonitor {
     }
 
     private func beginCheck() {
-        let previousType = context.topology.description.servers[address]?.type ?? .unknown
+        let start = context.topology.checkStart(for: address)
         // An Unknown server's average RTT was cleared (server-selection spec), whatever made it
         // Unknown: a failed check or an application error.
-        if previousType == .unknown { rtt.reset() }
-        check = CheckInFlight(startedNS: MonotonicClock.nanoseconds(), previousType: previousType,
-                              cancellations: context.topology.checkCancellations(for: address))
+        if start.type == .unknown { rtt.reset() }
+        check = CheckInFlight(startedNS: MonotonicClock.nanoseconds(), previousType: start.type, cancellations: start.cancellations)
         context.publish(.serverHeartbeatStarted(address, awaited: false))
         armTimeout()
         if let connection, !connection.isClosed, handshaken {
@@ -325,9 +324,9 @@ final class ServerMonitor {
     private func continueStreaming(on connection: MonitorConnection, awaiting version: TopologyVersion?, request: () -> Void) {
         let nowNS = MonotonicClock.nanoseconds()
         scheduler.streamingReplyReceived(nowMS: Int64(nowNS / 1_000_000))
-        let previousType = context.topology.description.servers[address]?.type ?? .unknown
-        check = CheckInFlight(startedNS: nowNS, helloSentNS: nowNS, previousType: previousType, awaited: true, awaitedVersion: version,
-                              cancellations: context.topology.checkCancellations(for: address))
+        let start = context.topology.checkStart(for: address)
+        check = CheckInFlight(startedNS: nowNS, helloSentNS: nowNS, previousType: start.type, awaited: true, awaitedVersion: version,
+                              cancellations: start.cancellations)
         context.publish(.serverHeartbeatStarted(address, awaited: true))
         if context.options.connectTimeoutMS > 0 {
             timeoutTimer.start(after: Double(context.options.connectTimeoutMS + context.settings.heartbeatFrequencyMS) / 1000)

@@ -44,11 +44,7 @@ public final class TopologyMonitor: Sendable {
     /// Stops monitoring, closes every monitoring socket, joins the loop thread and closes the
     /// topology (TopologyClosed is published; selection waiters fail). Idempotent.
     public func close() {
-        let first = closed.withLock { closed -> Bool in
-            defer { closed = true }
-            return !closed
-        }
-        guard first else { return }
+        guard closed.setOnce() else { return }
         let core = self.core
         loop.execute {
             core.value?.stopAll()

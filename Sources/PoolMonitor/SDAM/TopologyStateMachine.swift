@@ -144,10 +144,10 @@ public struct TopologyStateMachine: Sendable {
             if serversBefore.index(forKey: address) == nil { serversBefore[address] = .some(before) }
         }
 
-        /// The server's description before the transition; nil when it was not in the topology.
-        func serverBefore(_ address: ServerAddress, current: TopologyDescription) -> ServerDescription? {
-            if let recorded = serversBefore[address] { return recorded }
-            return current.servers[address]
+        /// The description of a server the transition touched, before it did; nil when the
+        /// transition added it.
+        func serverBefore(_ address: ServerAddress) -> ServerDescription? {
+            serversBefore[address] ?? nil
         }
     }
 
@@ -206,7 +206,7 @@ public struct TopologyStateMachine: Sendable {
         var latest: [ServerAddress: ServerDescription] = [:]
         for (address, server) in transition.replaced { latest[address] = server }
         for (address, _) in transition.replaced where reported.insert(address).inserted {
-            guard let previous = transition.serverBefore(address, current: description), let new = latest[address] else { continue }
+            guard let previous = transition.serverBefore(address), let new = latest[address] else { continue }
             if previous != new {
                 update.events.append(.serverDescriptionChanged(address, previous: previous, new: new))
                 changed = true

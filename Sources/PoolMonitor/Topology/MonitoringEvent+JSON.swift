@@ -40,7 +40,7 @@ extension MonitoringEvent {
                 if let error = new.error { fields.append(("error", .string(error))) }
                 return fields
             case .topologyDescriptionChanged(let previous, let new):
-                let servers = new.servers.values.sorted { $0.address < $1.address }.map { server -> JSONValue in
+                let servers = new.sortedServers.map { server -> JSONValue in
                     .object([
                         ("address", .string(server.address.description)),
                         ("type", .string(server.type.rawValue)),

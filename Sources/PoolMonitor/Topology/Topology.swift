@@ -102,6 +102,14 @@ public final class Topology: Sendable {
         state.withLock { $0.checkCancellations[address, default: 0] }
     }
 
+    /// What a monitor check takes when it starts, under one lock: the server's current type
+    /// (for the one-retry rule) and its cancellation count (for `apply`).
+    func checkStart(for address: ServerAddress) -> (type: ServerType, cancellations: UInt64) {
+        state.withLock { s in
+            (s.machine.description.servers[address]?.type ?? .unknown, s.checkCancellations[address, default: 0])
+        }
+    }
+
     /// Applies a check's outcome (on the loop thread).
     ///
     /// A check that an application error cancelled while it was in flight has no result: the
@@ -171,6 +179,8 @@ public final class Topology: Sendable {
     private func transition(_ body: (inout State) -> TopologyUpdate) -> [SDAMAction] {
         let update = state.withLock { s -> TopologyUpdate in
             let update = body(&s)
+            // A server no longer monitored has no check left to cancel.
+            for case .stopMonitoring(let address) in update.actions { s.checkCancellations[address] = nil }
             if !update.isEmpty {
                 s.version &+= 1
                 events.publish(update.events.map(MonitoringEvent.sdam))
