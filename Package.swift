@@ -5,10 +5,12 @@ import PackageDescription
 /// depends on this one by path.
 let package = Package(
     name: "mongo-sdam",
-    platforms: [.macOS(.v13)],
     products: [
+        .library(name: "MongoBSON", targets: ["MongoBSON"]),
+        .library(name: "SDAMCore", targets: ["SDAMCore"]),
+        .library(name: "MongoWire", targets: ["MongoWire"]),
         .library(name: "PoolMonitor", targets: ["PoolMonitor"]),
-        .library(name: "ClientPool", targets: ["ClientPool"]),
+        .library(name: "MongoClientPool", targets: ["MongoClientPool"]),
         .library(name: "SpecRunner", targets: ["SpecRunner"]),
         .library(name: "MongoSimulator", targets: ["MongoSimulator"]),
         .executable(name: "sdam", targets: ["sdam"]),
@@ -24,42 +26,55 @@ let package = Package(
             path: "Sources/CLibev",
             providers: [.apt(["libev-dev"])]
         ),
+        // BSON values and documents, their validating parser, Extended JSON and plain JSON.
+        .target(name: "MongoBSON", path: "Sources/BSON"),
+        // The pure SDAM core: descriptions, the state machine, selection, check scheduling,
+        // the connection string and the settings. No Glibc, Dispatch, Foundation or libev
+        // (checked by scripts/check-purity.sh): time, randomness and I/O results are inputs.
+        .target(name: "SDAMCore", dependencies: ["MongoBSON"]),
+        // The wire protocol: frames, OP_MSG, OP_QUERY/OP_REPLY, the incremental decoder and
+        // the handshake documents.
+        .target(name: "MongoWire", dependencies: ["MongoBSON", "SDAMCore"], path: "Sources/Wire"),
+        // The loop, sockets, name resolution, the monitors and the Topology shell.
         .target(
             name: "PoolMonitor",
             dependencies: [
-                "CLibev",
+                "CLibev", "MongoBSON", "SDAMCore", "MongoWire",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The application's face: the pool of clients, selection waits, command execution.
+        // Its module is not named after its main type (`ClientPool`), so both can be named.
         .target(
-            name: "ClientPool",
+            name: "MongoClientPool",
             dependencies: [
-                "PoolMonitor",
+                "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            path: "Sources/ClientPool"
         ),
         // Runs the official JSON spec tests; shared by `sdam spec-test` and the test suite.
-        .target(name: "SpecRunner", dependencies: ["PoolMonitor"]),
+        .target(name: "SpecRunner", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor"]),
         // A simulated deployment speaking the wire protocol on loopback, for tests and demos.
-        .target(name: "MongoSimulator", dependencies: ["PoolMonitor"]),
+        .target(name: "MongoSimulator", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor"]),
         .executableTarget(
             name: "sdam",
             dependencies: [
-                "PoolMonitor",
-                "ClientPool",
+                "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor",
+                "MongoClientPool",
                 "SpecRunner",
                 "MongoSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Fixtures shared by the test targets: seeded randomness, resource counts, loopback peers.
-        .target(name: "TestSupport", dependencies: ["PoolMonitor"], path: "Tests/TestSupport"),
-        .testTarget(name: "PoolMonitorTests", dependencies: ["PoolMonitor", "TestSupport"]),
-        .testTarget(name: "ClientPoolTests", dependencies: ["ClientPool", "PoolMonitor", "TestSupport"]),
-        .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "PoolMonitor", "TestSupport"]),
-        .testTarget(name: "MongoSimulatorTests", dependencies: ["MongoSimulator", "PoolMonitor", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor"], path: "Tests/TestSupport"),
+        .testTarget(name: "PoolMonitorTests", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "TestSupport"]),
+        .testTarget(name: "ClientPoolTests", dependencies: ["MongoClientPool", "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "TestSupport"]),
+        .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "TestSupport"]),
+        .testTarget(name: "MongoSimulatorTests", dependencies: ["MongoSimulator", "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "TestSupport"]),
         // The story on loopback: the monitor and the pool against the simulated deployment.
-        .testTarget(name: "EndToEndTests", dependencies: ["PoolMonitor", "ClientPool", "MongoSimulator", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoClientPool", "MongoSimulator", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

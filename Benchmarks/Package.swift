@@ -5,7 +5,6 @@ import PackageDescription
 /// (as swift-nio does). Run from this folder: `swift package benchmark`.
 let package = Package(
     name: "mongo-sdam-benchmarks",
-    platforms: [.macOS(.v13)],
     dependencies: [
         .package(name: "mongo-sdam", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
@@ -15,7 +14,8 @@ let package = Package(
             name: "SDAMBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "PoolMonitor", package: "mongo-sdam"),
+                .product(name: "MongoBSON", package: "mongo-sdam"), .product(name: "SDAMCore", package: "mongo-sdam"),
+                .product(name: "MongoWire", package: "mongo-sdam"), .product(name: "PoolMonitor", package: "mongo-sdam"),
             ],
             path: "Benchmarks/SDAMBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -25,8 +25,9 @@ let package = Package(
         .executableTarget(
             name: "SDAMScenarios",
             dependencies: [
-                .product(name: "ClientPool", package: "mongo-sdam"),
-                .product(name: "PoolMonitor", package: "mongo-sdam"),
+                .product(name: "MongoClientPool", package: "mongo-sdam"),
+                .product(name: "MongoBSON", package: "mongo-sdam"), .product(name: "SDAMCore", package: "mongo-sdam"),
+                .product(name: "MongoWire", package: "mongo-sdam"), .product(name: "PoolMonitor", package: "mongo-sdam"),
             ],
             path: "Scenarios/SDAMScenarios"
         ),

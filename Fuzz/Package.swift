@@ -8,7 +8,6 @@ import PackageDescription
 /// its `main` from libFuzzer; `FuzzSeeds` is an ordinary tool, built without those flags.
 let package = Package(
     name: "mongo-sdam-fuzz",
-    platforms: [.macOS(.v13)],
     dependencies: [
         .package(name: "mongo-sdam", path: ".."),
     ],
@@ -16,7 +15,8 @@ let package = Package(
         // Invariant checks shared by the fuzz targets (BSON round trips, chunk plans).
         .target(
             name: "FuzzSupport",
-            dependencies: ["CFuzzer", .product(name: "PoolMonitor", package: "mongo-sdam")]
+            dependencies: ["CFuzzer", .product(name: "MongoBSON", package: "mongo-sdam"), .product(name: "SDAMCore", package: "mongo-sdam"),
+                .product(name: "MongoWire", package: "mongo-sdam"), .product(name: "PoolMonitor", package: "mongo-sdam")]
         ),
         // Declares libFuzzer's LLVMFuzzerRunDriver for Swift.
         .target(name: "CFuzzer"),
@@ -27,12 +27,14 @@ let package = Package(
         // Writes seed corpora from the official spec data (read at run time, never copied).
         .executableTarget(
             name: "FuzzSeeds",
-            dependencies: [.product(name: "PoolMonitor", package: "mongo-sdam")]
+            dependencies: [.product(name: "MongoBSON", package: "mongo-sdam"), .product(name: "SDAMCore", package: "mongo-sdam"),
+                .product(name: "MongoWire", package: "mongo-sdam"), .product(name: "PoolMonitor", package: "mongo-sdam")]
         ),
     ],
     swiftLanguageModes: [.v6]
 )
 
 var fuzzDependencies: [Target.Dependency] {
-    ["FuzzSupport", .product(name: "PoolMonitor", package: "mongo-sdam")]
+    ["FuzzSupport", .product(name: "MongoBSON", package: "mongo-sdam"), .product(name: "SDAMCore", package: "mongo-sdam"),
+                .product(name: "MongoWire", package: "mongo-sdam"), .product(name: "PoolMonitor", package: "mongo-sdam")]
 }

@@ -3,7 +3,7 @@
 # instrumented build never mixes with the normal one:
 #   scripts/sanitize.sh thread    # ThreadSanitizer, .build-tsan
 #   scripts/sanitize.sh address   # AddressSanitizer (leak checks included), .build-asan
-# Extra arguments go to `swift test` (e.g. `--filter EventLoopTests`). The suite is Swift Testing
+# Extra arguments go to `swift test` (e.g. `--filter MonitorLoopTests`). The suite is Swift Testing
 # only: `--disable-xctest` skips the empty XCTest pass, whose runtime (libXCTest) leaks 368 bytes
 # that LeakSanitizer would report.
 #

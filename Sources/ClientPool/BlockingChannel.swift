@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,7 +18,7 @@ struct BlockingChannel {
 
     /// Connects to one resolved address within `deadline` (nil = no limit).
     static func connect(
-        to address: SocketAddress,
+        to address: ResolvedAddress,
         server: ServerAddress,
         deadline: UInt64?
     ) throws(ConnectionError) -> NonBlockingSocket {

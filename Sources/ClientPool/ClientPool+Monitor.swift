@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// What a pool needs of the thing that monitors its deployment: the topology it keeps current,
 /// and a way to stop it. The real one is PoolMonitor's `TopologyMonitor` (one libev thread);

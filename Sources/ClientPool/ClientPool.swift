@@ -1,5 +1,8 @@
 import Logging
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 import Synchronization
 
 /// A pool of clients over one monitored deployment — libmongoc's pooled mode: one monitor
@@ -26,9 +29,9 @@ public final class ClientPool: Sendable {
 
     struct PoolState {
         /// Clients pushed back and not popped since.
-        var idle: [Client] = []
+        var idle: [MongoClient] = []
         /// Every client ever created; closing the pool closes their connections.
-        var all: [Client] = []
+        var all: [MongoClient] = []
         var closed = false
     }
 
@@ -103,10 +106,10 @@ public final class ClientPool: Sendable {
     /// called: wake-ups that find no free client do not extend it.
     /// - Throws: `ClientPoolError.waitQueueTimeout` after waitQueueTimeoutMS;
     ///   `.poolClosed` when the pool is (or gets) closed.
-    public func pop() throws(ClientPoolError) -> Client {
+    public func pop() throws(ClientPoolError) -> MongoClient {
         let timeout = settings.waitQueueTimeoutMS ?? 0
         let deadline = timeout > 0 ? MonotonicClock.nanoseconds() + UInt64(timeout) * 1_000_000 : nil
-        let result: Result<Client, ClientPoolError>? = state.wait(until: deadline) { s in
+        let result: Result<MongoClient, ClientPoolError>? = state.wait(until: deadline) { s in
             if s.closed { return .failure(.poolClosed) }
             return takeClient(&s).map { .success($0) }
         }
@@ -119,13 +122,13 @@ public final class ClientPool: Sendable {
 
     /// Takes a free client without waiting.
     /// - Returns: nil when maxPoolSize clients are in use, or the pool is closed.
-    public func tryPop() -> Client? {
+    public func tryPop() -> MongoClient? {
         state.withLock { s in s.closed ? nil : takeClient(&s) }
     }
 
     /// Gives a client back for other threads to pop. Pushing a client of another pool, or one
     /// that is already back, does nothing; after `close()` the client's connections are closed.
-    public func push(_ client: Client) {
+    public func push(_ client: MongoClient) {
         guard client.shared === shared else {
             shared.logger.error("push of a client from another pool ignored")
             return
@@ -148,11 +151,11 @@ public final class ClientPool: Sendable {
     }
 
     /// An idle client, or a new one while fewer than maxPoolSize exist (0 = no limit).
-    private func takeClient(_ s: inout PoolState) -> Client? {
+    private func takeClient(_ s: inout PoolState) -> MongoClient? {
         if let client = s.idle.popLast() { return client }
         let limit = settings.maxPoolSize
         guard limit == 0 || s.all.count < limit else { return nil }
-        let client = Client(shared: shared)
+        let client = MongoClient(shared: shared)
         s.all.append(client)
         return client
     }
@@ -169,7 +172,7 @@ public final class ClientPool: Sendable {
     /// closed), and closes every client's connections — a connection in use by an operation is
     /// shut down, so that operation fails at once and its thread closes it. Idempotent.
     public func close() {
-        let clients = state.withLock { s -> [Client]? in
+        let clients = state.withLock { s -> [MongoClient]? in
             guard !s.closed else { return nil }
             s.closed = true
             let all = s.all

@@ -1,6 +1,9 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
-/// Everything a `ClientPool` or a `Client` can throw, as one typed error.
+/// Everything a `ClientPool` or a `MongoClient` can throw, as one typed error.
 ///
 /// Every description says what was expected, what happened instead and, where a server was
 /// involved, which server — so that it can go straight into a log line or an exception message.

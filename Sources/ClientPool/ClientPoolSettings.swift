@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The options a pool and its clients work by, read from the connection string once; options
 /// the string leaves out take the specifications' defaults.

@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// What went wrong on an application connection, before the client turns it into SDAM
 /// feedback (`ApplicationError`) and a `ClientPoolError`.

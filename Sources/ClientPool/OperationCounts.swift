@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// Each server's `operationCount` (server-selection spec, "operationCount"): operations selected
 /// for it and not yet finished, shared by every client of a pool, for the "power of two random

@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// When and how a command carries `$readPreference` over OP_MSG, per the server-selection
 /// specification: "Passing read preference to mongos and load balancers", "Topology type:

@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -53,7 +56,7 @@ final class ServerConnection: @unchecked Sendable {
         generation: Int,
         settings: ClientPoolSettings
     ) throws(ConnectionError) -> ServerConnection {
-        let resolved: [SocketAddress]
+        let resolved: [ResolvedAddress]
         if let literal = NameResolver.literal(host: address.host, port: address.port) {
             resolved = literal
         } else {

@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The streaming protocol's part of a hello: the client's `topologyVersion` and
 /// `maxAwaitTimeMS`, and whether the server should wait before answering. Pure.

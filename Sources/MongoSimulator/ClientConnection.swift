@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,7 +24,7 @@ final class ClientConnection {
 
     let fd: Int32
     let connectionId: Int64
-    private let loop: EventLoop
+    private let loop: MonitorLoop
     private let readBuffer: ReadBuffer
     private var decoder = FrameDecoder()
     private var outbox: [UInt8] = []
@@ -50,7 +53,7 @@ final class ClientConnection {
     private static let readsPerEvent = 4
 
     init(
-        loop: EventLoop, fd: Int32, connectionId: Int64, readBuffer: ReadBuffer,
+        loop: MonitorLoop, fd: Int32, connectionId: Int64, readBuffer: ReadBuffer,
         onMessage: @escaping (ClientConnection, WireMessage) -> Response,
         onClose: @escaping (ClientConnection) -> Void
     ) {

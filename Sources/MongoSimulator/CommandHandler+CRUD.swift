@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The small in-memory `insert` and `find`, with the errors a real replica set member gives.
 extension CommandHandler {

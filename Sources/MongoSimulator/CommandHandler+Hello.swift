@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 extension CommandHandler {
     /// hello / isMaster: the legacy command names answer `ismaster`, hello answers

@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// Answers one command as a MongoDB 7.0 mongod or mongos would. Pure: the server's state, its
 /// data and the wall-clock time come in as parameters.

@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// One command as the handler sees it, whichever opcode carried it.
 public struct CommandRequest: Sendable, Equatable {

@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The in-memory data of one server, or of a whole replica set (whose members share one store:
 /// a write on the primary is visible on every member at once). Pure value.

@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// An awaitable hello held on one connection: waiting for the server's topologyVersion to
 /// change or for `maxAwaitTimeMS` to pass, and, for an exhaust stream (`exhaustAllowed`),
@@ -20,12 +23,12 @@ final class HeldHello {
     var responseTo: Int32
     private let maxAwaitSeconds: Double
     private var timer: TimerWatcher?
-    private let loop: EventLoop
+    private let loop: MonitorLoop
     private let onDue: (HeldHello) -> Void
 
     /// - Parameter onDue: called on the loop when `maxAwaitTimeMS` has passed.
     init(
-        loop: EventLoop, connection: ClientConnection, request: CommandRequest, message: WireMessage,
+        loop: MonitorLoop, connection: ClientConnection, request: CommandRequest, message: WireMessage,
         awaitable: AwaitableHelloRequest, onDue: @escaping (HeldHello) -> Void
     ) {
         self.loop = loop

@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// A reply as it leaves a connection: its bytes, at what pace, and what becomes of the
 /// connection once they are written.

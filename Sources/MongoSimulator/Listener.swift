@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +11,7 @@ import Glibc
 /// moment instead of spinning on the level-triggered watcher.
 final class Listener {
     let socket: ListeningSocket
-    private let loop: EventLoop
+    private let loop: MonitorLoop
     private var watcher: IOWatcher?
     private var backoff: TimerWatcher?
     /// Receives each accepted socket, which it then owns.
@@ -19,7 +22,7 @@ final class Listener {
     private static let backoffSeconds = 0.05
 
     /// Binds the port (0: the kernel chooses) without listening yet.
-    init(loop: EventLoop, port: UInt16) throws(SocketError) {
+    init(loop: MonitorLoop, port: UInt16) throws(SocketError) {
         self.loop = loop
         socket = try ListeningSocket(port: port)
     }

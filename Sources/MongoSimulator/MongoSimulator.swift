@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// A simulated MongoDB deployment — a standalone, a replica set or mongos routers — speaking the
 /// real wire protocol on 127.0.0.1, for tests, demos and benchmarks.
@@ -10,7 +13,7 @@ import PoolMonitor
 /// not call them from the simulator's own loop thread. `stop()` closes everything and joins the
 /// thread; a simulator that is never stopped keeps its thread and ports, like an unclosed file.
 public final class MongoSimulator: Sendable {
-    private let loop: EventLoop
+    private let loop: MonitorLoop
     private let core: LoopBound<SimulatorCore?>
     private let directory = SimulatorDirectory()
     private let stopped = ConditionLock(false)
@@ -23,7 +26,7 @@ public final class MongoSimulator: Sendable {
         try configuration.validate()
         self.configuration = configuration
         do {
-            loop = try EventLoop(name: configuration.threadName)
+            loop = try MonitorLoop(name: configuration.threadName)
         } catch {
             throw .invalidConfiguration("\(error)")
         }
@@ -166,7 +169,7 @@ public final class MongoSimulator: Sendable {
     }
 
     /// Runs `work` on `loop` and waits for it; nil when the loop has shut down.
-    private static func run<T: Sendable>(on loop: EventLoop, _ work: @escaping @Sendable () -> T) -> T? {
+    private static func run<T: Sendable>(on loop: MonitorLoop, _ work: @escaping @Sendable () -> T) -> T? {
         precondition(!loop.inLoop, "MongoSimulator control calls would deadlock on the simulator's own loop")
         let done = ConditionLock<T?>(nil)
         let accepted = loop.execute {

@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The replica set's configuration and election state: who is a member, who is primary, the
 /// election term and the config version. Pure: no sockets, no clock, so elections can be tested

@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// What one server knows about itself when it answers a command: everything `CommandHandler`
 /// needs besides the request, the data store and the time.

@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// One simulated mongod or mongos: its listener, its connections, its behaviour and its
 /// counters. What it answers comes from the simulator (`respond`), which knows the deployment.
@@ -21,7 +24,7 @@ final class SimulatedServer {
     /// Awaitable hellos waiting for a change, by connection id.
     private var held: [Int64: HeldHello] = [:]
 
-    private let loop: EventLoop
+    private let loop: MonitorLoop
     private let readBuffer: ReadBuffer
     private let listener: Listener
     private var nextConnectionID: Int64 = 1
@@ -34,7 +37,7 @@ final class SimulatedServer {
 
     /// Binds the port (0: the kernel chooses); call `start()` to listen.
     init(
-        loop: EventLoop, port: UInt16, processId: BSONObjectID, reportsTopologyVersion: Bool, readBuffer: ReadBuffer,
+        loop: MonitorLoop, port: UInt16, processId: BSONObjectID, reportsTopologyVersion: Bool, readBuffer: ReadBuffer,
         respond: @escaping (SimulatedServer, CommandRequest, Int64) -> BSONDocument
     ) throws(SocketError) {
         self.loop = loop

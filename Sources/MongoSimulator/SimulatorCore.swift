@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,7 +13,7 @@ import Glibc
 /// Loop-confined.
 final class SimulatorCore {
     let configuration: SimulatorConfiguration
-    private let loop: EventLoop
+    private let loop: MonitorLoop
     private let directory: SimulatorDirectory
     private let readBuffer = ReadBuffer()
     private(set) var servers: [String: SimulatedServer] = [:]
@@ -26,7 +29,7 @@ final class SimulatorCore {
     private let processSeed = UInt32.random(in: 0...UInt32.max)
     private var processesStarted: UInt32 = 0
 
-    init(loop: EventLoop, configuration: SimulatorConfiguration, directory: SimulatorDirectory) {
+    init(loop: MonitorLoop, configuration: SimulatorConfiguration, directory: SimulatorDirectory) {
         self.loop = loop
         self.configuration = configuration
         self.directory = directory

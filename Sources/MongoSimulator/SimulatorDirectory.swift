@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The servers' addresses and counters, published by the loop after every change so that any
 /// thread can read them without a round trip to the loop.

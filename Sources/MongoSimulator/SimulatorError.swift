@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// Why a simulator could not start or a control call could not be carried out.
 public enum SimulatorError: Error, Sendable, Equatable, CustomStringConvertible {

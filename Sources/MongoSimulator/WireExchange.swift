@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// What a decoded wire message asks of a simulated server.
 public enum WireRequest: Sendable, Equatable {

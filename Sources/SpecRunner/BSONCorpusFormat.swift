@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The bson-corpus format (source/bson-corpus/bson-corpus.md): one file per BSON type, with a
 /// `bson_type` key and arrays `valid`, `decodeErrors` and `parseErrors`, each entry one case.

@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The connection-string and uri-options spec tests (one shared layout): a `tests` array whose
 /// entries have a `uri`, with `valid`, `warning`, `hosts`, `auth` and `options` to check. A

@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The initial DNS seedlist discovery format: a `mongodb+srv://` `uri` with the `seeds` and
 /// `hosts` its SRV and TXT records should produce.

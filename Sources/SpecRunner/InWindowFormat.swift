@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The selection-within-the-latency-window tests (`server-selection/tests/in_window`): one file
 /// is one case. With mocked operation counts, `iterations` selections with read preference

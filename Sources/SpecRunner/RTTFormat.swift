@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The round-trip-time tests (`server-selection/tests/rtt`): one file is one case. A previous
 /// average (`"NULL"` for none) and a new sample go in; the new weighted average comes out.

@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The SDAM unit-test format (`uri` and `phases` at the top; README of
 /// server-discovery-and-monitoring/tests): one file is one test case. Each phase feeds hello

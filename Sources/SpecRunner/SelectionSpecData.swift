@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// Reading the server-selection and max-staleness test files' shared pieces
 /// (`topology_description`, server entries, `read_preference`) into the driver's own types.

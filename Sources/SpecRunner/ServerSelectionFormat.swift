@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The server-selection logic tests (`server-selection/tests/server_selection/**`) and the
 /// max-staleness tests (`max-staleness/tests/**`): one file is one case. A topology, an

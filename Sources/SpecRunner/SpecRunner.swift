@@ -1,5 +1,8 @@
 import Foundation
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// Runs every JSON spec test file under some paths, detecting each file's format.
 public struct SpecRunner: Sendable {

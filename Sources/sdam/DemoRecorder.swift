@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// Keeps what the demo needs of the pool's monitoring events, with the time each happened
 /// (MonotonicClock nanoseconds): every topology description the pool went through, and when

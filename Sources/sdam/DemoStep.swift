@@ -1,5 +1,8 @@
 import Foundation
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// One line of the demo's timeline: when (milliseconds since the story started, monotonic
 /// clock), in which act of the story, what happened, and the figures behind it.

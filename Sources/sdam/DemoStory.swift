@@ -1,7 +1,10 @@
-import ClientPool
+import MongoClientPool
 import Foundation
 import MongoSimulator
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The story of the seed documents, told by a real `ClientPool` against a simulated
 /// three-member replica set on loopback, with the times measured as it happens: startup,

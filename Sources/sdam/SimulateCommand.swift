@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import MongoSimulator
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// `sdam simulate`: runs a simulated deployment on 127.0.0.1 and obeys control lines on stdin.
 struct SimulateCommand: ParsableCommand {

@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import MongoSimulator
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// `sdam watch [URI]`: monitors a deployment and prints one line per event.
 struct WatchCommand: ParsableCommand {

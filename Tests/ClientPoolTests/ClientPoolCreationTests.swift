@@ -1,6 +1,9 @@
 import Testing
-@testable import ClientPool
-@testable import PoolMonitor
+@testable import MongoClientPool
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// What `ClientPool(uri:)` accepts and refuses, before any network I/O.
 @Suite("creating a pool from a connection string")

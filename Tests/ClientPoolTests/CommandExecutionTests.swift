@@ -1,7 +1,10 @@
 import Testing
 import TestSupport
-@testable import ClientPool
-@testable import PoolMonitor
+@testable import MongoClientPool
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// runCommand against a fake server: the handshake, `$db`, `$readPreference`, connection reuse.
 @Suite("running commands")

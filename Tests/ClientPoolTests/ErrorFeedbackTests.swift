@@ -1,7 +1,10 @@
 import Testing
 import TestSupport
-@testable import ClientPool
-@testable import PoolMonitor
+@testable import MongoClientPool
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// Errors from commands feed the topology as the SDAM spec's "Error handling" says.
 @Suite("error feedback into SDAM")

@@ -1,8 +1,11 @@
 import Logging
 import Testing
 import TestSupport
-@testable import ClientPool
-@testable import PoolMonitor
+@testable import MongoClientPool
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// Pools with the real monitor (one libev thread), on loopback. Serialized: they count this
 /// process's threads and file descriptors.

@@ -1,8 +1,11 @@
 import Dispatch
 import TestSupport
 import Synchronization
-@testable import ClientPool
-@testable import PoolMonitor
+@testable import MongoClientPool
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// A "monitor" that monitors nothing: the test feeds the topology by hand (`apply`) and sees
 /// the immediate-check requests selection makes.

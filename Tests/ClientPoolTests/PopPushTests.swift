@@ -4,8 +4,11 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
-@testable import ClientPool
-@testable import PoolMonitor
+@testable import MongoClientPool
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 @Suite("pop and push")
 struct PopPushTests {

@@ -1,6 +1,9 @@
 import Testing
-@testable import ClientPool
-@testable import PoolMonitor
+@testable import MongoClientPool
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// `$readPreference` per the server-selection spec, by topology type and server type.
 @Suite("passing the read preference")

@@ -1,13 +1,16 @@
 import Testing
-@testable import ClientPool
-@testable import PoolMonitor
+@testable import MongoClientPool
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// Selection on a hand-fed topology: what a waiting selection does when the topology changes.
 @Suite("server selection waits on the topology")
 struct ServerSelectionWaitTests {
     typealias Outcome = Result<ServerDescription, ClientPoolError>
 
-    static func select(_ client: Client, _ operation: ServerSelectionOperation) -> Background<Outcome> {
+    static func select(_ client: MongoClient, _ operation: ServerSelectionOperation) -> Background<Outcome> {
         Background { Result { () throws(ClientPoolError) in try client.selectServer(for: operation) } }
     }
 

@@ -1,7 +1,10 @@
 import Testing
 import TestSupport
-@testable import ClientPool
-@testable import PoolMonitor
+@testable import MongoClientPool
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// Connections carry their server's pool generation; a cleared pool makes them stale.
 @Suite("stale connections")

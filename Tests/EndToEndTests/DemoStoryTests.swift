@@ -1,5 +1,8 @@
 import Foundation
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 import Testing
 
 /// `sdam demo --json` tells the story in the right order with sane times. The test runs the

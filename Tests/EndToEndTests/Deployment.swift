@@ -1,6 +1,9 @@
 import Foundation
 import MongoSimulator
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 import TestSupport
 
 /// Helpers for the end-to-end story: a simulated deployment, a monitor over it, and bounded

@@ -1,8 +1,11 @@
-import ClientPool
+import MongoClientPool
 import Foundation
 import MongoSimulator
 import Testing
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 import TestSupport
 
 /// Hostile servers (issue 6): for each way a server can misbehave on the wire, only that server

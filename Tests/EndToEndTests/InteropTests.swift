@@ -1,10 +1,13 @@
-import ClientPool
+import MongoClientPool
 import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 import MongoSimulator
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 import Testing
 import TestSupport
 

@@ -1,7 +1,10 @@
 import Foundation
 import MongoSimulator
 import Testing
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 import TestSupport
 
 /// The story the user's documents tell, told by the monitor against a simulated replica set on

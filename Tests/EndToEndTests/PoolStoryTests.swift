@@ -1,8 +1,11 @@
-import ClientPool
+import MongoClientPool
 import Foundation
 import MongoSimulator
 import Testing
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 import TestSupport
 
 /// The story told by pooled clients against the simulated replica set: waiting reads and

@@ -1,5 +1,8 @@
 import Testing
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 @testable import MongoSimulator
 
 /// The streaming fields of a hello, read and judged without sockets.

@@ -1,5 +1,8 @@
 import Testing
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 @testable import MongoSimulator
 
 /// The pure command handler: hello as a 7.0 server writes it, and the errors of a real member.

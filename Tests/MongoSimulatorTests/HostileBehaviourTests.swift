@@ -1,5 +1,8 @@
 import Testing
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 @testable import MongoSimulator
 
 /// What each hostile behaviour does to a reply, byte by byte and field by field, without sockets.

@@ -1,5 +1,8 @@
 import Testing
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 import MongoSimulator
 
 /// Mongos routers and a standalone, and what only a replica set can do.

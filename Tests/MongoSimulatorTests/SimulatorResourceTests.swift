@@ -1,5 +1,8 @@
 import Testing
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 import MongoSimulator
 import TestSupport
 

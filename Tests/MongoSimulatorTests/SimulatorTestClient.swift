@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 import MongoSimulator
 #if canImport(Glibc)
 import Glibc
@@ -22,7 +25,7 @@ final class SimulatorTestClient {
     init(_ address: String, timeout: Double = 5) throws {
         guard let colon = address.lastIndex(of: ":"),
               let port = UInt16(address[address.index(after: colon)...]),
-              let socketAddress = SocketAddress(ipLiteral: String(address[..<colon]), port: port) else {
+              let socketAddress = ResolvedAddress(ipLiteral: String(address[..<colon]), port: port) else {
             throw TestClientError(description: "bad address \(address)")
         }
         self.timeout = timeout

@@ -1,5 +1,8 @@
 import Testing
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// Application errors fed back into SDAM: State Change Error classification, staleness by
 /// generation and topologyVersion, pool clearing, and connection backpressure.

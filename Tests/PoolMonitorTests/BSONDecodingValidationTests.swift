@@ -1,5 +1,8 @@
 import Testing
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// One hand-made bad input per validation rule of the decoder, with the typed error it must
 /// produce (kind and byte offset). The lazy view must reject it identically.

@@ -1,5 +1,8 @@
 import Testing
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// A hello reply as a replica set member sends it: about 20 fields and a 7-host array.
 let helloReply: BSONDocument = [

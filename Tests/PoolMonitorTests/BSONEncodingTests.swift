@@ -1,5 +1,8 @@
 import Testing
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// Bytes from hex digits (spaces allowed), for hand-made BSON in tests.
 func bsonBytes(_ hex: String) -> [UInt8] {

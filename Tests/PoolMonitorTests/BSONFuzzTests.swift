@@ -1,5 +1,8 @@
 import Testing
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// Random and mutated inputs: each must end in a value or a typed error (never a trap), the
 /// lazy view must agree with the decoder, and a decoded value must survive re-encoding.

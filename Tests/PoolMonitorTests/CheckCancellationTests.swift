@@ -1,5 +1,8 @@
 import Testing
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// A monitor check that an application error cancels while it is in flight has no result
 /// (server-monitoring spec, "Drivers cancel in-progress monitor checks"): a reply the server

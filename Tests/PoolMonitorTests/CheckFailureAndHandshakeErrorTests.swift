@@ -1,5 +1,8 @@
 import Testing
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// A failed monitor check clears the server's pool in the same transition; a failed handshake
 /// on an application connection marks the server Unknown unless the server labelled it as

@@ -1,6 +1,9 @@
 import Dispatch
 import Testing
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 @Suite struct ConditionLockTests {
     @Test func waiterWakesOnBroadcast() {

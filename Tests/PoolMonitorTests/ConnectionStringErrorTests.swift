@@ -1,5 +1,8 @@
 import Testing
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The wording of every kind of rejection: each message names the offending part and what was
 /// expected, so a user can fix the string without reading the spec.

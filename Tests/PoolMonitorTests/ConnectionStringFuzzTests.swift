@@ -1,5 +1,8 @@
 import Testing
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// Random and mutated connection strings always end in a value or a typed error: no trap, no
 /// hang, and a parsed value always satisfies the parser's promises.

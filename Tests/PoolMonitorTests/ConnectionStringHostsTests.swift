@@ -1,5 +1,8 @@
 import Testing
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// Host information: host kinds, ports, normalisation, UNIX sockets and mongodb+srv's rules.
 @Suite struct ConnectionStringHostsTests {

@@ -1,5 +1,8 @@
 import Testing
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// Userinfo and auth database: percent-decoding, the spec's forbidden characters, and a
 /// description that never shows the password.

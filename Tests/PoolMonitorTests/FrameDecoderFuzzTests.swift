@@ -1,5 +1,8 @@
 import Testing
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// Seeded fuzzing of the frame decoder and message decoder: random and mutated frames, fed in
 /// random chunks, must end in whole messages or a typed `WireError`, never a trap or a hang.

@@ -1,5 +1,8 @@
 import Testing
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// Inputs the libFuzzer targets in `Fuzz/` found to break an invariant, kept as tests once
 /// fixed. Each test names its target and what went wrong.

@@ -1,5 +1,8 @@
 import Testing
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// The final choice: two distinct random servers from the window, the less busy one wins.
 @Suite struct OperationCountChoiceTests {

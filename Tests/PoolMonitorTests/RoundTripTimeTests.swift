@@ -1,5 +1,8 @@
 import Testing
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// The RTT estimator: 0.2-weighted average, first sample whole, reset when Unknown; minimum of
 /// the last 10 samples, 0 until 2 were taken.

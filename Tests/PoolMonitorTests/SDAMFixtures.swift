@@ -1,4 +1,7 @@
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// Shared builders for the SDAM tests: addresses, hello replies, descriptions, settings.
 enum SDAMFixtures {

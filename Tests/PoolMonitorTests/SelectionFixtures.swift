@@ -1,4 +1,7 @@
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// Builders for the selection tests: servers and topologies written as the spec tests write
 /// them ("a:27017", type, RTT, tags).

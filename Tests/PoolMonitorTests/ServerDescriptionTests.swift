@@ -1,5 +1,8 @@
 import Testing
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// ServerDescription built from hello replies: the spec's ServerType table, normalisation,
 /// numeric leniency, malformed replies, and Server Description Equality.

@@ -1,5 +1,8 @@
 import Testing
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// Seeded random topologies and operations: whatever comes out must obey the invariants of
 /// the specification.

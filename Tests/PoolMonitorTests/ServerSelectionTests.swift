@@ -1,5 +1,8 @@
 import Testing
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// Which servers are suitable, by topology type, operation and read preference mode.
 @Suite struct ServerSelectionTests {

@@ -1,5 +1,8 @@
 import Testing
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// Tag sets: tried in order, the first that matches any candidate wins, `{}` matches all.
 @Suite struct TagSetTests {

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 import TestSupport
 
 /// The monitor loop against servers the test starts on loopback.

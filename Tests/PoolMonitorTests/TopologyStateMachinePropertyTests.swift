@@ -1,5 +1,8 @@
 import Testing
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// Seeded property-style test: thousands of random hello replies, failed checks and
 /// application errors applied to random topologies, checking after every step the invariants

@@ -1,4 +1,7 @@
-@testable import PoolMonitor
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
 
 /// Hand-built BSON bytes and helpers shared by the wire protocol tests. The wire layer treats
 /// documents as raw bytes, so these tests build them by hand rather than through a BSON codec.

@@ -1,5 +1,8 @@
 import Testing
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 @testable import SpecRunner
 
 /// The server-selection, RTT and in-window formats: recognised by their keys wherever the file

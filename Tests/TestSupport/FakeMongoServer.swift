@@ -1,5 +1,8 @@
 import Foundation
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 #if canImport(Glibc)
 import Glibc
 #endif

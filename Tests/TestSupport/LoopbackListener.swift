@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,7 +40,7 @@ public final class LoopbackListener: @unchecked Sendable {
         port = UInt16(bigEndian: addr.sin_port)
     }
 
-    public var address: SocketAddress { SocketAddress(ipLiteral: "127.0.0.1", port: port)! }
+    package var address: ResolvedAddress { ResolvedAddress(ipLiteral: "127.0.0.1", port: port)! }
 
     /// Accepts one connection (blocking).
     @discardableResult

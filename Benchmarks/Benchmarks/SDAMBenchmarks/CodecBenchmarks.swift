@@ -1,5 +1,8 @@
 import Benchmark
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The codec on the monitor's path (issue 2): every heartbeat decodes one hello reply, so these
 /// are paid once per server per heartbeatFrequencyMS (and far more often while clients wait).

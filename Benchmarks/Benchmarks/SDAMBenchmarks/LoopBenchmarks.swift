@@ -1,9 +1,12 @@
 import Benchmark
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The cross-thread primitives later issues build on: how fast a topology change reaches a
 /// client blocked in server selection (`ConditionLock` broadcast), and how fast work posted
-/// from an application thread runs on the monitor's loop (`EventLoop.execute`).
+/// from an application thread runs on the monitor's loop (`MonitorLoop.execute`).
 ///
 /// Each sample is one round trip (no scaling), so the percentiles show the wake-up latency's
 /// spread, not just its mean.
@@ -35,7 +38,7 @@ func registerLoopBenchmarks() {
 
     let loopRoundTrip = LoopRoundTrip()
     Benchmark(
-        "EventLoop: execute a closure, wait until it has run (round trip)",
+        "MonitorLoop: execute a closure, wait until it has run (round trip)",
         configuration: perRoundTrip,
         closure: { benchmark in
             loopRoundTrip.roundTrip()
@@ -94,14 +97,14 @@ private final class PingPong {
     }
 }
 
-/// An `EventLoop` and a counter its posted closures bump; the caller waits on the counter as
+/// An `MonitorLoop` and a counter its posted closures bump; the caller waits on the counter as
 /// an application thread waits for work it handed to the monitor thread.
 private final class LoopRoundTrip {
-    private var loop: EventLoop?
+    private var loop: MonitorLoop?
     private let ran = ConditionLock(0)
 
     func start() throws {
-        loop = try EventLoop(name: "bench-loop")
+        loop = try MonitorLoop(name: "bench-loop")
     }
 
     func roundTrip() {

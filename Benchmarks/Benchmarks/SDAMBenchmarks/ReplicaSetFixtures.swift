@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// Hello replies and replica-set topologies shaped like a real deployment's, shared by the
 /// benchmarks. Everything here runs in setup code, never inside a measured loop.

@@ -1,5 +1,8 @@
 import Benchmark
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// Micro-benchmarks of the monitor's hot paths. Each concern registers its benchmarks from a
 /// file of its own; run them with `./run.sh` (or `swift package benchmark`) from Benchmarks/.

@@ -1,5 +1,8 @@
 import Benchmark
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The pure SDAM core (issue 3): `TopologyStateMachine.apply` runs under the topology lock once
 /// per heartbeat of every member, so its cost bounds how long selection waits for the lock.

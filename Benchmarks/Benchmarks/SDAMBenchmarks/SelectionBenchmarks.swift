@@ -1,5 +1,8 @@
 import Benchmark
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// Server selection (issue 3): every operation selects a server from a topology snapshot, so
 /// this is on every operation's path, outside any lock.

@@ -1,5 +1,8 @@
 import Foundation
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// Runs every scenario several times, each run in a fresh subject process (so threads, memory
 /// and CPU are the run's own), and reports median, min and max.

@@ -1,6 +1,9 @@
-import ClientPool
+import MongoClientPool
 import Foundation
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// One run of one scenario by this driver (a `ClientPool`), against a simulator in its own
 /// process. Prints one JSON object. The peers' programs (Benchmarks/peers/) do the same runs

@@ -1,5 +1,8 @@
 import Foundation
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 // SDAMScenarios: timed scenarios of the whole driver against `sdam simulate`.
 //

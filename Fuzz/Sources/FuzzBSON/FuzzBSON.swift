@@ -1,5 +1,8 @@
 import FuzzSupport
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The input is a BSON document (the tree decoder and the lazy view must agree; a valid one
 /// must survive re-encoding and Extended JSON in both modes) and, read as text, Extended JSON

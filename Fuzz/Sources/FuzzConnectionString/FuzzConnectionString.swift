@@ -1,5 +1,8 @@
 import FuzzSupport
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The input is a connection string (lossy UTF-8). Errors must describe themselves; an
 /// accepted string must give TCP addresses that survive a print/parse round trip, and settings

@@ -1,5 +1,8 @@
 import FuzzSupport
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// Input layout: byte 0 seeds the chunk plan, byte 1 holds options (bit 0: expect the first
 /// header's responseTo on every message; bit 1: maxMessageSizeBytes 1024), the rest is the

@@ -1,5 +1,8 @@
 import FuzzSupport
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// The input is a hello reply as BSON. It becomes a `ServerDescription` for one seed and is
 /// applied to a replica set topology (replicaSet "rs", three seeds) and to an Unknown one, as

@@ -1,4 +1,7 @@
-import PoolMonitor
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
 
 /// Chunk sizes for feeding a byte stream to an incremental decoder, drawn from a seed the
 /// fuzzer controls, so that it explores every way a socket can split a message.

@@ -1,3 +1,6 @@
+import MongoBSON
+import SDAMCore
+import MongoWire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,7 +13,7 @@ import Glibc
 /// accesses it guards as races), so a pthread mutex is used everywhere. The
 /// protected value lives inside; it is reached only through `withLock`, `wait` and `wait(until:)`,
 /// which hold the mutex — that is what makes the unchecked Sendable conformance sound.
-public final class ConditionLock<Value>: @unchecked Sendable {
+@_spi(LoopPrimitives) public final class ConditionLock<Value>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
     private var value: Value

@@ -1,3 +1,6 @@
+import MongoBSON
+import SDAMCore
+import MongoWire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -5,7 +8,7 @@ import Glibc
 /// Reads CLOCK_MONOTONIC. Deadlines, RTTs and heartbeat schedules use it, so a wall-clock jump
 /// neither cuts nor stretches a wait (architecture rule 5). The pure core never calls it: the
 /// loop and the pool read it and pass the time in.
-public enum MonotonicClock {
+@_spi(LoopPrimitives) public enum MonotonicClock {
     /// Nanoseconds since an arbitrary fixed point (boot).
     @inline(__always)
     public static func nanoseconds() -> UInt64 {

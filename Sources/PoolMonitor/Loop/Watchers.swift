@@ -1,25 +1,28 @@
+import MongoBSON
+import SDAMCore
+import MongoWire
 import CLibev
 
 /// A libev I/O watcher on one file descriptor, calling a Swift closure.
 ///
 /// Loop-confined: create, start, stop and drop it on the loop thread only. The ev_io struct
 /// lives in its own allocation so that its address is stable while libev holds it.
-public final class IOWatcher {
-    public struct Events: OptionSet, Sendable {
-        public let rawValue: Int32
-        public init(rawValue: Int32) { self.rawValue = rawValue }
-        public static let read = Events(rawValue: clibev_read())
-        public static let write = Events(rawValue: clibev_write())
+package final class IOWatcher {
+    package struct Events: OptionSet, Sendable {
+        package let rawValue: Int32
+        package init(rawValue: Int32) { self.rawValue = rawValue }
+        package static let read = Events(rawValue: clibev_read())
+        package static let write = Events(rawValue: clibev_write())
     }
 
-    private let loop: EventLoop
+    private let loop: MonitorLoop
     private let watcher: UnsafeMutablePointer<ev_io>
     private let onEvent: (Events) -> Void
-    public let fd: Int32
-    public private(set) var events: Events
+    package let fd: Int32
+    package private(set) var events: Events
 
     /// - Parameter onEvent: called on the loop thread with the events that fired.
-    public init(loop: EventLoop, fd: Int32, events: Events, onEvent: @escaping (Events) -> Void) {
+    package init(loop: MonitorLoop, fd: Int32, events: Events, onEvent: @escaping (Events) -> Void) {
         loop.preconditionInLoop()
         self.loop = loop
         self.fd = fd
@@ -35,18 +38,18 @@ public final class IOWatcher {
         clibev_io_set_data(watcher, Unmanaged.passUnretained(self).toOpaque())
     }
 
-    public var isActive: Bool { clibev_io_is_active(watcher) != 0 }
+    package var isActive: Bool { clibev_io_is_active(watcher) != 0 }
 
-    public func start() {
+    package func start() {
         if !isActive { ev_io_start(loop.rawLoop, watcher) }
     }
 
-    public func stop() {
+    package func stop() {
         ev_io_stop(loop.rawLoop, watcher)
     }
 
     /// Changes the events watched (libev requires the watcher stopped while it changes).
-    public func set(events: Events) {
+    package func set(events: Events) {
         guard events != self.events else { return }
         let wasActive = isActive
         stop()
@@ -67,12 +70,12 @@ public final class IOWatcher {
 
 /// A one-shot libev timer calling a Swift closure; re-arm it with `start(after:)`.
 /// Loop-confined, like `IOWatcher`.
-public final class TimerWatcher {
-    private let loop: EventLoop
+package final class TimerWatcher {
+    private let loop: MonitorLoop
     private let watcher: UnsafeMutablePointer<ev_timer>
     private let onFire: () -> Void
 
-    public init(loop: EventLoop, onFire: @escaping () -> Void) {
+    package init(loop: MonitorLoop, onFire: @escaping () -> Void) {
         loop.preconditionInLoop()
         self.loop = loop
         self.onFire = onFire
@@ -85,17 +88,17 @@ public final class TimerWatcher {
         clibev_timer_set_data(watcher, Unmanaged.passUnretained(self).toOpaque())
     }
 
-    public var isActive: Bool { clibev_timer_is_active(watcher) != 0 }
+    package var isActive: Bool { clibev_timer_is_active(watcher) != 0 }
 
     /// (Re)starts the timer to fire once, `seconds` from the loop's current time.
-    public func start(after seconds: Double) {
+    package func start(after seconds: Double) {
         let raw = loop.rawLoop
         ev_timer_stop(raw, watcher)
         clibev_timer_set(watcher, max(0, seconds), 0)
         ev_timer_start(raw, watcher)
     }
 
-    public func stop() {
+    package func stop() {
         ev_timer_stop(loop.rawLoop, watcher)
     }
 

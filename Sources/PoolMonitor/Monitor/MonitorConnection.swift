@@ -1,3 +1,7 @@
+import MongoBSON
+import SDAMCore
+import MongoWire
+
 /// One monitoring connection on the loop: a non-blocking socket, its read/write watcher, the
 /// bytes not yet written and the frame decoder for replies.
 ///
@@ -29,7 +33,7 @@ final class MonitorConnection {
     /// Starts a non-blocking connect to `address`. When the connect completes at once
     /// (`isConnected` is true after init) no `.connected` event follows: the owner proceeds.
     /// - Throws: `SocketError` when the connect fails at once (refused on loopback, no route).
-    init(loop: EventLoop, server: ServerAddress, address: SocketAddress, scratch: ReadScratch, onEvent: @escaping (Event) -> Void) throws(SocketError) {
+    init(loop: MonitorLoop, server: ServerAddress, address: ResolvedAddress, scratch: ReadScratch, onEvent: @escaping (Event) -> Void) throws(SocketError) {
         self.server = server
         self.scratch = scratch
         self.onEvent = onEvent

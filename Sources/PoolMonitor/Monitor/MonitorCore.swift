@@ -1,9 +1,13 @@
+import MongoBSON
+import SDAMCore
+import MongoWire
+
 /// The loop-confined half of a `TopologyMonitor`: the monitors of every server, and what they
 /// share (settings, the topology, the read buffer, request ids). It carries out the topology's
 /// monitor actions: a server added starts its first check in the same loop turn; a server
 /// removed has its watchers stopped and its socket closed in the same turn.
 final class MonitorCore {
-    let loop: EventLoop
+    let loop: MonitorLoop
     let topology: Topology
     let settings: TopologySettings
     let options: MonitorOptions
@@ -14,7 +18,7 @@ final class MonitorCore {
     private var lastRequestID: Int32 = 0
     private var closed = false
 
-    init(loop: EventLoop, topology: Topology, options: MonitorOptions) {
+    init(loop: MonitorLoop, topology: Topology, options: MonitorOptions) {
         loop.preconditionInLoop()
         self.loop = loop
         self.topology = topology

@@ -1,3 +1,6 @@
+import MongoBSON
+import SDAMCore
+import MongoWire
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,3 +1,7 @@
+import MongoBSON
+import SDAMCore
+import MongoWire
+
 /// Measures one server's round-trip time while its monitor streams (server-monitoring spec,
 /// "Measuring RTT"): a hello every heartbeatFrequencyMS on a dedicated connection of its own,
 /// on the same loop. It feeds samples to its owner and never changes the topology or publishes
@@ -6,11 +10,11 @@
 /// Loop-confined.
 final class RTTMonitor {
     private let server: ServerAddress
-    private let loop: EventLoop
+    private let loop: MonitorLoop
     private unowned let context: MonitorCore
     private let onSample: (Double) -> Void
     /// Where to connect: the address the server's monitor reached last.
-    private let target: () -> SocketAddress?
+    private let target: () -> ResolvedAddress?
     private var connection: MonitorConnection?
     private var handshaken = false
     private var useHello = false
@@ -19,7 +23,7 @@ final class RTTMonitor {
     private var timeoutTimer: TimerWatcher!
     private(set) var samplesTaken = 0
 
-    init(server: ServerAddress, loop: EventLoop, context: MonitorCore, target: @escaping () -> SocketAddress?, onSample: @escaping (Double) -> Void) {
+    init(server: ServerAddress, loop: MonitorLoop, context: MonitorCore, target: @escaping () -> ResolvedAddress?, onSample: @escaping (Double) -> Void) {
         self.server = server
         self.loop = loop
         self.context = context

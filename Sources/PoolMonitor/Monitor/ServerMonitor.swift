@@ -1,3 +1,7 @@
+import MongoBSON
+import SDAMCore
+import MongoWire
+
 /// Monitors one server on the loop: runs its checks (connect → handshake hello → reply, or
 /// hello on the open connection), times them out, feeds the outcome to the topology, and keeps
 /// a read watcher on the idle connection so a server that closes it is checked at once.
@@ -6,7 +10,7 @@
 /// the I/O and the bookkeeping around it (server-monitoring spec, polling protocol).
 final class ServerMonitor {
     let address: ServerAddress
-    private let loop: EventLoop
+    private let loop: MonitorLoop
     private unowned let context: MonitorCore
     private var scheduler: CheckScheduler
     private var rtt = RoundTripTimeEstimator()
@@ -23,7 +27,7 @@ final class ServerMonitor {
     private var resolving = false
     private var stopped = false
     /// The address the last successful connect reached (the RTT monitor connects there too).
-    private var connectedAddress: SocketAddress?
+    private var connectedAddress: ResolvedAddress?
     /// Measures RTT on its own connection while this monitor streams.
     private var rttMonitor: RTTMonitor?
 
@@ -32,7 +36,7 @@ final class ServerMonitor {
         /// When the hello was written (the RTT sample runs from here to the reply).
         var helloSentNS: UInt64 = 0
         var requestID: Int32 = 0
-        var addresses: [SocketAddress] = []
+        var addresses: [ResolvedAddress] = []
         var addressIndex = 0
         /// The server's type before this check, for the retry rule.
         var previousType: ServerType
@@ -53,7 +57,7 @@ final class ServerMonitor {
         var wasKnown: Bool { previousType != .unknown && previousType != .possiblePrimary }
     }
 
-    init(address: ServerAddress, loop: EventLoop, context: MonitorCore) {
+    init(address: ServerAddress, loop: MonitorLoop, context: MonitorCore) {
         self.address = address
         self.loop = loop
         self.context = context
@@ -159,7 +163,7 @@ final class ServerMonitor {
     }
 
     /// A name resolution finished: it serves the check waiting for it, if any.
-    private func resolved(_ result: Result<[SocketAddress], NameResolver.ResolutionError>) {
+    private func resolved(_ result: Result<[ResolvedAddress], NameResolver.ResolutionError>) {
         resolving = false
         guard check?.awaitingAddresses == true else { return }
         check?.awaitingAddresses = false
@@ -176,7 +180,7 @@ final class ServerMonitor {
         timeoutTimer.start(after: Double(context.options.connectTimeoutMS) / 1000)
     }
 
-    private func connect(to addresses: [SocketAddress]) {
+    private func connect(to addresses: [ResolvedAddress]) {
         check?.addresses = addresses
         check?.addressIndex = 0
         connectNextAddress()

@@ -1,3 +1,6 @@
+import MongoBSON
+import SDAMCore
+import MongoWire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +15,7 @@ import Glibc
 public final class TopologyMonitor: Sendable {
     public let topology: Topology
     public let options: MonitorOptions
-    private let loop: EventLoop
+    private let loop: MonitorLoop
     private let core: LoopBound<MonitorCore?>
     private let closed = ConditionLock(false)
 
@@ -20,12 +23,12 @@ public final class TopologyMonitor: Sendable {
     ///   - settings: seeds and SDAM options (validated here).
     ///   - options: connect timeout and application name for the handshakes.
     ///   - events: where SDAM and heartbeat events go, off the loop thread.
-    /// - Throws: `TopologySettingsError` for an invalid combination, `EventLoop.CreationError`
+    /// - Throws: `TopologySettingsError` for an invalid combination, `MonitorLoop.CreationError`
     ///   when the loop thread cannot start.
     public init(settings: TopologySettings, options: MonitorOptions = MonitorOptions(), events: EventPublisher = EventPublisher()) throws {
         try settings.validate()
         let topology = Topology(settings: settings, events: events)
-        let loop = try EventLoop(name: options.threadName)
+        let loop = try MonitorLoop(name: options.threadName)
         let core = LoopBound<MonitorCore?>(nil, loop: loop)
         self.topology = topology
         self.options = options

@@ -1,3 +1,6 @@
+import MongoBSON
+import SDAMCore
+import MongoWire
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -6,27 +9,27 @@ import Glibc
 /// Resolves host names without blocking the loop: `getaddrinfo` blocks, so it runs on a
 /// dispatch queue and the result is handed to a callback (which posts it back to the loop).
 /// IP literals skip resolution entirely.
-public enum NameResolver {
+package enum NameResolver {
     /// Why a name did not resolve.
-    public struct ResolutionError: Error, Sendable, CustomStringConvertible {
-        public var host: String
-        public var reason: String
-        public var description: String { "cannot resolve host '\(host)': \(reason)" }
+    package struct ResolutionError: Error, Sendable, CustomStringConvertible {
+        package var host: String
+        package var reason: String
+        package var description: String { "cannot resolve host '\(host)': \(reason)" }
     }
 
     private static let queue = DispatchQueue(label: "sdam.resolver", attributes: .concurrent)
 
     /// The addresses of an IP literal, at once; nil when `host` needs resolving.
-    public static func literal(host: String, port: UInt16) -> [SocketAddress]? {
-        SocketAddress(ipLiteral: host, port: port).map { [$0] }
+    package static func literal(host: String, port: UInt16) -> [ResolvedAddress]? {
+        ResolvedAddress(ipLiteral: host, port: port).map { [$0] }
     }
 
     /// Resolves `host` off the calling thread and calls `completion` (on a resolver thread) with
     /// every TCP address it has, IPv4 and IPv6, in the order the resolver gives them.
-    public static func resolve(
+    package static func resolve(
         host: String,
         port: UInt16,
-        completion: @escaping @Sendable (Result<[SocketAddress], ResolutionError>) -> Void
+        completion: @escaping @Sendable (Result<[ResolvedAddress], ResolutionError>) -> Void
     ) {
         if let literal = literal(host: host, port: port) {
             completion(.success(literal))
@@ -36,7 +39,7 @@ public enum NameResolver {
     }
 
     /// The blocking lookup; never call it on the loop thread.
-    public static func resolveBlocking(host: String, port: UInt16) -> Result<[SocketAddress], ResolutionError> {
+    package static func resolveBlocking(host: String, port: UInt16) -> Result<[ResolvedAddress], ResolutionError> {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -47,12 +50,12 @@ public enum NameResolver {
             return .failure(ResolutionError(host: host, reason: String(cString: gai_strerror(rc))))
         }
         defer { freeaddrinfo(result) }
-        var addresses: [SocketAddress] = []
+        var addresses: [ResolvedAddress] = []
         var node = result
         while let info = node {
             if let addr = info.pointee.ai_addr,
                info.pointee.ai_family == AF_INET || info.pointee.ai_family == AF_INET6 {
-                let address = SocketAddress(raw: addr, length: Int(info.pointee.ai_addrlen), family: info.pointee.ai_family)
+                let address = ResolvedAddress(raw: addr, length: Int(info.pointee.ai_addrlen), family: info.pointee.ai_family)
                 if !addresses.contains(address) { addresses.append(address) }
             }
             node = info.pointee.ai_next

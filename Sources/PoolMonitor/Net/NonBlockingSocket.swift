@@ -1,3 +1,6 @@
+import MongoBSON
+import SDAMCore
+import MongoWire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,12 +28,12 @@ public struct SocketError: Error, Sendable, Equatable, CustomStringConvertible {
 ///
 /// Not thread-safe; owned by one thread (the loop, or one application thread). `close()` is
 /// idempotent and deinit closes a socket left open.
-public final class NonBlockingSocket {
-    public private(set) var fd: Int32
-    public let peer: SocketAddress
+package final class NonBlockingSocket {
+    package private(set) var fd: Int32
+    package let peer: ResolvedAddress
 
     /// The outcome of a read.
-    public enum ReadResult: Equatable {
+    package enum ReadResult: Equatable {
         case bytes(Int)
         case wouldBlock
         case endOfStream
@@ -39,7 +42,7 @@ public final class NonBlockingSocket {
     /// Starts a non-blocking connect.
     /// - Returns: the socket, and whether the connection is already established (it usually
     ///   is not: wait for writability, then call `finishConnect()`).
-    public static func connect(to address: SocketAddress) throws(SocketError) -> (NonBlockingSocket, connected: Bool) {
+    package static func connect(to address: ResolvedAddress) throws(SocketError) -> (NonBlockingSocket, connected: Bool) {
         let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SocketError(operation: "socket", errno: errno, peer: address.description) }
         let sock = NonBlockingSocket(fd: fd, peer: address)
@@ -55,13 +58,13 @@ public final class NonBlockingSocket {
         return (sock, false)
     }
 
-    init(fd: Int32, peer: SocketAddress) {
+    init(fd: Int32, peer: ResolvedAddress) {
         self.fd = fd
         self.peer = peer
     }
 
     /// After the socket became writable: whether the connect succeeded.
-    public func finishConnect() throws(SocketError) {
+    package func finishConnect() throws(SocketError) {
         var err: Int32 = 0
         var len = socklen_t(MemoryLayout<Int32>.size)
         guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 else {
@@ -72,7 +75,7 @@ public final class NonBlockingSocket {
 
     /// Writes as much of `bytes[offset...]` as the kernel takes now.
     /// - Returns: the number of bytes written (0 when it would block).
-    public func write(_ bytes: [UInt8], from offset: Int) throws(SocketError) -> Int {
+    package func write(_ bytes: [UInt8], from offset: Int) throws(SocketError) -> Int {
         guard offset < bytes.count else { return 0 }
         while true {
             let n = bytes.withUnsafeBytes { raw in
@@ -87,7 +90,7 @@ public final class NonBlockingSocket {
     }
 
     /// Reads what is available into `buffer`.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> ReadResult {
+    package func read(into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> ReadResult {
         while true {
             let n = recv(fd, buffer.baseAddress, buffer.count, 0)
             if n > 0 { return .bytes(n) }
@@ -99,9 +102,9 @@ public final class NonBlockingSocket {
         }
     }
 
-    public var isOpen: Bool { fd >= 0 }
+    package var isOpen: Bool { fd >= 0 }
 
-    public func close() {
+    package func close() {
         guard fd >= 0 else { return }
         _ = Glibc.close(fd)
         fd = -1

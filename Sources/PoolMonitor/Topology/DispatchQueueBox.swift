@@ -1,3 +1,6 @@
+import MongoBSON
+import SDAMCore
+import MongoWire
 import Dispatch
 
 /// A serial dispatch queue, wrapped so that PoolMonitor's files need not import Dispatch.

@@ -1,3 +1,7 @@
+import MongoBSON
+import SDAMCore
+import MongoWire
+
 
 /// The deployment as the client knows it, shared by the monitor's loop thread and the
 /// application's threads.
@@ -98,7 +102,7 @@ public final class Topology: Sendable {
 
     /// How many times application errors have cancelled the server's monitor check; a check
     /// passes the count it started with to `apply`.
-    public func checkCancellations(for address: ServerAddress) -> UInt64 {
+    package func checkCancellations(for address: ServerAddress) -> UInt64 {
         state.withLock { $0.checkCancellations[address, default: 0] }
     }
 
@@ -127,7 +131,7 @@ public final class Topology: Sendable {
     ///   machine makes in this same transition, under this lock: connections of an older
     ///   generation are closed instead of used.
     @discardableResult
-    public func apply(_ server: ServerDescription, checkFailed: Bool = false, cancellationsAtStart: UInt64? = nil) -> [SDAMAction] {
+    package func apply(_ server: ServerDescription, checkFailed: Bool = false, cancellationsAtStart: UInt64? = nil) -> [SDAMAction] {
         transition { s in
             guard !s.closed else { return TopologyUpdate() }
             if let cancellationsAtStart, s.checkCancellations[server.address, default: 0] != cancellationsAtStart {
@@ -139,7 +143,7 @@ public final class Topology: Sendable {
 
     /// Feeds an application operation's error back into SDAM (from any thread). Monitor
     /// actions (check now, cancel the check) go to the monitor.
-    public func handle(_ error: ApplicationError) {
+    package func handle(_ error: ApplicationError) {
         let actions = transition { s in
             guard !s.closed else { return TopologyUpdate() }
             let update = s.machine.handle(error, now: MonotonicClock.milliseconds())

@@ -1,0 +1,112 @@
+import MongoBSON
+import SDAMCore
+import MongoWire
+@_spi(LoopPrimitives) import PoolMonitor
+
+// MARK: - Server selection (server-selection spec, "Multi-threaded or asynchronous server selection")
+
+extension MongoClient {
+    /// The slice a waiting selection sleeps at most before asking for checks again: the
+    /// monitor runs requested checks no more often than minHeartbeatFrequencyMS, so asking
+    /// more often would only be coalesced away.
+    static let checkRequestIntervalNS = UInt64(TopologySettings.minHeartbeatFrequencyMS) * 1_000_000
+
+    /// Selects a server for `operation`, waiting for the topology to change when nothing is
+    /// suitable yet.
+    ///
+    /// Selection runs on a snapshot of the topology. When nothing is suitable, it asks the
+    /// monitor for immediate checks and waits on the topology's condition variable, asking
+    /// again every minHeartbeatFrequencyMS while it waits; every change wakes it, so a read that
+    /// a secondary can serve proceeds the moment one is known.
+    ///
+    /// Selecting through this method does not count an operation against the server (the
+    /// `operationCount` the latency window's choice uses); `runCommand` does, for the command's
+    /// duration.
+    ///
+    /// - Parameters:
+    ///   - operation: `.read(readPreference)` or `.write`.
+    ///   - deprioritized: servers a retried operation already failed on: used only when
+    ///     nothing else is suitable.
+    /// - Throws: `ClientPoolError.selectionRefused` at once for an invalid read preference
+    ///   (e.g. maxStalenessSeconds too small) or an incompatible topology;
+    ///   `.serverSelectionTimeout` after serverSelectionTimeoutMS, naming the operation, the
+    ///   topology type and every server with its type, RTT and last error; `.poolClosed`.
+    public func selectServer(
+        for operation: ServerSelectionOperation,
+        deprioritized: Set<ServerAddress> = []
+    ) throws(ClientPoolError) -> ServerDescription {
+        let selection = try select(for: operation, deprioritized: deprioritized)
+        shared.operationCounts.decrement(selection.server.address)
+        return selection.server
+    }
+
+    /// A selected server and the topology type it was selected in (which decides how the read
+    /// preference is passed).
+    struct Selection {
+        var server: ServerDescription
+        var topologyType: TopologyType
+    }
+
+    /// Selects a server and increments its operationCount; the caller decrements it when the
+    /// operation is over, whatever its outcome.
+    func select(
+        for operation: ServerSelectionOperation,
+        deprioritized: Set<ServerAddress>
+    ) throws(ClientPoolError) -> Selection {
+        let topology = shared.topology
+        let timeoutMS = shared.settings.serverSelectionTimeoutMS
+        let deadline = MonotonicClock.nanoseconds() + UInt64(max(timeoutMS, 0)) * 1_000_000
+        var snapshot = topology.snapshot
+        // Seeded once from the system generator. (Not SystemRandomNumberGenerator itself: it is
+        // an empty struct, and ThreadSanitizer's instrumentation of an inout access to a
+        // zero-sized value dereferences a bogus address and crashes.)
+        var generator = SplitMix64(seed: UInt64.random(in: .min ... .max))
+        while true {
+            guard !shared.isClosed else { throw .poolClosed }
+            let counts = shared.operationCounts.all
+            do {
+                if let server = try shared.selector.select(
+                    for: operation,
+                    in: snapshot.description,
+                    deprioritized: deprioritized,
+                    operationCount: { counts[$0, default: 0] },
+                    using: &generator
+                ) {
+                    shared.operationCounts.increment(server.address)
+                    return Selection(server: server, topologyType: snapshot.description.type)
+                }
+            } catch {
+                throw .selectionRefused(error)
+            }
+            let now = MonotonicClock.nanoseconds()
+            guard now < deadline else {
+                let reason = shared.selector.reasonForTimeout(for: operation, in: snapshot.description)
+                throw .serverSelectionTimeout(
+                    ServerSelectionTimeout(operation: operation, timeoutMS: timeoutMS, topology: snapshot.description, reason: reason)
+                )
+            }
+            topology.requestImmediateCheck()
+            do {
+                if let changed = try topology.waitForChange(
+                    after: snapshot.version,
+                    until: min(deadline, now + Self.checkRequestIntervalNS)
+                ) {
+                    snapshot = changed
+                }
+            } catch {
+                throw .poolClosed
+            }
+        }
+    }
+}
+
+extension ServerSelector {
+    /// The reason of `noSuitableServerError(for:in:)`, without the operation (the timeout
+    /// error names it itself).
+    func reasonForTimeout(for operation: ServerSelectionOperation, in topology: TopologyDescription) -> String {
+        switch noSuitableServerError(for: operation, in: topology) {
+        case .noSuitableServer(_, let reason): reason
+        case let other: other.description
+        }
+    }
+}

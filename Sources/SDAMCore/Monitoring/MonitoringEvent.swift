@@ -1,0 +1,14 @@
+import MongoBSON
+
+
+/// Everything a topology publishes to its handlers: the SDAM events of the state machine and
+/// the heartbeat events of the monitors (server-discovery-and-monitoring-logging-and-monitoring).
+public enum MonitoringEvent: Sendable {
+    case sdam(SDAMEvent)
+    /// A check is starting on a server (before connecting or sending hello).
+    case serverHeartbeatStarted(ServerAddress, awaited: Bool)
+    /// A check succeeded; `durationMS` is its round trip (for a new connection, the handshake's).
+    case serverHeartbeatSucceeded(ServerAddress, durationMS: Double, reply: BSONDocument, awaited: Bool)
+    /// A check failed; `error` names the server and says what went wrong.
+    case serverHeartbeatFailed(ServerAddress, durationMS: Double, error: String, awaited: Bool)
+}

