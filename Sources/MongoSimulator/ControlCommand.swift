@@ -97,6 +97,7 @@ public enum ControlCommand: Sendable, Equatable {
         case "duplicatehosts": return try none(.duplicateHosts)
         case "uppercase": return try none(.upperCaseHosts)
         case "setname": return .changedSetName(argument ?? "hostileSet")
+        case "impatient": return try none(.ignoresMaxAwaitTime)
         default: throw ParseError(description: "unknown hostile behaviour '\(kind)'; expected \(HostileBehaviour.usage)")
         }
     }

@@ -52,7 +52,7 @@ extension HostileBehaviour {
             return OutgoingReply(bytes: reply, byteInterval: Double(max(1, interval)) / 1000)
         case .resetMidReply:
             return OutgoingReply(bytes: Array(reply.prefix(max(1, reply.count / 2))), ending: .reset)
-        case .helloFailure, .manyHosts, .invalidHosts, .duplicateHosts, .upperCaseHosts, .changedSetName:
+        case .helloFailure, .manyHosts, .invalidHosts, .duplicateHosts, .upperCaseHosts, .changedSetName, .ignoresMaxAwaitTime:
             return OutgoingReply(bytes: reply)
         }
     }
@@ -62,7 +62,7 @@ extension HostileBehaviour {
         var reply = reply
         let hosts = reply["hosts"]?.arrayValue?.compactMap(\.stringValue) ?? []
         switch self {
-        case .garbage, .truncatedReply, .oversizedLength, .wrongResponseTo, .trickle, .resetMidReply:
+        case .garbage, .truncatedReply, .oversizedLength, .wrongResponseTo, .trickle, .resetMidReply, .ignoresMaxAwaitTime:
             break
         case .helloFailure:
             reply = ["ok": .double(0), "errmsg": .string("hello refused by a hostile simulated server"),

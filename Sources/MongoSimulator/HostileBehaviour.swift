@@ -42,6 +42,14 @@ public enum HostileBehaviour: Sendable, Equatable, CustomStringConvertible {
     /// hello reports this `setName` (added when the server is no replica set member).
     case changedSetName(String)
 
+    // MARK: Streaming
+
+    /// Awaitable hellos (`topologyVersion` and `maxAwaitTimeMS`) are answered at once, as a
+    /// plain hello would be (no `moreToCome`), with the server's unchanged topologyVersion: a
+    /// server or proxy that does not honour maxAwaitTimeMS. A client that keeps streaming from
+    /// it sends hellos as fast as they are answered.
+    case ignoresMaxAwaitTime
+
     /// The declared length of `oversizedLength` replies.
     public static let oversizedMessageLength: Int32 = 1 << 30
     /// Hosts the `invalidHosts` behaviour adds.
@@ -49,7 +57,7 @@ public enum HostileBehaviour: Sendable, Equatable, CustomStringConvertible {
 
     /// The control-protocol words, for help and errors: each behaviour and its optional argument.
     public static let usage =
-        "garbage | truncate | oversize | responseto | trickle [MS] | reset | hellofail | manyhosts [COUNT] | invalidhosts | duplicatehosts | uppercase | setname [NAME]"
+        "garbage | truncate | oversize | responseto | trickle [MS] | reset | hellofail | manyhosts [COUNT] | invalidhosts | duplicatehosts | uppercase | setname [NAME] | impatient"
 
     /// One word (and its argument after a colon), as the status line and the control protocol
     /// write it.
@@ -67,6 +75,7 @@ public enum HostileBehaviour: Sendable, Equatable, CustomStringConvertible {
         case .duplicateHosts: "duplicatehosts"
         case .upperCaseHosts: "uppercase"
         case .changedSetName(let name): "setname:\(name)"
+        case .ignoresMaxAwaitTime: "impatient"
         }
     }
 }

@@ -174,10 +174,11 @@ final class SimulatedServer {
 
     // MARK: - Awaitable hello
 
-    /// The streaming fields of a hello; nil for any other request, and when this server
-    /// reports no topologyVersion (a 4.2 server ignores the fields and answers at once).
+    /// The streaming fields of a hello; nil for any other request, when this server reports
+    /// no topologyVersion (a 4.2 server ignores the fields and answers at once), and when it
+    /// is hostile by ignoring maxAwaitTimeMS.
     private func awaitable(_ request: CommandRequest) -> Result<AwaitableHelloRequest?, CommandFailure> {
-        guard reportsTopologyVersion, request.isHello else { return .success(nil) }
+        guard reportsTopologyVersion, request.isHello, behaviour.hostility != .ignoresMaxAwaitTime else { return .success(nil) }
         do throws(CommandFailure) {
             return .success(try AwaitableHelloRequest.parse(request.command))
         } catch {
