@@ -74,6 +74,8 @@ let package = Package(
         .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "TestSupport"]),
         .testTarget(name: "MongoSimulatorTests", dependencies: ["MongoSimulator", "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "TestSupport"]),
         // The story on loopback: the monitor and the pool against the simulated deployment.
+        // Only `import MongoClientPool` in its test file: what an application sees.
+        .testTarget(name: "PublicAPITests", dependencies: ["MongoClientPool", "MongoSimulator"]),
         .testTarget(name: "EndToEndTests", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoClientPool", "MongoSimulator", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

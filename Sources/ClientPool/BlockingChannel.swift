@@ -150,9 +150,9 @@ struct BlockingChannel {
         }
     }
 
-    /// The monotonic deadline `milliseconds` from now; nil for 0 or nil (no limit).
-    static func deadline(afterMS milliseconds: Int?) -> UInt64? {
-        guard let milliseconds, milliseconds > 0 else { return nil }
-        return MonotonicClock.nanoseconds() + UInt64(milliseconds) * 1_000_000
+    /// The monotonic deadline `timeout` from now; nil for nil (no limit).
+    static func deadline(after timeout: Duration?) -> UInt64? {
+        guard let timeout else { return nil }
+        return MonotonicClock.nanoseconds() + UInt64(max(0, timeout.inMilliseconds)) * 1_000_000
     }
 }

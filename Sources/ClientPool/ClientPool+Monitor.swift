@@ -19,12 +19,11 @@ extension ClientPool {
     /// The one place a pool creates its monitor: it starts the monitor's thread and returns.
     /// No network I/O, never waits for a server.
     static func startMonitor(
-        topologySettings: TopologySettings,
-        settings: ClientPoolSettings,
+        settings: ClientSettings,
         events: EventPublisher
     ) throws(ClientPoolError) -> any TopologyMonitoring {
         do {
-            return try TopologyMonitor(settings: topologySettings, options: settings.monitorOptions, events: events)
+            return try TopologyMonitor(settings: settings.topology, options: settings.monitoring, events: events)
         } catch let error as TopologySettingsError {
             throw .unsupportedConfiguration(error.description)
         } catch {

@@ -19,7 +19,7 @@ public final class ClientPool: Sendable {
     /// The deployment as the monitor knows it.
     public var topology: Topology { shared.topology }
     /// The options the pool was created with.
-    public var settings: ClientPoolSettings { shared.settings }
+    public var settings: ClientSettings { shared.settings }
 
     let shared: PoolShared
     /// Released by `close()`: the monitor's event loop keeps its epoll and eventfd descriptors
@@ -64,7 +64,7 @@ public final class ClientPool: Sendable {
         uri: String,
         logger: Logger,
         events: EventPublisher,
-        adjust: (inout ClientPoolSettings) -> Void
+        adjust: (inout ClientSettings) -> Void
     ) throws(ClientPoolError) {
         let connectionString: ConnectionString
         do {
@@ -72,23 +72,22 @@ public final class ClientPool: Sendable {
         } catch {
             throw .invalidConnectionString(error)
         }
-        let topologySettings: TopologySettings
+        var settings: ClientSettings
         do {
-            topologySettings = try TopologySettings(connectionString: connectionString)
+            settings = try ClientSettings(connectionString: connectionString)
         } catch {
             throw .unsupportedConfiguration(error.description)
         }
         for warning in connectionString.warnings {
             logger.warning("connection string option ignored", metadata: ["mongo.warning": "\(warning)"])
         }
-        var settings = ClientPoolSettings(connectionString: connectionString)
         adjust(&settings)
-        let monitor = try Self.startMonitor(topologySettings: topologySettings, settings: settings, events: events)
+        let monitor = try Self.startMonitor(settings: settings, events: events)
         self.init(settings: settings, monitor: monitor, logger: logger)
     }
 
     /// A pool over a monitor already running (tests hand in a topology they feed themselves).
-    init(settings: ClientPoolSettings, monitor: any TopologyMonitoring, logger: Logger = Logger(label: "mongo.clientpool")) {
+    init(settings: ClientSettings, monitor: any TopologyMonitoring, logger: Logger = Logger(label: "mongo.clientpool")) {
         self.monitor = ConditionLock(monitor)
         shared = PoolShared(topology: monitor.topology, settings: settings, logger: logger)
     }
@@ -106,9 +105,10 @@ public final class ClientPool: Sendable {
     /// called: wake-ups that find no free client do not extend it.
     /// - Throws: `ClientPoolError.waitQueueTimeout` after waitQueueTimeoutMS;
     ///   `.poolClosed` when the pool is (or gets) closed.
+    @available(*, noasync, message: "blocks the calling thread; call it from a thread of your own, not from a Task")
     public func pop() throws(ClientPoolError) -> MongoClient {
-        let timeout = settings.waitQueueTimeoutMS ?? 0
-        let deadline = timeout > 0 ? MonotonicClock.nanoseconds() + UInt64(timeout) * 1_000_000 : nil
+        let timeout = settings.waitQueueTimeout.map { Int($0.inMilliseconds) } ?? 0
+        let deadline = BlockingChannel.deadline(after: settings.waitQueueTimeout)
         let result: Result<MongoClient, ClientPoolError>? = state.wait(until: deadline) { s in
             if s.closed { return .failure(.poolClosed) }
             return takeClient(&s).map { .success($0) }
@@ -118,6 +118,16 @@ public final class ClientPool: Sendable {
         case .failure(let error): throw error
         case nil: throw .waitQueueTimeout(waitQueueTimeoutMS: timeout, maxPoolSize: settings.maxPoolSize)
         }
+    }
+
+    /// Pops a client, runs `body` with it and pushes it back, also when `body` throws.
+    ///
+    /// - Throws: what `pop()` throws (`ClientPoolError`), or what `body` throws.
+    @available(*, noasync, message: "blocks the calling thread; call it from a thread of your own, not from a Task")
+    public func withClient<T>(_ body: (MongoClient) throws -> T) throws -> T {
+        let client = try pop()
+        defer { push(client) }
+        return try body(client)
     }
 
     /// Takes a free client without waiting.
@@ -171,6 +181,7 @@ public final class ClientPool: Sendable {
     /// `ClientPoolError.poolClosed`, stops the monitor (its thread is joined, its sockets
     /// closed), and closes every client's connections — a connection in use by an operation is
     /// shut down, so that operation fails at once and its thread closes it. Idempotent.
+    @available(*, noasync, message: "joins the monitor thread; call it from a thread of your own, not from a Task")
     public func close() {
         let clients = state.withLock { s -> [MongoClient]? in
             guard !s.closed else { return nil }
@@ -196,13 +207,13 @@ public final class ClientPool: Sendable {
 /// (which holds its clients) is not kept alive by them.
 final class PoolShared: Sendable {
     let topology: Topology
-    let settings: ClientPoolSettings
+    let settings: ClientSettings
     let selector: ServerSelector
     let operationCounts = OperationCounts()
     let logger: Logger
     private let closed = Atomic<Bool>(false)
 
-    init(topology: Topology, settings: ClientPoolSettings, logger: Logger) {
+    init(topology: Topology, settings: ClientSettings, logger: Logger) {
         self.topology = topology
         self.settings = settings
         self.logger = logger

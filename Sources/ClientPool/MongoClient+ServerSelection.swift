@@ -6,11 +6,6 @@ import MongoWire
 // MARK: - Server selection (server-selection spec, "Multi-threaded or asynchronous server selection")
 
 extension MongoClient {
-    /// The slice a waiting selection sleeps at most before asking for checks again: the
-    /// monitor runs requested checks no more often than minHeartbeatFrequencyMS, so asking
-    /// more often would only be coalesced away.
-    static let checkRequestIntervalNS = UInt64(TopologySettings.minHeartbeatFrequencyMS) * 1_000_000
-
     /// Selects a server for `operation`, waiting for the topology to change when nothing is
     /// suitable yet.
     ///
@@ -31,6 +26,7 @@ extension MongoClient {
     ///   (e.g. maxStalenessSeconds too small) or an incompatible topology;
     ///   `.serverSelectionTimeout` after serverSelectionTimeoutMS, naming the operation, the
     ///   topology type and every server with its type, RTT and last error; `.poolClosed`.
+    @available(*, noasync, message: "blocks the calling thread; call it from a thread of your own, not from a Task")
     public func selectServer(
         for operation: ServerSelectionOperation,
         deprioritized: Set<ServerAddress> = []
@@ -54,7 +50,7 @@ extension MongoClient {
         deprioritized: Set<ServerAddress>
     ) throws(ClientPoolError) -> Selection {
         let topology = shared.topology
-        let timeoutMS = shared.settings.serverSelectionTimeoutMS
+        let timeoutMS = Int(shared.settings.topology.serverSelectionTimeout.inMilliseconds)
         let deadline = MonotonicClock.nanoseconds() + UInt64(max(timeoutMS, 0)) * 1_000_000
         var snapshot = topology.snapshot
         // Seeded once from the system generator. (Not SystemRandomNumberGenerator itself: it is
@@ -85,11 +81,13 @@ extension MongoClient {
                     ServerSelectionTimeout(operation: operation, timeoutMS: timeoutMS, topology: snapshot.description, reason: reason)
                 )
             }
-            topology.requestImmediateCheck()
+            // Requests coalesce in the topology (one per minHeartbeatFrequencyMS for every
+            // waiter together); waking when the next one will count keeps the rhythm.
+            let nextRequest = topology.requestImmediateCheck()
             do {
                 if let changed = try topology.waitForChange(
                     after: snapshot.version,
-                    until: min(deadline, now + Self.checkRequestIntervalNS)
+                    until: min(deadline, max(nextRequest, now + 1_000_000))
                 ) {
                     snapshot = changed
                 }

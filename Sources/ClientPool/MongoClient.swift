@@ -45,6 +45,7 @@ public final class MongoClient: Sendable {
     /// - Throws: `ClientPoolError.commandFailed` for `ok: 0` (code, codeName, errmsg, server);
     ///   `.network` for a network error or timeout (the connection is closed and the topology
     ///   told); selection errors as `selectServer(for:deprioritized:)`; `.poolClosed`.
+    @available(*, noasync, message: "blocks the calling thread; call it from a thread of your own, not from a Task")
     public func runCommand(
         _ command: BSONDocument,
         database: String,
@@ -57,6 +58,7 @@ public final class MongoClient: Sendable {
     /// writes: the primary of a replica set, a mongos, a standalone.
     ///
     /// - Throws: as `runCommand(_:database:readPreference:)`.
+    @available(*, noasync, message: "blocks the calling thread; call it from a thread of your own, not from a Task")
     public func runWriteCommand(_ command: BSONDocument, database: String) throws(ClientPoolError) -> BSONDocument {
         try execute(command, database: database, operation: .write)
     }
@@ -76,7 +78,7 @@ public final class MongoClient: Sendable {
         )
         let reply: BSONDocument
         do {
-            reply = try connection.run(body, database: database, socketTimeoutMS: shared.settings.socketTimeoutMS)
+            reply = try connection.run(body, database: database, socketTimeout: shared.settings.socketTimeout)
         } catch {
             checkIn(connection, keep: false)
             // Closing the pool interrupts the connection in use: say so rather than "reset".

@@ -54,7 +54,7 @@ final class ServerConnection: @unchecked Sendable {
     static func establish(
         to address: ServerAddress,
         generation: Int,
-        settings: ClientPoolSettings
+        settings: ClientSettings
     ) throws(ConnectionError) -> ServerConnection {
         let resolved: [ResolvedAddress]
         if let literal = NameResolver.literal(host: address.host, port: address.port) {
@@ -68,7 +68,7 @@ final class ServerConnection: @unchecked Sendable {
         }
         var failures: [ConnectionError] = []
         for socketAddress in resolved {
-            let deadline = BlockingChannel.deadline(afterMS: settings.connectTimeoutMS)
+            let deadline = BlockingChannel.deadline(after: settings.monitoring.connectTimeout)
             do {
                 let socket = try BlockingChannel.connect(to: socketAddress, server: address, deadline: deadline)
                 return try handshake(socket, address: address, generation: generation, settings: settings)
@@ -90,16 +90,16 @@ final class ServerConnection: @unchecked Sendable {
         _ socket: NonBlockingSocket,
         address: ServerAddress,
         generation: Int,
-        settings: ClientPoolSettings
+        settings: ClientSettings
     ) throws(ConnectionError) -> ServerConnection {
         let channel = BlockingChannel(socket: socket, server: address, phase: .beforeHandshakeCompletes)
         let message = Handshake.handshakeMessage(
-            requestID: makeRequestID(), appName: settings.appName, loadBalanced: settings.loadBalanced
+            requestID: makeRequestID(), appName: settings.monitoring.appName, loadBalanced: settings.topology.loadBalanced
         )
         do throws(ConnectionError) {
             let reply = try channel.roundTrip(
                 message,
-                deadline: BlockingChannel.deadline(afterMS: settings.connectTimeoutMS),
+                deadline: BlockingChannel.deadline(after: settings.monitoring.connectTimeout),
                 maxMessageSizeBytes: FrameDecoder.defaultMaxMessageSizeBytes,
                 doing: "the handshake"
             )
@@ -125,18 +125,18 @@ final class ServerConnection: @unchecked Sendable {
     // MARK: - Commands
 
     /// Sends `command` (with `$db` added) over OP_MSG and returns the reply document, whatever
-    /// its `ok`. The send and the reply together must finish within socketTimeoutMS (0 or nil
-    /// = no limit).
+    /// its `ok`. The send and the reply together must finish within `socketTimeout` (nil = no
+    /// limit).
     ///
     /// - Throws: `ConnectionError` in phase `afterHandshakeCompletes`; after a network error,
     ///   a timeout or an invalid reply the connection must be closed.
-    func run(_ command: BSONDocument, database: String, socketTimeoutMS: Int?) throws(ConnectionError) -> BSONDocument {
+    func run(_ command: BSONDocument, database: String, socketTimeout: Duration?) throws(ConnectionError) -> BSONDocument {
         let channel = BlockingChannel(socket: socket, server: address, phase: .afterHandshakeCompletes)
         let name = command.keys.first ?? "(empty)"
         let message = Handshake.commandMessage(requestID: Self.makeRequestID(), command: command, database: database)
         let reply = try channel.roundTrip(
             message,
-            deadline: BlockingChannel.deadline(afterMS: socketTimeoutMS),
+            deadline: BlockingChannel.deadline(after: socketTimeout),
             maxMessageSizeBytes: maxMessageSizeBytes,
             doing: "running the command '\(name)'"
         )

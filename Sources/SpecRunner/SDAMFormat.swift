@@ -290,7 +290,7 @@ public struct SDAMFormat: SpecFormat {
 /// The test's `uri`, through the real connection-string parser.
 func topologySettings(fromTestURI uri: String) throws(SDAMFormat.Failure) -> TopologySettings {
     do {
-        return try TopologySettings(connectionString: try ConnectionString(uri))
+        return try ClientSettings(connectionString: try ConnectionString(uri)).topology
     } catch {
         throw SDAMFormat.Failure("invalid test uri \(uri): \(error)")
     }

@@ -166,9 +166,9 @@ struct DemoStory {
         let waitIntervals = recorder.intervals(from: waitStart, to: newPrimaryNS).mapValues { Array($0.dropFirst()) }
         crisis.append(step(newPrimaryNS, .crisis, "checksWhileWaiting",
                            "checks while the write waited (\(Self.msText(newPrimaryNS &- waitStart))): \(Self.counts(waitChecks, sim.addresses))"
-                           + Self.medianText(waitIntervals, configured: TopologySettings.minHeartbeatFrequencyMS),
+                           + Self.medianText(waitIntervals, configured: Int(SDAMDefaults.minHeartbeatFrequency.inMilliseconds)),
                            Self.rhythmFields(waitChecks, waitIntervals, sim.addresses, seconds: Double(newPrimaryNS &- waitStart) / 1e9,
-                                             configured: TopologySettings.minHeartbeatFrequencyMS)))
+                                             configured: Int(SDAMDefaults.minHeartbeatFrequency.inMilliseconds))))
         emitInOrder(crisis)
 
         // MARK: Resolution

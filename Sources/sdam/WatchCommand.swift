@@ -51,12 +51,10 @@ struct WatchCommand: ParsableCommand {
         for warning in connectionString.warnings {
             FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }
-        let settings = try TopologySettings(connectionString: connectionString)
-        let options = MonitorOptions(
-            connectTimeoutMS: connectionString.options.connectTimeoutMS ?? 10_000,
-            appName: connectionString.options.appName ?? "sdam watch",
-            serverMonitoringMode: connectionString.options.serverMonitoringMode ?? .auto
-        )
+        let clientSettings = try ClientSettings(connectionString: connectionString)
+        let settings = clientSettings.topology
+        var options = clientSettings.monitoring
+        if options.appName == nil { options.appName = "sdam watch" }
         let printer = EventPrinter(start: start, json: json)
         let events = EventPublisher()
         events.addTimedHandler { printer.print($0, at: $1) }

@@ -34,22 +34,27 @@ struct ClientPoolCreationTests {
         let text = "mongodb://127.0.0.1:1/?maxPoolSize=7&waitQueueTimeoutMS=250&serverSelectionTimeoutMS=1500"
             + "&localThresholdMS=20&connectTimeoutMS=900&socketTimeoutMS=800&readPreference=secondary"
             + "&maxStalenessSeconds=120&appname=tests"
-        let settings = ClientPoolSettings(connectionString: try ConnectionString(text))
-        #expect(settings.maxPoolSize == 7 && settings.waitQueueTimeoutMS == 250 && settings.serverSelectionTimeoutMS == 1500)
-        #expect(settings.localThresholdMS == 20 && settings.connectTimeoutMS == 900 && settings.socketTimeoutMS == 800)
+        let settings = try ClientSettings(connectionString: try ConnectionString(text))
+        #expect(settings.maxPoolSize == 7 && settings.waitQueueTimeout == .milliseconds(250))
+        #expect(settings.topology.serverSelectionTimeout == .milliseconds(1500) && settings.topology.localThreshold == .milliseconds(20))
+        #expect(settings.monitoring.connectTimeout == .milliseconds(900) && settings.socketTimeout == .milliseconds(800))
         #expect(settings.readPreference == ReadPreference(mode: .secondary, maxStalenessSeconds: 120))
-        #expect(settings.appName == "tests")
-        let defaults = ClientPoolSettings(connectionString: try ConnectionString("mongodb://h"))
-        #expect(defaults.maxPoolSize == 100 && defaults.serverSelectionTimeoutMS == 30_000 && defaults.connectTimeoutMS == 10_000)
-        #expect(defaults.waitQueueTimeoutMS == nil && defaults.socketTimeoutMS == nil && defaults.readPreference == .primary)
+        #expect(settings.monitoring.appName == "tests")
+        let defaults = try ClientSettings(connectionString: try ConnectionString("mongodb://h"))
+        #expect(defaults.maxPoolSize == 100 && defaults.topology.serverSelectionTimeout == .seconds(30))
+        #expect(defaults.monitoring.connectTimeout == .seconds(10) && defaults.topology.heartbeatFrequency == .seconds(10))
+        #expect(defaults.waitQueueTimeout == nil && defaults.socketTimeout == nil && defaults.readPreference == .primary)
+        // 0 is "no timeout" in the uri-options spec.
+        let none = try ClientSettings(connectionString: try ConnectionString("mongodb://h/?connectTimeoutMS=0&socketTimeoutMS=0"))
+        #expect(none.monitoring.connectTimeout == nil && none.socketTimeout == nil)
     }
 
     @Test("serverMonitoringMode and the monitoring socket options reach the pool's monitor")
     func monitorOptionsAreRead() throws {
         let text = "mongodb://127.0.0.1:1/?serverMonitoringMode=poll&connectTimeoutMS=900&appname=tests"
-        let options = ClientPoolSettings(connectionString: try ConnectionString(text)).monitorOptions
+        let options = try ClientSettings(connectionString: try ConnectionString(text)).monitoring
         #expect(options.serverMonitoringMode == .poll)
-        #expect(options.connectTimeoutMS == 900 && options.appName == "tests")
-        #expect(ClientPoolSettings(connectionString: try ConnectionString("mongodb://h")).monitorOptions.serverMonitoringMode == .auto)
+        #expect(options.connectTimeout == .milliseconds(900) && options.appName == "tests")
+        #expect(try ClientSettings(connectionString: try ConnectionString("mongodb://h")).monitoring.serverMonitoringMode == .auto)
     }
 }

@@ -25,7 +25,7 @@ struct CloseTests {
 
     @Test("close fails threads waiting in server selection at once")
     func closeFailsSelectors() throws {
-        let (pool, monitor) = Fixtures.pool { $0.serverSelectionTimeoutMS = 30_000 }
+        let (pool, monitor) = Fixtures.pool { $0.topology.serverSelectionTimeout = .milliseconds(30_000) }
         let client = try pool.pop()
         let selector = Background { Result { () throws(ClientPoolError) in try client.selectServer(for: .write) } }
         #expect(monitor.waitForRequests(1))

@@ -13,7 +13,7 @@ struct CommandExecutionTests {
     func commandRoundTrip() throws {
         let server = try ScriptedServer(hello: FakeMongoServer.standaloneHello()) { _ in ["ok": .double(1), "n": .int32(7)] }
         defer { server.stop() }
-        let (pool, _) = Fixtures.pool(primary: server) { $0.appName = "pool-tests" }
+        let (pool, _) = Fixtures.pool(primary: server) { $0.monitoring.appName = "pool-tests" }
         defer { pool.close() }
         let client = try pool.pop()
         let reply = try client.runCommand(["ping": .int32(1)], database: "admin")
@@ -48,7 +48,7 @@ struct CommandExecutionTests {
         let listener = try LoopbackListener()
         defer { listener.close() }
         let address = ServerAddress(host: "127.0.0.1", port: listener.port)
-        let (silentPool, _) = Fixtures.pool(seeds: [address], replicaSet: nil, directConnection: true) { $0.connectTimeoutMS = 200 }
+        let (silentPool, _) = Fixtures.pool(seeds: [address], replicaSet: nil, directConnection: true) { $0.monitoring.connectTimeout = .milliseconds(200) }
         defer { silentPool.close() }
         silentPool.topology.apply(ServerDescription(
             address: address, hello: FakeMongoServer.standaloneHello(),

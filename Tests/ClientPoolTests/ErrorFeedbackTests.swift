@@ -87,7 +87,7 @@ struct ErrorFeedbackTests {
     func socketTimeoutChangesNothing() throws {
         let server = try ScriptedServer.hanging()
         defer { server.stop() }
-        let (pool, _) = Fixtures.pool(primary: server) { $0.socketTimeoutMS = 200 }
+        let (pool, _) = Fixtures.pool(primary: server) { $0.socketTimeout = .milliseconds(200) }
         defer { pool.close() }
         let client = try pool.pop()
         let start = MonotonicClock.nanoseconds()
@@ -112,7 +112,7 @@ struct ErrorFeedbackTests {
         let new = try ScriptedServer(hello: FakeMongoServer.standaloneHello()) { _ in ScriptedServer.ok }
         defer { old.stop(); new.stop() }
         let members = [old.address, new.address]
-        let (pool, monitor) = Fixtures.pool(seeds: members) { $0.serverSelectionTimeoutMS = 5_000 }
+        let (pool, monitor) = Fixtures.pool(seeds: members) { $0.topology.serverSelectionTimeout = .milliseconds(5_000) }
         defer { pool.close() }
         pool.topology.apply(Fixtures.primary(old.address, hosts: members))
         pool.topology.apply(Fixtures.secondary(new.address, hosts: members))

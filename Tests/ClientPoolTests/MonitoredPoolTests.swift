@@ -12,7 +12,7 @@ import TestSupport
 @Suite("pools with a live monitor", .serialized)
 struct MonitoredPoolTests {
     static func pool(_ uri: String, thread: String) throws -> ClientPool {
-        try ClientPool(uri: uri, logger: Logger(label: "test"), events: EventPublisher()) { $0.monitorThreadName = thread }
+        try ClientPool(uri: uri, logger: Logger(label: "test"), events: EventPublisher()) { $0.monitoring.threadName = thread }
     }
 
     /// A loopback port nobody listens on (bound, then released).

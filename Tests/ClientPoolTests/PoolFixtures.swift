@@ -46,10 +46,10 @@ enum Fixtures {
         seeds: [ServerAddress] = [a, b, c],
         replicaSet: String? = "rs",
         directConnection: Bool? = nil,
-        configure: (inout ClientPoolSettings) -> Void = { _ in }
+        configure: (inout ClientSettings) -> Void = { _ in }
     ) -> (ClientPool, HandFedMonitor) {
         let monitor = HandFedMonitor(settings: TopologySettings(seeds: seeds, replicaSet: replicaSet, directConnection: directConnection))
-        var settings = ClientPoolSettings()
+        var settings = ClientSettings(topology: monitor.topology.settings)
         configure(&settings)
         return (ClientPool(settings: settings, monitor: monitor), monitor)
     }
@@ -180,7 +180,7 @@ final class ScriptedServer: Sendable {
 
 extension Fixtures {
     /// A pool whose hand-fed topology knows `server` as the primary of set "rs".
-    static func pool(primary server: ScriptedServer, configure: (inout ClientPoolSettings) -> Void = { _ in }) -> (ClientPool, HandFedMonitor) {
+    static func pool(primary server: ScriptedServer, configure: (inout ClientSettings) -> Void = { _ in }) -> (ClientPool, HandFedMonitor) {
         let (pool, monitor) = Fixtures.pool(seeds: [server.address], configure: configure)
         markPrimary(server, in: pool)
         return (pool, monitor)

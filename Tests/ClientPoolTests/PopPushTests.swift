@@ -79,7 +79,7 @@ struct PopPushTests {
     func waitQueueTimeoutIsOneDeadline() throws {
         let (pool, _) = Fixtures.pool {
             $0.maxPoolSize = 1
-            $0.waitQueueTimeoutMS = 300
+            $0.waitQueueTimeout = .milliseconds(300)
         }
         defer { pool.close() }
         let held = try pool.pop()

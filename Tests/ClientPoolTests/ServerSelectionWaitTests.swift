@@ -47,7 +47,7 @@ struct ServerSelectionWaitTests {
 
     @Test("while waiting, selection asks for immediate checks of every server every 500 ms")
     func checksAreRequestedWhileWaiting() throws {
-        let (pool, monitor) = Fixtures.pool { $0.serverSelectionTimeoutMS = 1_200 }
+        let (pool, monitor) = Fixtures.pool { $0.topology.serverSelectionTimeout = .milliseconds(1_200) }
         defer { pool.close() }
         let client = try pool.pop()
         #expect(throws: ClientPoolError.self) { try client.selectServer(for: .write) }
@@ -59,9 +59,29 @@ struct ServerSelectionWaitTests {
         }
     }
 
+    @Test("many waiters woken by many changes ask for immediate checks once per 500 ms, not once each")
+    func checkRequestsCoalesceAcrossWaiters() throws {
+        let (pool, monitor) = Fixtures.pool { $0.maxPoolSize = 0; $0.topology.serverSelectionTimeout = .milliseconds(1_300) }
+        defer { pool.close() }
+        let start = MonotonicClock.nanoseconds()
+        let waiters = try (0..<30).map { _ in Self.select(try pool.pop(), .write) }
+        #expect(monitor.waitForRequests(1))
+        // Twenty changes, none of which gives the writes a primary: each wakes all 30 waiters.
+        for i in 0..<20 {
+            pool.topology.apply(Fixtures.secondary(i % 2 == 0 ? Fixtures.b : Fixtures.c, rtt: Double(i + 1)))
+        }
+        for waiter in waiters { _ = waiter.wait() }
+        let elapsed = secondsSince(start)
+        let batches = monitor.requestCount
+        // Uncoalesced this is one batch per waiter per wake-up (hundreds). Coalesced: one per
+        // 500 ms window of the waits (about 1.3 s), so at most a few.
+        #expect(batches <= Int(elapsed / 0.5) + 2, "\(batches) batches of check requests in \(elapsed) s")
+        #expect(batches >= 2, "the waits must keep asking while they last")
+    }
+
     @Test("the timeout error names the operation, the topology type, and every server with type, RTT and error")
     func timeoutErrorListsEveryServer() throws {
-        let (pool, _) = Fixtures.pool { $0.serverSelectionTimeoutMS = 300 }
+        let (pool, _) = Fixtures.pool { $0.topology.serverSelectionTimeout = .milliseconds(300) }
         defer { pool.close() }
         pool.topology.apply(Fixtures.secondary(Fixtures.a, rtt: 12.5))
         pool.topology.apply(Fixtures.unknown(Fixtures.b, error: "connect to 10.0.0.2:27017 failed: Connection refused"))
@@ -98,7 +118,7 @@ struct ServerSelectionWaitTests {
 
     @Test("a write's timeout error says write and that there is no primary")
     func writeTimeoutSaysWrite() throws {
-        let (pool, _) = Fixtures.pool(seeds: [Fixtures.a], replicaSet: nil) { $0.serverSelectionTimeoutMS = 100 }
+        let (pool, _) = Fixtures.pool(seeds: [Fixtures.a], replicaSet: nil) { $0.topology.serverSelectionTimeout = .milliseconds(100) }
         defer { pool.close() }
         let client = try pool.pop()
         #expect {

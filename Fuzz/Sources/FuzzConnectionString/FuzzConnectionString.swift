@@ -23,7 +23,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
 
     let settings: TopologySettings
-    do throws(TopologySettingsError) { settings = try TopologySettings(connectionString: connectionString) } catch {
+    do throws(TopologySettingsError) { settings = try ClientSettings(connectionString: connectionString).topology } catch {
         _ = error.description
         return 0
     }

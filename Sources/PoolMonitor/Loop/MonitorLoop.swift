@@ -1,17 +1,18 @@
-import MongoBSON
-import SDAMCore
-import MongoWire
 import CLibev
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// One libev loop (epoll backend) running on its own thread.
+/// One libev loop (epoll backend) running on its own thread, or on the caller's.
 ///
 /// Other threads talk to it only through `execute(_:)`: a locked inbox plus `ev_async_send`,
 /// the one libev call that is safe from any thread (architecture rule 1). Everything else —
 /// watchers, sockets, monitors — is created and used on the loop thread.
+///
+/// Made with `.callersThread`, it has no thread: whoever calls `run(until:_:)` is the loop
+/// thread for as long as the call lasts (a client without a background thread runs its scan
+/// that way, with the same watchers and monitors as the pooled mode).
 @_spi(LoopPrimitives) public final class MonitorLoop: Sendable {
     /// The libev loop. Touched only on the loop thread, except `ev_async_send` on `wakeup`.
     private nonisolated(unsafe) let loop: OpaquePointer
@@ -22,6 +23,18 @@ import Glibc
     /// see the latter's locking and reports its accesses as races.
     private let inbox = ConditionLock<Inbox>(Inbox())
     private let threadID = ConditionLock<pthread_t?>(nil)
+
+    /// Where the loop runs.
+    public enum Threading: Sendable, Equatable {
+        /// On a thread the loop starts, until `shutdown()`.
+        case ownThread
+        /// On the thread that calls `run(until:_:)`, for as long as it runs.
+        case callersThread
+    }
+
+    public let threading: Threading
+    /// `.callersThread`: a `run(until:_:)` is in progress.
+    private let running = ConditionLock(false)
 
     private struct Inbox {
         var work: [@Sendable () -> Void] = []
@@ -38,7 +51,8 @@ import Glibc
     /// Creates the loop and starts its thread. No network I/O.
     /// - Parameter name: the thread's name (at most 15 characters are kept), for debugging.
     /// - Throws: `CreationError` when libev or the thread cannot be started.
-    public init(name: String = "sdam-loop") throws {
+    public init(name: String = "sdam-loop", threading: Threading = .ownThread) throws {
+        self.threading = threading
         guard let loop = ev_loop_new(clibev_epoll_flags()) ?? ev_loop_new(0) else {
             throw CreationError(description: "libev could not create a loop (ev_loop_new failed)")
         }
@@ -53,6 +67,7 @@ import Glibc
         // (or deinit) before `self` is freed.
         clibev_async_set_data(wakeup, Unmanaged.passUnretained(self).toOpaque())
         ev_async_start(loop, wakeup)
+        guard threading == .ownThread else { return }
 
         let box = Unmanaged.passRetained(ThreadStart(loop: self, name: name))
         var tid = pthread_t()
@@ -98,6 +113,36 @@ import Glibc
         drainInbox()
         ev_run(loop, 0)
         pthread_setspecific(MonitorLoop.currentLoopKey, nil)
+    }
+
+    /// Runs the loop on the calling thread until `condition` holds (checked after every loop
+    /// iteration, and first before any) or the monotonic `deadline` (nanoseconds) passes.
+    /// Only for a `.callersThread` loop; not re-entrant.
+    /// - Returns: whether `condition` held.
+    @discardableResult
+    public func run(until deadline: UInt64?, _ condition: () -> Bool) -> Bool {
+        precondition(threading == .callersThread, "run(until:) is for a loop made with .callersThread")
+        precondition(running.setOnce(), "MonitorLoop.run(until:) is not re-entrant")
+        defer { running.withLock { $0 = false } }
+        let previous = pthread_getspecific(MonitorLoop.currentLoopKey)
+        pthread_setspecific(MonitorLoop.currentLoopKey, Unmanaged.passUnretained(self).toOpaque())
+        defer { pthread_setspecific(MonitorLoop.currentLoopKey, previous) }
+        drainInbox()
+        // A timer wakes ev_run at the deadline; without one ev_run waits for the next event.
+        var deadlineTimer: TimerWatcher?
+        if let deadline {
+            let timer = TimerWatcher(loop: self) {}
+            let nowNS = MonotonicClock.nanoseconds()
+            timer.start(after: deadline > nowNS ? Double(deadline - nowNS) / 1e9 : 0)
+            deadlineTimer = timer
+        }
+        defer { deadlineTimer?.stop() }
+        while !condition() {
+            if let deadline, MonotonicClock.nanoseconds() >= deadline { return condition() }
+            if inbox.withLock({ $0.stopRequested }) { return condition() }
+            ev_run(loop, Int32(EVRUN_ONCE))
+        }
+        return true
     }
 
     /// Whether the calling thread is this loop's thread.
@@ -149,6 +194,20 @@ import Glibc
     /// any thread except the loop's own.
     public func shutdown() {
         precondition(!inLoop, "MonitorLoop.shutdown() called on its own thread would deadlock")
+        if threading == .callersThread {
+            // No thread to join: run the work posted before this call, then release the loop.
+            let first = inbox.withLock { inbox -> Bool in
+                defer { inbox.stopRequested = true }
+                return !inbox.stopRequested
+            }
+            guard first else { return }
+            let previous = pthread_getspecific(MonitorLoop.currentLoopKey)
+            pthread_setspecific(MonitorLoop.currentLoopKey, Unmanaged.passUnretained(self).toOpaque())
+            drainInbox()
+            pthread_setspecific(MonitorLoop.currentLoopKey, previous)
+            releaseLoop()
+            return
+        }
         let first = inbox.withLock { inbox -> Bool in
             defer { inbox.stopRequested = true }
             if !inbox.stopRequested { ev_async_send(loop, wakeup) }

@@ -1,14 +1,11 @@
-import MongoBSON
-import SDAMCore
-import MongoWire
 import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Resolves host names without blocking the loop: `getaddrinfo` blocks, so it runs on a
-/// dispatch queue and the result is handed to a callback (which posts it back to the loop).
-/// IP literals skip resolution entirely.
+/// Resolves host names without blocking the loop: `getaddrinfo` blocks, so it runs off the
+/// loop on a bounded resolver (`BoundedResolver.shared`) and the result is handed to a
+/// callback (which posts it back to the loop). IP literals skip resolution entirely.
 package enum NameResolver {
     /// Why a name did not resolve.
     package struct ResolutionError: Error, Sendable, CustomStringConvertible {
@@ -16,8 +13,6 @@ package enum NameResolver {
         package var reason: String
         package var description: String { "cannot resolve host '\(host)': \(reason)" }
     }
-
-    private static let queue = DispatchQueue(label: "sdam.resolver", attributes: .concurrent)
 
     /// The addresses of an IP literal, at once; nil when `host` needs resolving.
     package static func literal(host: String, port: UInt16) -> [ResolvedAddress]? {
@@ -35,7 +30,7 @@ package enum NameResolver {
             completion(.success(literal))
             return
         }
-        queue.async { completion(resolveBlocking(host: host, port: port)) }
+        BoundedResolver.shared.resolve(host: host, port: port, completion: completion)
     }
 
     /// The blocking lookup; never call it on the loop thread.

@@ -23,6 +23,8 @@ public final class Topology: Sendable {
         /// remembers the count when it starts; if it moved by the time its result comes back,
         /// the result is dropped (see `apply`).
         var checkCancellations: [ServerAddress: UInt64] = [:]
+        /// When immediate checks of every server were last forwarded to the monitor.
+        var lastCheckAllNS: UInt64?
     }
 
     private let state: ConditionLock<State>
@@ -154,10 +156,33 @@ public final class Topology: Sendable {
     }
 
     /// Asks the monitor to check servers soon (all of them when `addresses` is nil), e.g. while
-    /// a selection waits. Requests coalesce in each server's scheduler.
-    public func requestImmediateCheck(of addresses: [ServerAddress]? = nil) {
-        let targets = addresses ?? Array(description.servers.keys)
+    /// a selection waits.
+    ///
+    /// Requests for every server coalesce here: at most one is forwarded per
+    /// minHeartbeatFrequencyMS, however many waiting threads or tasks ask (each server's
+    /// scheduler would coalesce them too, but only after each had cost a loop wake-up and a
+    /// pass over every server). A caller that wants its request to count waits until the
+    /// returned time and asks again; requests made then are forwarded.
+    /// - Returns: when (MonotonicClock nanoseconds) the next request for every server will be
+    ///   forwarded; now for a request naming servers.
+    @discardableResult
+    public func requestImmediateCheck(of addresses: [ServerAddress]? = nil) -> UInt64 {
+        let now = MonotonicClock.nanoseconds()
+        if let addresses {
+            forwardToMonitor(addresses.map(SDAMAction.requestImmediateCheck))
+            return now
+        }
+        let window = UInt64(SDAMDefaults.minHeartbeatFrequency.inMilliseconds) * 1_000_000
+        let targets = state.withLock { s -> [ServerAddress]? in
+            if let last = s.lastCheckAllNS, now < last + window { return nil }
+            s.lastCheckAllNS = now
+            return Array(s.machine.description.servers.keys)
+        }
+        guard let targets else {
+            return state.withLock { ($0.lastCheckAllNS ?? now) + window }
+        }
         forwardToMonitor(targets.map(SDAMAction.requestImmediateCheck))
+        return now + window
     }
 
     /// Publishes heartbeat events in order with the SDAM events.

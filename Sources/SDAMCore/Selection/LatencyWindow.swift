@@ -3,8 +3,6 @@ import MongoBSON
 /// The latency window of the server-selection specification: the suitable servers whose
 /// average RTT is within localThresholdMS of the fastest one.
 public enum LatencyWindow {
-    /// The default localThresholdMS: 15 milliseconds.
-    public static let defaultLocalThresholdMS = 15
 
     /// The servers of `suitable` with `A ≤ RTT ≤ A + localThresholdMS`, where `A` is the
     /// shortest average RTT among them; order kept.

@@ -13,12 +13,10 @@ public struct ServerSelector: Sendable {
     /// staleness estimate.
     public var heartbeatFrequencyMS: Int
 
-    /// The multi-threaded default heartbeat: 10 seconds.
-    public static let defaultHeartbeatFrequencyMS = 10_000
 
     public init(
-        localThresholdMS: Int = LatencyWindow.defaultLocalThresholdMS,
-        heartbeatFrequencyMS: Int = ServerSelector.defaultHeartbeatFrequencyMS
+        localThresholdMS: Int = Int(SDAMDefaults.localThreshold.inMilliseconds),
+        heartbeatFrequencyMS: Int = Int(SDAMDefaults.heartbeatFrequency.inMilliseconds)
     ) {
         self.localThresholdMS = localThresholdMS
         self.heartbeatFrequencyMS = heartbeatFrequencyMS

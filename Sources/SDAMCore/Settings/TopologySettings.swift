@@ -14,37 +14,45 @@ public struct TopologySettings: Sendable, Equatable {
     /// requires of new drivers).
     public var directConnection: Bool?
     public var loadBalanced: Bool
-    /// Interval between checks of one server, counted from the end of a check.
-    public var heartbeatFrequencyMS: Int
-    /// Width of the latency window in server selection.
-    public var localThresholdMS: Int
-    public var serverSelectionTimeoutMS: Int
+    /// Interval between checks of one server, counted from the end of a check
+    /// (`heartbeatFrequencyMS`; at least `SDAMDefaults.minHeartbeatFrequency`).
+    public var heartbeatFrequency: Duration
+    /// Width of the latency window in server selection (`localThresholdMS`).
+    public var localThreshold: Duration
+    /// How long a selection waits for a suitable server (`serverSelectionTimeoutMS`).
+    public var serverSelectionTimeout: Duration
     /// The wire protocol range this driver speaks (`clientMinWireVersion...clientMaxWireVersion`).
     public var supportedWireVersions: ClosedRange<Int>
-
-    /// The spec's fixed floor between checks of one server; not configurable.
-    public static let minHeartbeatFrequencyMS = 500
-    public static let defaultHeartbeatFrequencyMS = 10_000
 
     public init(
         seeds: [ServerAddress],
         replicaSet: String? = nil,
         directConnection: Bool? = nil,
         loadBalanced: Bool = false,
-        heartbeatFrequencyMS: Int = TopologySettings.defaultHeartbeatFrequencyMS,
-        localThresholdMS: Int = 15,
-        serverSelectionTimeoutMS: Int = 30_000,
+        heartbeatFrequency: Duration = SDAMDefaults.heartbeatFrequency,
+        localThreshold: Duration = SDAMDefaults.localThreshold,
+        serverSelectionTimeout: Duration = SDAMDefaults.serverSelectionTimeout,
         supportedWireVersions: ClosedRange<Int> = WireVersion.supported
     ) {
         self.seeds = seeds
         self.replicaSet = replicaSet
         self.directConnection = directConnection
         self.loadBalanced = loadBalanced
-        self.heartbeatFrequencyMS = heartbeatFrequencyMS
-        self.localThresholdMS = localThresholdMS
-        self.serverSelectionTimeoutMS = serverSelectionTimeoutMS
+        self.heartbeatFrequency = heartbeatFrequency
+        self.localThreshold = localThreshold
+        self.serverSelectionTimeout = serverSelectionTimeout
         self.supportedWireVersions = supportedWireVersions
     }
+
+    /// For the package's tests, which think in the connection string's milliseconds.
+    package init(seeds: [ServerAddress], replicaSet: String? = nil, directConnection: Bool? = nil, heartbeatFrequencyMS: Int) {
+        self.init(seeds: seeds, replicaSet: replicaSet, directConnection: directConnection, heartbeatFrequency: .milliseconds(heartbeatFrequencyMS))
+    }
+
+    /// `heartbeatFrequency` in milliseconds, the unit of the monotonic schedules.
+    package var heartbeatFrequencyMS: Int { Int(heartbeatFrequency.inMilliseconds) }
+    /// `localThreshold` in milliseconds, the unit the selection rules compare RTTs in.
+    package var localThresholdMS: Int { Int(localThreshold.inMilliseconds) }
 
     /// The spec's "Initial TopologyType" table, with loadBalanced first (the load balancer
     /// spec's own topology type).
@@ -66,10 +74,10 @@ public struct TopologySettings: Sendable, Equatable {
             if replicaSet != nil { throw TopologySettingsError("loadBalanced=true cannot be used with replicaSet") }
             if seeds.count > 1 { throw TopologySettingsError("loadBalanced=true requires exactly one host, \(seeds.count) given") }
         }
-        if heartbeatFrequencyMS < Self.minHeartbeatFrequencyMS {
-            throw TopologySettingsError("heartbeatFrequencyMS must be at least \(Self.minHeartbeatFrequencyMS), got \(heartbeatFrequencyMS)")
+        if heartbeatFrequency < SDAMDefaults.minHeartbeatFrequency {
+            throw TopologySettingsError("heartbeatFrequencyMS must be at least \(SDAMDefaults.minHeartbeatFrequency.inMilliseconds), got \(heartbeatFrequency.inMilliseconds)")
         }
-        if localThresholdMS < 0 { throw TopologySettingsError("localThresholdMS must not be negative, got \(localThresholdMS)") }
+        if localThreshold < .zero { throw TopologySettingsError("localThresholdMS must not be negative, got \(localThreshold)") }
     }
 }
 

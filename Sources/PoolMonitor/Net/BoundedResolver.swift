@@ -1,0 +1,85 @@
+import Dispatch
+
+/// Runs blocking name lookups off the loop with a fixed number in flight, one per host at a
+/// time (architecture rule 2: "DNS … run off the loop on a bounded resolver").
+///
+/// An unbounded concurrent queue gave every unresolved host its own thread: 1,000 seeds behind
+/// a slow DNS server meant 1,000 threads stuck in `getaddrinfo`. Here at most `maxInFlight`
+/// lookups run at once; the rest wait in arrival order. A request for a host whose lookup is
+/// already running or queued joins it instead of starting another, so a check that starts
+/// while a lookup hangs waits for that lookup rather than piling up more.
+package final class BoundedResolver: Sendable {
+    /// The process's resolver: monitors of every pool share it, so the bound is per process.
+    package static let shared = BoundedResolver(maxInFlight: 4)
+
+    package typealias Completion = @Sendable (Result<[ResolvedAddress], NameResolver.ResolutionError>) -> Void
+    package typealias Lookup = @Sendable (_ host: String, _ port: UInt16) -> Result<[ResolvedAddress], NameResolver.ResolutionError>
+
+    private struct Key: Hashable {
+        var host: String
+        var port: UInt16
+    }
+
+    private struct State {
+        /// Completions per host, running or queued; one lookup serves them all.
+        var waiting: [Key: [Completion]] = [:]
+        /// Hosts waiting for a free slot, in arrival order.
+        var queue: [Key] = []
+        var inFlight = 0
+        /// The most lookups ever in flight at once (for tests).
+        var peakInFlight = 0
+    }
+
+    package let maxInFlight: Int
+    private let lookup: Lookup
+    private let state = ConditionLock(State())
+    private let workers = DispatchQueue(label: "sdam.resolver", attributes: .concurrent)
+
+    /// - Parameters:
+    ///   - maxInFlight: lookups that may run at once (at least 1).
+    ///   - lookup: the blocking lookup; `getaddrinfo` unless a test injects its own.
+    package init(maxInFlight: Int, lookup: @escaping Lookup = NameResolver.resolveBlocking) {
+        self.maxInFlight = max(1, maxInFlight)
+        self.lookup = lookup
+    }
+
+    /// Resolves `host` off the calling thread; `completion` runs on a resolver thread.
+    package func resolve(host: String, port: UInt16, completion: @escaping Completion) {
+        let key = Key(host: host, port: port)
+        let start = state.withLock { s -> Bool in
+            if s.waiting[key] != nil {
+                s.waiting[key]!.append(completion)
+                return false
+            }
+            s.waiting[key] = [completion]
+            s.queue.append(key)
+            return true
+        }
+        if start { startQueued() }
+    }
+
+    /// Lookups running now, and the most that ever ran at once.
+    package var counts: (inFlight: Int, peak: Int) {
+        state.withLock { ($0.inFlight, $0.peakInFlight) }
+    }
+
+    /// Starts queued lookups while slots are free.
+    private func startQueued() {
+        while let key = state.withLock({ s -> Key? in
+            guard s.inFlight < maxInFlight, !s.queue.isEmpty else { return nil }
+            s.inFlight += 1
+            s.peakInFlight = max(s.peakInFlight, s.inFlight)
+            return s.queue.removeFirst()
+        }) {
+            workers.async { [self] in
+                let result = lookup(key.host, key.port)
+                let completions = state.withLock { s -> [Completion] in
+                    s.inFlight -= 1
+                    return s.waiting.removeValue(forKey: key) ?? []
+                }
+                for completion in completions { completion(result) }
+                startQueued()
+            }
+        }
+    }
+}

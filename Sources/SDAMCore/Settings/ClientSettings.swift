@@ -1,0 +1,81 @@
+import MongoBSON
+
+/// The one configuration of a client: what the topology, its monitor and the pool work by,
+/// parsed from the connection string once (`init(connectionString:)`) and read by all three.
+/// Options the string leaves out take `SDAMDefaults`.
+///
+/// Each option lives in exactly one place: the topology's (seeds, replica set, the initial
+/// topology type, heartbeat, selection), the monitor's (connect timeout, application name,
+/// monitoring mode) or the pool's (below).
+public struct ClientSettings: Sendable, Equatable {
+    /// Seeds and the SDAM options.
+    public var topology: TopologySettings
+    /// How servers are checked, and the connect timeout every connection uses.
+    public var monitoring: MonitorOptions
+    /// Clients the pool hands out at most (`maxPoolSize`; 0 means no limit).
+    public var maxPoolSize: Int = SDAMDefaults.maxPoolSize
+    /// How long `pop()` waits for a free client (`waitQueueTimeoutMS`); nil waits until one is
+    /// pushed back or the pool closes.
+    public var waitQueueTimeout: Duration?
+    /// One command's send and reply on an application connection (`socketTimeoutMS`); nil =
+    /// none.
+    public var socketTimeout: Duration?
+    /// The URI's read preference (`readPreference`, `readPreferenceTags`,
+    /// `maxStalenessSeconds`). `runCommand` ignores it, as the spec's generic command method
+    /// must; it is here for helpers built on top.
+    public var readPreference: ReadPreference = .primary
+
+    /// Settings for `seeds` with every other option at its default.
+    public init(seeds: [ServerAddress]) {
+        topology = TopologySettings(seeds: seeds)
+        monitoring = MonitorOptions()
+    }
+
+    public init(topology: TopologySettings, monitoring: MonitorOptions = MonitorOptions()) {
+        self.topology = topology
+        self.monitoring = monitoring
+    }
+
+    /// The settings a parsed connection string asks for: its hosts as seeds and its options.
+    ///
+    /// - Throws: `TopologySettingsError` when a host is a UNIX domain socket (not monitored by
+    ///   this driver yet), when the string is `mongodb+srv://` (SRV resolution is not supported
+    ///   yet), or when the combination breaks the SDAM spec's allowed configurations.
+    public init(connectionString: ConnectionString) throws(TopologySettingsError) {
+        if connectionString.isSRV {
+            throw TopologySettingsError("mongodb+srv:// is not supported yet: SRV resolution is not implemented; list the hosts with mongodb://")
+        }
+        var seeds: [ServerAddress] = []
+        for host in connectionString.hosts {
+            guard let address = host.serverAddress else {
+                throw TopologySettingsError("host \(host) is a UNIX domain socket, which this driver does not monitor yet")
+            }
+            seeds.append(address)
+        }
+        let options = connectionString.options
+        topology = TopologySettings(
+            seeds: seeds,
+            replicaSet: options.replicaSet,
+            directConnection: options.directConnection,
+            loadBalanced: options.loadBalanced ?? false,
+            heartbeatFrequency: options.heartbeatFrequencyMS.map { .milliseconds($0) } ?? SDAMDefaults.heartbeatFrequency,
+            localThreshold: options.localThresholdMS.map { .milliseconds($0) } ?? SDAMDefaults.localThreshold,
+            serverSelectionTimeout: options.serverSelectionTimeoutMS.map { .milliseconds($0) } ?? SDAMDefaults.serverSelectionTimeout
+        )
+        monitoring = MonitorOptions(
+            connectTimeout: options.connectTimeoutMS.map { Duration.optionalTimeout(milliseconds: $0) } ?? SDAMDefaults.connectTimeout,
+            appName: options.appName,
+            serverMonitoringMode: options.serverMonitoringMode ?? .auto
+        )
+        if let maxPoolSize = options.maxPoolSize { self.maxPoolSize = maxPoolSize }
+        waitQueueTimeout = .optionalTimeout(milliseconds: options.waitQueueTimeoutMS)
+        socketTimeout = .optionalTimeout(milliseconds: options.socketTimeoutMS)
+        if let readPreference = options.readPreference { self.readPreference = readPreference }
+        try topology.validate()
+    }
+
+    /// The pure selector these settings configure.
+    public var selector: ServerSelector {
+        ServerSelector(localThresholdMS: topology.localThresholdMS, heartbeatFrequencyMS: topology.heartbeatFrequencyMS)
+    }
+}
