@@ -1,14 +1,14 @@
-import MongoBSON
-import SDAMCore
-import MongoWire
 import Dispatch
 
 /// A serial dispatch queue, wrapped so that PoolMonitor's files need not import Dispatch.
 struct DispatchQueueBox: Sendable {
     private let queue: DispatchQueue
+    /// Marks the queue so that work can tell it runs on it (`isCurrent`).
+    private let key = DispatchSpecificKey<Bool>()
 
     init(label: String) {
         queue = DispatchQueue(label: label)
+        queue.setSpecific(key: key, value: true)
     }
 
     func async(_ work: @escaping @Sendable () -> Void) {
@@ -18,4 +18,7 @@ struct DispatchQueueBox: Sendable {
     func sync(_ work: () -> Void) {
         queue.sync(execute: work)
     }
+
+    /// Whether the caller runs on this queue (a `sync` from there would deadlock).
+    var isCurrent: Bool { DispatchQueue.getSpecific(key: key) == true }
 }

@@ -1,20 +1,35 @@
-import MongoWire
-import MongoBSON
 import SDAMCore
 
-/// Delivers monitoring events to handlers in the order they were published, on a thread of its
-/// own: never on the loop thread and never under the topology lock (architecture rule 6), so a
-/// slow handler delays no check and blocks no selection.
+/// Delivers monitoring events to handlers in the order they were published: never on the loop
+/// thread and never under the topology lock (architecture rule 6), so a slow handler delays no
+/// check and blocks no selection.
+///
+/// Where they are delivered is the `Delivery` it was made with: on a thread of its own (the
+/// pooled default), or on the owner's thread when it calls `deliverPending()` (a client that has
+/// no thread of its own delivers between operations).
 public final class EventPublisher: Sendable {
     public typealias Handler = @Sendable (MonitoringEvent) -> Void
     /// A handler that also receives when the event happened (MonotonicClock nanoseconds):
     /// delivery comes a little later, on the publisher's thread.
     public typealias TimedHandler = @Sendable (MonitoringEvent, UInt64) -> Void
 
+    /// Where handlers run.
+    public enum Delivery: Sendable, Equatable {
+        /// On a serial thread of the publisher's own.
+        case dedicatedThread
+        /// Queued until the owner calls `deliverPending()`, then on the caller's thread.
+        case onDeliverPending
+    }
+
+    public let delivery: Delivery
     private let queue = DispatchQueueBox(label: "sdam.events")
     private let handlers = ConditionLock<[TimedHandler]>([])
+    /// `.onDeliverPending`: what waits for the next `deliverPending()`, in order.
+    private let pending = ConditionLock<[(events: [MonitoringEvent], happenedNS: UInt64, handlers: [TimedHandler])]>([])
 
-    public init() {}
+    public init(delivery: Delivery = .dedicatedThread) {
+        self.delivery = delivery
+    }
 
     /// Adds a handler; it sees every event published after this call.
     public func addHandler(_ handler: @escaping Handler) {
@@ -33,15 +48,47 @@ public final class EventPublisher: Sendable {
         let current = handlers.withLock { $0 }
         guard !current.isEmpty else { return }
         let happenedNS = MonotonicClock.nanoseconds()
-        queue.async {
-            for event in events {
-                for handler in current { handler(event, happenedNS) }
+        switch delivery {
+        case .dedicatedThread:
+            queue.async {
+                for event in events {
+                    for handler in current { handler(event, happenedNS) }
+                }
             }
+        case .onDeliverPending:
+            pending.withLock { $0.append((events, happenedNS, current)) }
         }
     }
 
     /// Waits until every event queued so far has been delivered.
+    ///
+    /// Called from a handler (on the publisher's own thread) it returns at once: the events
+    /// before the one being handled are delivered already, and waiting for the handler itself
+    /// would never end. With `.onDeliverPending` it delivers what is pending on the caller.
     public func flush() {
-        queue.sync {}
+        switch delivery {
+        case .dedicatedThread:
+            guard !queue.isCurrent else { return }
+            queue.sync {}
+        case .onDeliverPending:
+            deliverPending()
+        }
+    }
+
+    /// Delivers every pending event on the calling thread (`.onDeliverPending`); a handler that
+    /// publishes or calls this again sees its events delivered after the current batch.
+    public func deliverPending() {
+        while true {
+            let batch = pending.withLock { p -> [(events: [MonitoringEvent], happenedNS: UInt64, handlers: [TimedHandler])] in
+                defer { p.removeAll() }
+                return p
+            }
+            guard !batch.isEmpty else { return }
+            for item in batch {
+                for event in item.events {
+                    for handler in item.handlers { handler(event, item.happenedNS) }
+                }
+            }
+        }
     }
 }

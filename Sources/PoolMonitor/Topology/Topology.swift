@@ -23,6 +23,11 @@ public final class Topology: Sendable {
         /// remembers the count when it starts; if it moved by the time its result comes back,
         /// the result is dropped (see `apply`).
         var checkCancellations: [ServerAddress: UInt64] = [:]
+        /// Heartbeats started and not yet ended, with when they started and whether awaited:
+        /// a server removed with one in flight gets its heartbeat failure before its
+        /// ServerClosedEvent (monitoring spec: every started heartbeat ends, and no heartbeat
+        /// event follows serverClosed).
+        var heartbeatsInFlight: [ServerAddress: (startedNS: UInt64, awaited: Bool)] = [:]
         /// When immediate checks of every server were last forwarded to the monitor.
         var lastCheckAllNS: UInt64?
     }
@@ -185,9 +190,23 @@ public final class Topology: Sendable {
         return now + window
     }
 
-    /// Publishes heartbeat events in order with the SDAM events.
+    /// Publishes heartbeat events in order with the SDAM events. A heartbeat that ended already
+    /// (its server was removed, see `transition`) publishes nothing more.
     func publish(_ events: [MonitoringEvent]) {
-        state.withLock { _ in self.events.publish(events) }
+        state.withLock { s in
+            let kept = events.filter { event in
+                switch event {
+                case .serverHeartbeatStarted(let address, let awaited):
+                    s.heartbeatsInFlight[address] = (MonotonicClock.nanoseconds(), awaited)
+                    return true
+                case .serverHeartbeatSucceeded(let address, _, _, _), .serverHeartbeatFailed(let address, _, _, _):
+                    return s.heartbeatsInFlight.removeValue(forKey: address) != nil
+                case .sdam:
+                    return true
+                }
+            }
+            self.events.publish(kept)
+        }
     }
 
     /// Closes the topology: ServerClosed for every server, TopologyClosed, and wakes every
@@ -212,12 +231,30 @@ public final class Topology: Sendable {
             for case .stopMonitoring(let address) in update.actions { s.checkCancellations[address] = nil }
             if !update.isEmpty {
                 s.version &+= 1
-                events.publish(update.events.map(MonitoringEvent.sdam))
+                events.publish(Self.monitoringEvents(update.events, endingHeartbeatsOf: &s))
             }
             return update
         }
         if !update.isEmpty { state.broadcast() }
         return update.actions
+    }
+
+    /// The transition's events, each ServerClosedEvent preceded by the heartbeat failure its
+    /// server's check in flight is owed (that check is abandoned when the loop stops the
+    /// server's monitor, after this transition).
+    private static func monitoringEvents(_ events: [SDAMEvent], endingHeartbeatsOf s: inout State) -> [MonitoringEvent] {
+        var result: [MonitoringEvent] = []
+        result.reserveCapacity(events.count)
+        for event in events {
+            if case .serverClosed(let address) = event, let started = s.heartbeatsInFlight.removeValue(forKey: address) {
+                let durationMS = Double(MonotonicClock.nanoseconds() &- started.startedNS) / 1e6
+                result.append(.serverHeartbeatFailed(
+                    address, durationMS: durationMS,
+                    error: "\(address): check cancelled: the server was removed from the topology", awaited: started.awaited))
+            }
+            result.append(.sdam(event))
+        }
+        return result
     }
 
     private func forwardToMonitor(_ actions: [SDAMAction]) {
