@@ -1,86 +1,109 @@
 import Testing
 @testable import MongoBSON
 @testable import SDAMCore
-@testable import MongoWire
-@_spi(LoopPrimitives) @testable import PoolMonitor
 import TestSupport
 
-/// The per-server check rhythm, driven with a hand-held clock.
+/// When each check of a server runs (the rules `CheckScheduler` kept before the whole cycle
+/// became one value, `ServerCheckCycle`), driven with a hand-held clock.
 @Suite struct CheckSchedulerTests {
+    typealias F = CycleFixtures
+    typealias Cycle = F.Cycle
+
     @Test func firstCheckIsImmediateThenEveryHeartbeatAfterTheEnd() {
-        var s = CheckScheduler(heartbeatFrequencyMS: 10_000)
-        #expect(s.start() == .startCheck)
-        #expect(s.start() == .none, "starting twice does not start a second check")
-        #expect(s.checkSucceeded(nowMS: 30) == .armTimer(dueAtMS: 10_030))
-        #expect(s.timerFired(nowMS: 10_029) == .armTimer(dueAtMS: 10_030), "an early timer re-arms")
-        #expect(s.timerFired(nowMS: 10_030) == .startCheck)
-        #expect(s.checkSucceeded(nowMS: 10_040) == .armTimer(dueAtMS: 20_040))
+        var c = F.cycle()
+        #expect(c.start() == [.startCheck])
+        #expect(c.start() == [], "starting twice does not start a second check")
+        let reply = c.connectAndHandshake(atMS: 0, replyMS: 30)
+        #expect(reply.last == .armScheduleTimer(at: F.ms(10_030)))
+        #expect(c.scheduleTimerFired(at: F.ms(10_029)) == [.armScheduleTimer(at: F.ms(10_030))], "an early timer re-arms")
+        #expect(c.scheduleTimerFired(at: F.ms(10_030)) == [.startCheck])
+        _ = c.begin(atMS: 10_030)
+        #expect(c.replyReceived(.init(document: F.hello()), at: F.ms(10_040)).last == .armScheduleTimer(at: F.ms(20_040)))
     }
 
     @Test func heartbeatBelowTheMinimumIsRaisedTo500() {
-        #expect(CheckScheduler(heartbeatFrequencyMS: 10).heartbeatFrequencyMS == 500)
+        #expect(F.cycle(heartbeatMS: 10).configuration.heartbeatFrequencyMS == 500)
     }
 
     @Test func hugeHeartbeatCannotOverflowTheSchedule() {
-        var s = CheckScheduler(heartbeatFrequencyMS: .max)
-        _ = s.start()
-        #expect(s.checkSucceeded(nowMS: 1_000) == .armTimer(dueAtMS: 1_000 + CheckScheduler.maxHeartbeatFrequencyMS))
+        var c = F.cycle(heartbeatMS: .max)
+        let actions = c.firstCheck(replyMS: 1_000)
+        #expect(actions.last == .armScheduleTimer(at: F.ms(1_000) + UInt64(Cycle.maxHeartbeatFrequencyMS) * 1_000_000))
     }
 
     @Test func immediateRequestWaitsForTheMinimumSinceTheLastCheck() {
-        var s = CheckScheduler(heartbeatFrequencyMS: 10_000)
-        _ = s.start()
-        _ = s.checkSucceeded(nowMS: 1_000)
-        #expect(s.requestImmediateCheck(nowMS: 1_200) == .armTimer(dueAtMS: 1_500))
-        #expect(s.requestImmediateCheck(nowMS: 1_300) == .none, "requests coalesce")
-        #expect(s.timerFired(nowMS: 1_500) == .startCheck)
+        var c = F.cycle()
+        c.firstCheck(replyMS: 1_000)
+        #expect(c.immediateCheckRequested(at: F.ms(1_200)) == [.armScheduleTimer(at: F.ms(1_500))])
+        #expect(c.immediateCheckRequested(at: F.ms(1_300)) == [], "requests coalesce")
+        #expect(c.scheduleTimerFired(at: F.ms(1_500)) == [.startCheck])
     }
 
     @Test func immediateRequestLongAfterTheLastCheckStartsAtOnce() {
-        var s = CheckScheduler(heartbeatFrequencyMS: 10_000)
-        _ = s.start()
-        _ = s.checkSucceeded(nowMS: 1_000)
-        #expect(s.requestImmediateCheck(nowMS: 4_000) == .startCheck)
-        #expect(s.phase == .checking)
+        var c = F.cycle()
+        c.firstCheck(replyMS: 1_000)
+        #expect(c.immediateCheckRequested(at: F.ms(4_000)) == [.stopScheduleTimer, .startCheck])
+        #expect(c.begin(atMS: 4_000) == [.publishHeartbeatStarted(awaited: false), .armTimeoutTimer(at: F.ms(5_000)), .sendHello(useHello: true)])
     }
 
     @Test func requestDuringACheckIsIgnored() {
-        var s = CheckScheduler(heartbeatFrequencyMS: 10_000)
-        _ = s.start()
-        #expect(s.requestImmediateCheck(nowMS: 5) == .none)
-        #expect(s.checkSucceeded(nowMS: 10) == .armTimer(dueAtMS: 10_010), "the ignored request leaves no trace")
+        var c = F.cycle()
+        _ = c.start()
+        _ = c.begin(.unknown, atMS: 0)
+        #expect(c.immediateCheckRequested(at: F.ms(5)) == [])
+        _ = c.addressesResolved(["10.0.0.1"], at: F.ms(5))
+        _ = c.connected(at: F.ms(5))
+        #expect(c.replyReceived(.init(document: F.hello()), at: F.ms(10)).last == .armScheduleTimer(at: F.ms(10_010)),
+                "the ignored request leaves no trace")
     }
 
     @Test func networkErrorOnAKnownServerRetriesOnceAtOnce() {
-        var s = CheckScheduler(heartbeatFrequencyMS: 10_000)
-        _ = s.start()
-        #expect(s.checkFailed(nowMS: 100, isNetworkError: true, serverWasKnown: true) == .startCheck)
-        #expect(s.checkIsRetry)
-        #expect(s.checkFailed(nowMS: 150, isNetworkError: true, serverWasKnown: false) == .armTimer(dueAtMS: 10_150))
+        var c = F.cycle()
+        c.firstCheck(replyMS: 30)
+        _ = c.scheduleTimerFired(at: F.ms(10_030))
+        _ = c.begin(.standalone, atMS: 10_030)
+        #expect(c.connectionFailed(.closedByPeer("gone"), at: F.ms(10_100)).last == .startCheck)
+        // The retry finds the server Unknown (the failure was applied first) and fails too.
+        _ = c.begin(.unknown, atMS: 10_100)
+        _ = c.resolutionFailed("no such host", at: F.ms(10_150))
+        #expect(c.immediateCheckRequested(at: F.ms(10_151)) == [.armScheduleTimer(at: F.ms(10_650))], "the retry's end counts for the floor")
     }
 
     @Test func retryThatFailsAgainWaitsEvenIfStillConsideredKnown() {
-        var s = CheckScheduler(heartbeatFrequencyMS: 10_000)
-        _ = s.start()
-        _ = s.checkFailed(nowMS: 100, isNetworkError: true, serverWasKnown: true)
-        #expect(s.checkFailed(nowMS: 120, isNetworkError: true, serverWasKnown: true) == .armTimer(dueAtMS: 10_120))
+        var c = F.cycle()
+        c.firstCheck(replyMS: 30)
+        _ = c.scheduleTimerFired(at: F.ms(10_030))
+        _ = c.begin(.standalone, atMS: 10_030)
+        _ = c.connectionFailed(.ioFailed("reset"), at: F.ms(10_100))
+        _ = c.begin(.standalone, atMS: 10_100)
+        _ = c.addressesResolved(["10.0.0.1"], at: F.ms(10_100))
+        #expect(c.connectionFailed(.connectFailed("refused"), at: F.ms(10_120)).last == .armScheduleTimer(at: F.ms(20_120)))
     }
 
     @Test func commandErrorOrUnknownServerWaitsForTheHeartbeat() {
-        var s = CheckScheduler(heartbeatFrequencyMS: 10_000)
-        _ = s.start()
-        #expect(s.checkFailed(nowMS: 100, isNetworkError: false, serverWasKnown: true) == .armTimer(dueAtMS: 10_100))
-        _ = s.timerFired(nowMS: 10_100)
-        #expect(s.checkFailed(nowMS: 10_200, isNetworkError: true, serverWasKnown: false) == .armTimer(dueAtMS: 20_200))
+        var c = F.cycle()
+        c.firstCheck(replyMS: 30)
+        _ = c.scheduleTimerFired(at: F.ms(10_030))
+        _ = c.begin(.standalone, atMS: 10_030)
+        let commandError = c.replyReceived(.init(document: F.commandError), at: F.ms(10_100))
+        #expect(commandError.last == .armScheduleTimer(at: F.ms(20_100)), "a command error earns no retry")
+        #expect(commandError.contains(.closeConnection))
+        _ = c.scheduleTimerFired(at: F.ms(20_100))
+        _ = c.begin(.unknown, atMS: 20_100)
+        #expect(c.resolutionFailed("no such host", at: F.ms(20_200)).last == .armScheduleTimer(at: F.ms(30_200)),
+                "a network error on an Unknown server earns no retry")
     }
 
-    @Test func stoppedSchedulerIgnoresEverything() {
-        var s = CheckScheduler(heartbeatFrequencyMS: 10_000)
-        _ = s.start()
-        s.stop()
-        #expect(s.checkSucceeded(nowMS: 1) == .none)
-        #expect(s.requestImmediateCheck(nowMS: 1) == .none)
-        #expect(s.timerFired(nowMS: 100_000) == .none)
+    @Test func stoppedCycleIgnoresEverything() {
+        var c = F.cycle()
+        c.firstCheck(replyMS: 30)
+        _ = c.stop(at: F.ms(40))
+        #expect(c.replyReceived(.init(document: F.hello()), at: F.ms(50)) == [])
+        #expect(c.immediateCheckRequested(at: F.ms(1_000)) == [])
+        #expect(c.scheduleTimerFired(at: F.ms(100_000)) == [])
+        #expect(c.timeoutTimerFired(at: F.ms(100_000)) == [])
+        #expect(c.cancel(at: F.ms(100_000)) == [])
+        #expect(c.stop(at: F.ms(100_000)) == [])
     }
 
     /// Property: under any sequence of inputs, checks never overlap and no check starts sooner
@@ -88,39 +111,53 @@ import TestSupport
     @Test func randomInputsKeepTheRhythm() {
         var rng = SplitMix64(seed: 0x5DA4)
         for _ in 0..<200 {
-            var s = CheckScheduler(heartbeatFrequencyMS: Int64(500 + rng.next() % 20_000))
-            var now: Int64 = 0
+            var c = F.cycle(heartbeatMS: Int64(500 + rng.next() % 20_000), connectTimeoutMS: Int64(rng.next() % 3_000))
+            var now: UInt64 = 0
             var inFlight = false
-            var lastEnd: Int64?
+            var lastEnd: UInt64?
             var retryAllowed = false
-            func apply(_ action: CheckScheduler.Action) {
-                if action == .startCheck {
-                    #expect(!inFlight, "checks overlap")
-                    if let lastEnd, !retryAllowed {
-                        #expect(now - lastEnd >= 500, "check started \(now - lastEnd) ms after the last")
+            var known = false
+            /// What the check in flight waits for.
+            enum Awaits { case nothing, addresses, connect, reply }
+            var awaits = Awaits.nothing
+
+            func run(_ actions: [F.Action]) {
+                for action in actions {
+                    switch action {
+                    case .startCheck:
+                        #expect(!inFlight, "checks overlap")
+                        if let lastEnd, !retryAllowed {
+                            #expect(now - lastEnd >= F.ms(500), "check started \((now - lastEnd) / 1_000_000) ms after the last")
+                        }
+                        inFlight = true
+                        retryAllowed = false
+                        run(c.beginCheck(serverType: known ? .standalone : .unknown, cancellations: 0, at: now))
+                    case .resolve: awaits = .addresses
+                    case .connect: awaits = .connect
+                    case .sendHandshake, .sendHello: awaits = .reply
+                    case .applyDescription(let description, let failed, _):
+                        inFlight = false
+                        lastEnd = now
+                        retryAllowed = failed && known && description.error?.contains("not now") == false
+                        known = !failed
+                        awaits = .nothing
+                    default: break
                     }
-                    inFlight = true
                 }
-                retryAllowed = false
             }
-            apply(s.start())
+            run(c.start())
             for _ in 0..<300 {
-                now += Int64(rng.next() % 3_000)
-                switch rng.next() % 4 {
-                case 0: apply(s.timerFired(nowMS: now))
-                case 1: apply(s.requestImmediateCheck(nowMS: now))
-                case 2 where inFlight:
-                    inFlight = false
-                    lastEnd = now
-                    apply(s.checkSucceeded(nowMS: now))
-                case 3 where inFlight:
-                    inFlight = false
-                    lastEnd = now
-                    let wasRetry = s.checkIsRetry
-                    let network = rng.next() % 2 == 0
-                    let known = rng.next() % 2 == 0
-                    retryAllowed = network && known && !wasRetry
-                    apply(s.checkFailed(nowMS: now, isNetworkError: network, serverWasKnown: known))
+                now += F.ms(rng.next() % 3_000)
+                switch rng.next() % 6 {
+                case 0: run(c.scheduleTimerFired(at: now))
+                case 1: run(c.immediateCheckRequested(at: now))
+                case 2: run(c.timeoutTimerFired(at: now))
+                case 3 where awaits == .addresses: run(c.addressesResolved(["a", "b"], at: now))
+                case 3 where awaits == .connect: run(c.connected(at: now))
+                case 3 where awaits == .reply:
+                    run(c.replyReceived(.init(document: rng.next() % 4 == 0 ? F.commandError : F.hello()), at: now))
+                case 4: run(c.connectionFailed(.closedByPeer("gone"), at: now))
+                case 5 where awaits == .addresses: run(c.resolutionFailed("no such host", at: now))
                 default: break
                 }
             }

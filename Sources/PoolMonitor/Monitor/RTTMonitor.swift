@@ -2,10 +2,10 @@ import MongoBSON
 import SDAMCore
 import MongoWire
 
-/// Measures one server's round-trip time while its monitor streams (server-monitoring spec,
-/// "Measuring RTT"): a hello every heartbeatFrequencyMS on a dedicated connection of its own,
-/// on the same loop. It feeds samples to its owner and never changes the topology or publishes
-/// events; its errors only close its connection (the next tick opens a new one).
+/// Measures one server's round-trip time while its monitor streams, on a dedicated
+/// connection on the same loop, by carrying out what its pure `RoundTripTimeMeasurement`
+/// decides. It feeds samples to its owner and never changes the topology or publishes events
+/// (server-monitoring spec, "Measuring RTT").
 ///
 /// Loop-confined.
 final class RTTMonitor {
@@ -13,15 +13,17 @@ final class RTTMonitor {
     private let loop: MonitorLoop
     private unowned let context: MonitorCore
     private let onSample: (Double) -> Void
-    /// Where to connect: the address the server's monitor reached last.
+    /// Where to connect: the address the server's monitor is connected to.
     private let target: () -> ResolvedAddress?
+    private var measurement: RoundTripTimeMeasurement
     private var connection: MonitorConnection?
-    private var handshaken = false
-    private var useHello = false
-    private var sentNS: UInt64?
-    private var tickTimer: TimerWatcher!
-    private var timeoutTimer: TimerWatcher!
-    private(set) var samplesTaken = 0
+    private let actions = ActionQueue<RoundTripTimeMeasurement.Action>()
+    private lazy var tickTimer = TimerWatcher(loop: loop) { [unowned self] in
+        self.perform(self.measurement.tickTimerFired(at: MonotonicClock.nanoseconds()))
+    }
+    private lazy var timeoutTimer = TimerWatcher(loop: loop) { [unowned self] in
+        self.perform(self.measurement.timeoutTimerFired(at: MonotonicClock.nanoseconds()))
+    }
 
     init(server: ServerAddress, loop: MonitorLoop, context: MonitorCore, target: @escaping () -> ResolvedAddress?, onSample: @escaping (Double) -> Void) {
         self.server = server
@@ -29,85 +31,82 @@ final class RTTMonitor {
         self.context = context
         self.target = target
         self.onSample = onSample
-        tickTimer = TimerWatcher(loop: loop) { [unowned self] in self.tick() }
-        timeoutTimer = TimerWatcher(loop: loop) { [unowned self] in self.closeConnection() }
+        measurement = RoundTripTimeMeasurement(
+            heartbeatFrequencyMS: Int64(context.settings.heartbeatFrequencyMS),
+            connectTimeoutMS: Int64(context.options.connectTimeoutMS))
     }
 
-    var isRunning: Bool { tickTimer.isActive || sentNS != nil }
+    var isRunning: Bool { measurement.isRunning }
+    var samplesTaken: Int { measurement.samplesTaken }
 
     /// Starts measuring: the first hello goes out at once.
     func start() {
-        guard !isRunning else { return }
-        tick()
+        perform(measurement.start(at: MonotonicClock.nanoseconds()))
     }
 
     func stop() {
-        tickTimer.stop()
-        closeConnection()
+        perform(measurement.stop())
     }
 
-    private func tick() {
-        tickTimer.start(after: Double(context.settings.heartbeatFrequencyMS) / 1000)
-        guard sentNS == nil else { return }  // the previous hello is still out
-        if context.options.connectTimeoutMS > 0 {
-            timeoutTimer.start(after: Double(context.options.connectTimeoutMS) / 1000)
+    private func perform(_ decided: [RoundTripTimeMeasurement.Action]) {
+        actions.run(decided) { execute($0) }
+    }
+
+    private func execute(_ action: RoundTripTimeMeasurement.Action) {
+        switch action {
+        case .connect:
+            connect()
+        case .sendHandshake:
+            connection?.send(Handshake.handshakeMessage(
+                requestID: context.nextRequestID(), appName: context.options.appName, loadBalanced: context.settings.loadBalanced))
+        case .sendHello(let useHello):
+            connection?.send(Handshake.checkMessage(requestID: context.nextRequestID(), useHello: useHello))
+        case .armTickTimer(let at):
+            tickTimer.start(at: at)
+        case .stopTickTimer:
+            tickTimer.stop()
+        case .armTimeoutTimer(let at):
+            timeoutTimer.start(at: at)
+        case .stopTimeoutTimer:
+            timeoutTimer.stop()
+        case .closeConnection:
+            connection?.close()
+            connection = nil
+        case .recordSample(let sampleMS):
+            onSample(sampleMS)
         }
-        if let connection, !connection.isClosed, handshaken {
-            send(Handshake.checkMessage(requestID: context.nextRequestID(), useHello: useHello), on: connection)
+    }
+
+    private func connect() {
+        connection?.close()
+        connection = nil
+        guard let address = target() else {
+            perform(measurement.connectionFailed())
             return
         }
-        closeConnection()
-        guard let address = target() else { return }
         do {
-            let conn = try MonitorConnection(loop: loop, server: server, address: address, scratch: context.scratch) { [unowned self] event in
+            let opened = try MonitorConnection(loop: loop, server: server, address: address, scratch: context.scratch) { [unowned self] event in
                 self.connectionEvent(event)
             }
-            connection = conn
-            if conn.isConnected { sendHandshake() }
+            connection = opened
+            if opened.isConnected { perform(measurement.connected(at: MonotonicClock.nanoseconds())) }
         } catch {
-            closeConnection()
+            perform(measurement.connectionFailed())
         }
-    }
-
-    private func sendHandshake() {
-        guard let connection else { return }
-        send(Handshake.handshakeMessage(requestID: context.nextRequestID(), appName: context.options.appName, loadBalanced: context.settings.loadBalanced), on: connection)
-    }
-
-    private func send(_ message: WireMessage, on connection: MonitorConnection) {
-        sentNS = MonotonicClock.nanoseconds()
-        connection.send(message)
     }
 
     private func connectionEvent(_ event: MonitorConnection.Event) {
+        let now = MonotonicClock.nanoseconds()
         switch event {
         case .connected:
-            sendHandshake()
+            perform(measurement.connected(at: now))
         case .message(let message):
-            guard let sent = sentNS else { return closeConnection() }
-            let sample = Double(MonotonicClock.nanoseconds() - sent) / 1e6
-            sentNS = nil
-            timeoutTimer.stop()
-            // The reply itself is ignored (the spec: RTT replies never update the topology);
-            // only whether to say hello next time is kept.
-            if let reply = try? Handshake.replyDocument(of: message, from: server) {
-                handshaken = true
-                useHello = reply["helloOk"]?.boolValue ?? false
-                samplesTaken += 1
-                onSample(sample)
-            } else {
-                closeConnection()
-            }
+            // The reply itself is ignored (RTT replies never update the topology); only
+            // whether to say hello next time is kept.
+            let reply = try? Handshake.replyDocument(of: message, from: server)
+            perform(measurement.replyReceived(helloOk: reply.map { $0["helloOk"]?.boolValue ?? false }, at: now))
         case .closedByPeer, .failed:
-            closeConnection()
+            perform(measurement.connectionFailed())
         }
-    }
-
-    private func closeConnection() {
-        timeoutTimer.stop()
-        connection?.close()
-        connection = nil
-        handshaken = false
-        sentNS = nil
     }
 }

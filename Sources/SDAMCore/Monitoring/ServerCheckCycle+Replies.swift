@@ -1,0 +1,66 @@
+import MongoBSON
+
+// MARK: - Replies
+
+extension ServerCheckCycle {
+    /// A hello reply arrived on the monitoring connection. The handshake's or a regular
+    /// hello's round trip is an RTT sample and the heartbeat's duration; an awaited reply is no
+    /// sample, and its duration is how long it was awaited. An `ok: 0` reply (or one whose
+    /// fields cannot be read) fails the check as a command error. A reply nobody asked for
+    /// means a broken server: the connection is closed and a check requested.
+    public mutating func replyReceived(_ reply: Reply, at now: UInt64) -> [Action] {
+        guard case .checking(let check) = state else {
+            guard connection != nil, case .waiting = state else { return [] }
+            connection = nil
+            return [.closeConnection] + immediateCheckRequested(at: now)
+        }
+        let useHello = reply.document["helloOk"]?.boolValue ?? false
+        let durationMS: Double
+        let awaitedVersion: TopologyVersion?
+        switch check.step {
+        case .resolving, .connecting:
+            return []
+        case .handshaking(let addresses, let index, let sentAt):
+            durationMS = Self.milliseconds(from: sentAt, to: now)
+            rtt.add(durationMS)
+            connection = OpenConnection(address: addresses[index], useHello: useHello, moreToCome: reply.moreToCome)
+            awaitedVersion = nil
+        case .polling(let sentAt):
+            durationMS = Self.milliseconds(from: sentAt, to: now)
+            rtt.add(durationMS)
+            connection?.useHello = useHello
+            connection?.moreToCome = reply.moreToCome
+            awaitedVersion = nil
+        case .awaiting(let version):
+            durationMS = Self.milliseconds(from: check.startedAt, to: now)
+            connection?.useHello = useHello
+            connection?.moreToCome = reply.moreToCome
+            awaitedVersion = version
+        }
+        let description = ServerDescription(
+            address: server, hello: reply.document, roundTripTimeMS: rtt.average,
+            minRoundTripTimeMS: rtt.minimum, now: Self.milliseconds(now))
+        if description.type == .unknown {
+            return failCheck(check, description.error ?? "hello failed", isNetworkError: false, at: now, description: description)
+        }
+        topologyVersion = description.topologyVersion
+        var actions: [Action] = [
+            .stopTimeoutTimer,
+            .publishHeartbeatSucceeded(durationMS: durationMS, reply: reply.document, awaited: check.awaited),
+            .applyDescription(description, checkFailed: false, cancellationsAtStart: check.cancellations),
+        ]
+        if check.awaited, let awaitedVersion, description.topologyVersion == awaitedVersion,
+           durationMS < Double(configuration.heartbeatFrequencyMS) / 2 {
+            // The server answered an awaitable hello at once with nothing new: it does not
+            // honour maxAwaitTimeMS. Streaming from it would be a busy loop, so it is polled.
+            connection = nil
+            actions.append(.closeConnection)
+            return actions + waitForHeartbeat(endedAt: now)
+        }
+        if reply.moreToCome || streamingAllowed {
+            // Streaming never sleeps: the next awaited check starts now.
+            return actions + checkAtOnce(endedAt: now, isRetry: false)
+        }
+        return actions + waitForHeartbeat(endedAt: now)
+    }
+}
