@@ -39,7 +39,7 @@ extension ServerCheckCycle {
                 return []
             case .connecting(let addresses, let index), .handshaking(let addresses, let index, _):
                 check.connectErrors.append(failure.reason)
-                return [.closeConnection] + connect(&check, to: addresses, index: index + 1, at: now)
+                return tryNextAddress(&check, of: addresses, after: index, at: now)
             case .polling, .awaiting:
                 return failCheck(check, failure.reason, isNetworkError: true, at: now)
             }
@@ -49,6 +49,13 @@ extension ServerCheckCycle {
         case .notStarted, .waiting, .starting, .stopped:
             return []
         }
+    }
+
+    /// Closes the attempt on `addresses[index]` and tries the next address (failing the check,
+    /// which closes the connection itself, when none is left).
+    mutating func tryNextAddress(_ check: inout Check, of addresses: [Address], after index: Int, at now: UInt64) -> [Action] {
+        let next = connect(&check, to: addresses, index: index + 1, at: now)
+        return index + 1 < addresses.count ? [.closeConnection] + next : next
     }
 
     /// Tries `addresses[index]`, or fails the check with every address's error when none is

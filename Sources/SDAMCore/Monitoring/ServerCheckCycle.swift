@@ -337,8 +337,10 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
         case .resolving:
             return failCheck(check, "cannot resolve \(server.host) within connectTimeoutMS (\(limit) ms)", isNetworkError: true, at: now)
         case .connecting(let addresses, let index):
+            // This address is black-holed (a filtered AAAA record, say): the same check goes
+            // on to the next one, with connectTimeoutMS of its own.
             check.connectErrors.append("no connect to \(addresses[index]) within connectTimeoutMS (\(limit) ms)")
-            return failCheck(check, check.connectErrors.joined(separator: "; "), isNetworkError: true, at: now)
+            return tryNextAddress(&check, of: addresses, after: index, at: now)
         case .handshaking, .polling:
             return failCheck(check, "no reply within connectTimeoutMS (\(limit) ms)", isNetworkError: true, at: now)
         case .awaiting:
