@@ -6,48 +6,29 @@ import SDAMCore
 /// application's, so both speak to servers the same way (handshake spec, server-monitoring spec).
 public enum Handshake {
 
-    /// The `client` document of the handshake: driver, OS, platform and the application name.
-    public static func clientMetadata(appName: String?) -> BSONDocument {
-        var client = BSONDocument()
-        if let appName { client.append("application", .document(["name": .string(appName)])) }
-        client.append("driver", .document(["name": .string(DriverIdentity.name), "version": .string(DriverIdentity.version)]))
-        #if os(Linux)
-        let osType = "Linux"
-        #else
-        let osType = "Darwin"
-        #endif
-        #if arch(x86_64)
-        let architecture = "x86_64"
-        #elseif arch(arm64)
-        let architecture = "arm64"
-        #else
-        let architecture = "unknown"
-        #endif
-        client.append("os", .document(["type": .string(osType), "architecture": .string(architecture)]))
-        client.append("platform", .string("Swift 6, libev"))
-        return client
-    }
+    /// The value of the handshake's `backpressure` field: the version of the client
+    /// backpressure spec this driver declares it follows, so that the server can tell which
+    /// clients handle its overload errors. The handshake spec requires the string "2" (not the
+    /// number 2, and no longer the boolean `true` of the spec's first version).
+    public static let backpressureVersion = "2"
 
-    /// The first message on a new connection: legacy hello (`isMaster`) with `helloOk: true`
-    /// over OP_QUERY, which every server answers whatever its version, as the handshake spec
-    /// requires when no API version is declared; with `loadBalanced`, `hello` over OP_MSG.
+    /// The first message on a new connection, over OP_MSG as the handshake spec requires of
+    /// every handshake: legacy hello (`isMaster`) with `helloOk: true`, so that the reply says
+    /// whether later checks may use `hello`; with `loadBalanced`, `hello` and
+    /// `loadBalanced: true`. It carries `backpressure: "2"` and the `client` document (at most
+    /// 512 bytes; see `ClientMetadata.document`).
     /// No authentication, no `saslSupportedMechs`: monitoring connections never authenticate.
-    /// `backpressure: true` tells the server this driver handles its overload errors (client
-    /// backpressure spec).
-    public static func handshakeMessage(requestID: Int32, appName: String?, loadBalanced: Bool = false) -> WireMessage {
-        if loadBalanced {
-            var command: BSONDocument = ["hello": .int32(1), "helloOk": .bool(true)]
-            command.append("client", .document(clientMetadata(appName: appName)))
-            command.append("backpressure", .bool(true))
-            command.append("loadBalanced", .bool(true))
-            command.append("$db", .string("admin"))
-            return WireMessage(requestID: requestID, payload: .msg(OpMsg(body: command.encoded())))
-        }
-        var command: BSONDocument = ["isMaster": .int32(1), "helloOk": .bool(true)]
-        command.append("client", .document(clientMetadata(appName: appName)))
-        command.append("backpressure", .bool(true))
-        let query = OpQuery(flags: .secondaryOk, fullCollectionName: "admin.$cmd", query: command.encoded())
-        return WireMessage(requestID: requestID, payload: .query(query))
+    ///
+    /// PoolMonitor adds `handshakeMessage(requestID:appName:loadBalanced:)`, which fills the
+    /// metadata with what it read of the host.
+    public static func handshakeMessage(requestID: Int32, metadata: ClientMetadata, loadBalanced: Bool = false) -> WireMessage {
+        var command: BSONDocument = loadBalanced ? ["hello": .int32(1)] : ["isMaster": .int32(1)]
+        command.append("helloOk", .bool(true))
+        command.append("backpressure", .string(backpressureVersion))
+        command.append("client", .document(metadata.document))
+        if loadBalanced { command.append("loadBalanced", .bool(true)) }
+        command.append("$db", .string("admin"))
+        return WireMessage(requestID: requestID, payload: .msg(OpMsg(body: command.encoded())))
     }
 
     /// A check on an established connection: `hello` when the handshake reply said `helloOk`,

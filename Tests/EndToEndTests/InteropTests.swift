@@ -80,13 +80,17 @@ import TestSupport
 
         let received = try InteropResult.received(peer: peer)
         #expect(try peer.waitForExit(within: 10) == .exited(0), "\(peer.diagnostics)")
-        // What MockupDB saw: the handshakes (legacy isMaster over OP_QUERY on admin, with
-        // helloOk and client metadata, on the monitor's connection and the client's), and our
-        // two commands over OP_MSG with their $db.
+        // What MockupDB saw: the handshakes (legacy isMaster over OP_MSG on admin, as the
+        // handshake spec now requires of every handshake, with helloOk, backpressure and client
+        // metadata, on the monitor's connection and the client's), and our two commands over
+        // OP_MSG with their $db.
         let handshakes = received.filter { $0.name == "isMaster" }
         #expect(handshakes.count >= 2, "\(received)")
-        #expect(handshakes.allSatisfy { $0.opcode == "Command" && $0.db == "admin" && $0.keys.contains("helloOk") && $0.keys.contains("client") },
-                "\(received)")
+        #expect(handshakes.allSatisfy {
+            $0.opcode == "OpMsg" && $0.db == "admin" && $0.keys.contains("helloOk") && $0.keys.contains("client")
+                && $0.backpressure == "2"
+        }, "\(received)")
+        #expect(!received.contains { $0.opcode != "OpMsg" }, "no OP_QUERY at all: \(received)")
         let commands = received.filter { !["hello", "ismaster"].contains($0.name.lowercased()) }
         #expect(commands.map(\.name) == ["ping", "insert"], "\(received)")
         #expect(commands.map(\.db) == ["admin", "interop"])
@@ -170,6 +174,8 @@ struct InteropResult {
         var name: String
         var db: String
         var keys: [String]
+        /// The request's `backpressure` field, when it is a string.
+        var backpressure: String?
         var description: String { "\(port) \(opcode) \(name) $db=\(db) \(keys)" }
     }
 
@@ -188,7 +194,8 @@ struct InteropResult {
                 opcode: entry["opcode"] as? String ?? "",
                 name: entry["name"] as? String ?? "",
                 db: entry["db"] as? String ?? "",
-                keys: entry["keys"] as? [String] ?? [])
+                keys: entry["keys"] as? [String] ?? [],
+                backpressure: entry["backpressure"] as? String)
         }
     }
 }

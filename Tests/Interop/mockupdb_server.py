@@ -7,8 +7,10 @@ Without options it starts one standalone on 127.0.0.1; with them, N replica set 
 set NAME, the first the primary. It prints one line `port P1 [P2 ...]` once every server
 listens, then answers hello/isMaster, ping and insert (ok: 1) until its stdin closes. Then it
 stops the servers and prints one line `received JSON`: every request the servers saw, in
-order, as {"port", "opcode", "name", "db", "keys"}, so that the test can check what the pool
-sent. Exits 0; 3 when the packages are missing.
+order, as {"port", "opcode", "name", "db", "keys", "backpressure"}, so that the test can check
+what the pool sent. Handshakes come over OP_MSG (our pool's, as the handshake spec requires) or
+OP_QUERY (older drivers'); the one responder answers both, each in its own opcode. Exits 0;
+3 when the packages are missing.
 """
 import argparse
 import json
@@ -77,6 +79,7 @@ def main():
                     "name": name,
                     "db": request.doc.get("$db", request.namespace),
                     "keys": list(request.doc.keys()),
+                    "backpressure": request.doc.get("backpressure"),
                 })
             if name.lower() in ("hello", "ismaster"):
                 return request.ok(hello)

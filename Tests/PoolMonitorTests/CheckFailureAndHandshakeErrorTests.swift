@@ -73,14 +73,14 @@ import Testing
 
     @Test func handshakeDeclaresBackpressureAndClientMetadata() throws {
         let message = Handshake.handshakeMessage(requestID: 1, appName: "app")
-        guard case .query(let query) = message.payload else {
-            Issue.record("expected OP_QUERY")
+        guard case .msg(let msg) = message.payload else {
+            Issue.record("expected OP_MSG")
             return
         }
-        let command = try BSONDocument(bytes: query.query)
+        let command = try BSONDocument(bytes: msg.body)
         #expect(command.keys.first == "isMaster")
         #expect(command["helloOk"] == .bool(true))
-        #expect(command["backpressure"] == .bool(true))
+        #expect(command["backpressure"] == .string("2"))
         #expect(command["client"]?.documentValue?["application"]?.documentValue?["name"] == .string("app"))
         #expect(command["saslSupportedMechs"] == nil, "monitoring connections never authenticate")
     }

@@ -1,0 +1,106 @@
+import MongoBSON
+import SDAMCore
+import MongoWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the handshake's client metadata says about the machine and the process — the
+/// operating system (`uname`, `/etc/os-release`), the FaaS platform and the container
+/// (environment variables, `/.dockerenv`) — read once per process, since none of it changes
+/// while the process runs. MongoWire builds the `client` document from it but cannot read it
+/// itself: it is pure.
+public enum HostEnvironment {
+    /// The host as read on first use.
+    public static let current: (os: ClientMetadata.OperatingSystem, environment: ClientMetadata.Environment?) = (
+        operatingSystem(),
+        ClientMetadata.Environment(variables: ProcessEnvironment.variables, dockerEnvExists: access("/.dockerenv", F_OK) == 0)
+    )
+
+    /// This process's client metadata with `appName`.
+    public static func metadata(appName: String?) -> ClientMetadata {
+        ClientMetadata(applicationName: appName, os: current.os, environment: current.environment)
+    }
+
+    /// `uname` for the type, architecture and version (the kernel release); os-release's
+    /// PRETTY_NAME for the name. What cannot be read keeps the compile-time answer, or is left out.
+    static func operatingSystem() -> ClientMetadata.OperatingSystem {
+        var os = ClientMetadata.OperatingSystem.compiledFor
+        var names = utsname()
+        if uname(&names) == 0 {
+            func field<T>(_ value: inout T) -> String {
+                withUnsafeBytes(of: &value) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+            }
+            let system = field(&names.sysname), machine = field(&names.machine), release = field(&names.release)
+            if !system.isEmpty { os.type = system }
+            if !machine.isEmpty { os.architecture = machine }
+            if !release.isEmpty { os.version = release }
+        }
+        // os-release(5): /etc/os-release, else /usr/lib/os-release.
+        for path in ["/etc/os-release", "/usr/lib/os-release"] {
+            guard let text = readSmallFile(path) else { continue }
+            os.name = distributionName(osRelease: text)
+            break
+        }
+        return os
+    }
+
+    /// PRETTY_NAME of an os-release file, else NAME and VERSION; nil when it has neither.
+    static func distributionName(osRelease text: String) -> String? {
+        var fields: [String: String] = [:]
+        for line in text.split(whereSeparator: { $0 == "\n" }) {
+            let trimmed = line.drop { $0 == " " || $0 == "\t" }
+            guard !trimmed.hasPrefix("#"), let eq = trimmed.firstIndex(of: "=") else { continue }
+            fields[String(trimmed[..<eq])] = unquoted(trimmed[trimmed.index(after: eq)...])
+        }
+        if let pretty = fields["PRETTY_NAME"], !pretty.isEmpty { return pretty }
+        guard let name = fields["NAME"], !name.isEmpty else { return nil }
+        guard let version = fields["VERSION"], !version.isEmpty else { return name }
+        return name + " " + version
+    }
+
+    /// A shell-style value as os-release writes it: bare, or in single or double quotes, with
+    /// backslash escapes inside double quotes.
+    private static func unquoted(_ value: Substring) -> String {
+        var value = value
+        while let last = value.last, last == " " || last == "\t" || last == "\r" { value = value.dropLast() }
+        guard let quote = value.first, quote == "\"" || quote == "'", value.count >= 2, value.last == quote else {
+            return String(value)
+        }
+        let inner = value.dropFirst().dropLast()
+        guard quote == "\"" else { return String(inner) }
+        var result = ""
+        var escaped = false
+        for character in inner {
+            if escaped {
+                result.append(character)
+                escaped = false
+            } else if character == "\\" {
+                escaped = true
+            } else {
+                result.append(character)
+            }
+        }
+        return result
+    }
+
+    /// The file's text, or nil when it cannot be opened; at most 64 KiB are read (os-release
+    /// is a few hundred bytes).
+    private static func readSmallFile(_ path: String) -> String? {
+        guard let file = fopen(path, "r") else { return nil }
+        defer { fclose(file) }
+        var bytes = [UInt8](repeating: 0, count: 64 * 1024)
+        let count = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+        return String(decoding: bytes[0..<count], as: UTF8.self)
+    }
+}
+
+extension Handshake {
+    /// The handshake with this process's client metadata (`HostEnvironment`) and `appName`:
+    /// what the monitor's and the application's connections send.
+    public static func handshakeMessage(requestID: Int32, appName: String?, loadBalanced: Bool = false) -> WireMessage {
+        handshakeMessage(requestID: requestID, metadata: HostEnvironment.metadata(appName: appName), loadBalanced: loadBalanced)
+    }
+}
