@@ -34,9 +34,8 @@ import TestSupport
         let hellos = after.hellosReceived - before.hellosReceived
         print("figure: server answering awaitable hellos at once, 10 s at heartbeatFrequencyMS=500: \(connections) connections, \(hellos) hellos (monitoring and RTT)")
         #expect(known == .standalone)
-        withKnownIssue("the monitor reconnects and re-handshakes every heartbeat and its RTT monitor keeps running") {
-            #expect(connections <= 3, "\(connections) connections in 10 s")
-            #expect(hellos <= 40, "\(hellos) hellos in 10 s")
-        }
+        #expect(connections <= 3, "\(connections) connections in 10 s")
+        #expect(hellos <= 40, "\(hellos) hellos in 10 s")
+        #expect(after.openConnections == 1, "one polling connection open, no RTT connection")
     }
 }

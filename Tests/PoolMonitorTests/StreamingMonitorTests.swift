@@ -115,7 +115,10 @@ import TestSupport
         defer { monitor.close() }
         #expect(Self.waitFor(monitor.topology) { $0.servers[server.address]?.type == .standalone } != nil)
         Thread.sleep(forTimeInterval: 0.5)
+        // The handshake, two awaitable hellos answered at once, the RTT connection's handshake.
         #expect(server.helloCount <= 4, "\(server.helloCount) hellos in half a second: the monitor spun")
+        #expect(ResourceCounts.openConnections(toPort: server.port) == 1, "polled on the open connection, the RTT one closed")
+        #expect(monitor.onLoop({ $0?.monitor(for: server.address)?.isStreaming }) == false)
     }
 
     @Test func autoModeStreamsExceptOnFaaS() {

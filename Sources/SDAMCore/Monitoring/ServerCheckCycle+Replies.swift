@@ -49,13 +49,32 @@ extension ServerCheckCycle {
             .publishHeartbeatSucceeded(durationMS: durationMS, reply: reply.document, awaited: check.awaited),
             .applyDescription(description, checkFailed: false, cancellationsAtStart: check.cancellations),
         ]
-        if check.awaited, let awaitedVersion, description.topologyVersion == awaitedVersion,
-           durationMS < Double(configuration.heartbeatFrequencyMS) / 2 {
-            // The server answered an awaitable hello at once with nothing new: it does not
-            // honour maxAwaitTimeMS. Streaming from it would be a busy loop, so it is polled.
-            connection = nil
-            actions.append(.closeConnection)
-            return actions + waitForHeartbeat(endedAt: now)
+        if let refused = streamingRefusedFor, let processId = description.topologyVersion?.processId, processId != refused {
+            // Another server process answers (a restart): it may honour maxAwaitTimeMS.
+            streamingRefusedFor = nil
+        }
+        if check.awaited {
+            let quick = awaitedVersion != nil && description.topologyVersion == awaitedVersion
+                && durationMS < Double(configuration.heartbeatFrequencyMS) / 2
+            quickAwaitedReplies = quick ? quickAwaitedReplies + 1 : 0
+            if quickAwaitedReplies >= 2, let processId = description.topologyVersion?.processId {
+                // This process does not honour maxAwaitTimeMS: streaming from it would send
+                // hellos as fast as they come back (and reconnecting each heartbeat would cost a
+                // connection and a handshake each time). Poll it on this connection, and stop
+                // the RTT connection, which polling does not use (spec, "Measuring RTT").
+                quickAwaitedReplies = 0
+                streamingRefusedFor = processId
+                if measuringRTT {
+                    measuringRTT = false
+                    actions.append(.stopRTTMeasurement)
+                }
+                if reply.moreToCome {
+                    // An exhaust stream cannot be stopped on its connection.
+                    connection = nil
+                    actions.append(.closeConnection)
+                }
+                return actions + waitForHeartbeat(endedAt: now)
+            }
         }
         if reply.moreToCome || streamingAllowed {
             // Streaming never sleeps: the next awaited check starts now.

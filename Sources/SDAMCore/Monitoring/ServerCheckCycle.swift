@@ -14,7 +14,10 @@ import MongoBSON
 /// coalesce and are ignored while a check runs. A network error on a server that was known
 /// marks it Unknown (clearing its pool) and then retries once at once; the retry's own failure
 /// waits for the heartbeat. A reply with a `topologyVersion` lets the next check be an
-/// awaitable hello at once (streaming never sleeps) while a second connection measures RTT.
+/// awaitable hello at once (streaming never sleeps) while a second connection measures RTT;
+/// a server process that answers awaitable hellos at once with nothing new, twice in a row, is
+/// polled on the open connection instead, without the RTT connection, until another process
+/// answers.
 ///
 /// Times are monotonic nanoseconds on the caller's clock; durations reported in actions are
 /// milliseconds, as the monitoring events carry them.
@@ -176,6 +179,11 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
     /// The topologyVersion of the last description this cycle applied (the spec's
     /// previousDescription.topologyVersion): what the next awaitable hello sends.
     var topologyVersion: TopologyVersion?
+    /// Awaited replies in a row that came back quickly with nothing new.
+    var quickAwaitedReplies = 0
+    /// The server process (topologyVersion.processId) that answered awaitable hellos at once
+    /// twice in a row: it is polled, not streamed from, until another process answers.
+    var streamingRefusedFor: BSONObjectID?
 
     public init(server: ServerAddress, configuration: Configuration) {
         self.server = server
@@ -242,6 +250,7 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
         case .checking(let check):
             rtt.reset()
             connection = nil
+            quickAwaitedReplies = 0
             return [.closeConnection, .stopTimeoutTimer,
                     .publishHeartbeatFailed(
                         durationMS: Self.milliseconds(from: check.startedAt, to: now),
@@ -351,9 +360,11 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
 
     // MARK: - Helpers shared by the extensions
 
-    /// The next check streams: enabled, and the server reported a topologyVersion.
+    /// The next check streams: enabled, the server reported a topologyVersion, and its
+    /// process has not been caught ignoring maxAwaitTimeMS.
     var streamingAllowed: Bool {
-        configuration.streamingEnabled && topologyVersion != nil
+        guard configuration.streamingEnabled, let topologyVersion else { return false }
+        return topologyVersion.processId != streamingRefusedFor
     }
 
     /// Arms connectTimeoutMS for the step starting now (plus heartbeatFrequencyMS for an
@@ -397,6 +408,7 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
         failed.error = error
         connection = nil
         rtt.reset()
+        quickAwaitedReplies = 0
         let actions: [Action] = [
             .stopTimeoutTimer, .closeConnection,
             .publishHeartbeatFailed(durationMS: Self.milliseconds(from: check.startedAt, to: now), error: error, awaited: check.awaited),
