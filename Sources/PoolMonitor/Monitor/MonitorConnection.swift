@@ -21,7 +21,11 @@ final class MonitorConnection {
 
     let server: ServerAddress
     private let socket: NonBlockingSocket
-    private var watcher: IOWatcher!
+    private let loop: MonitorLoop
+    /// Created (and started) in init, once `self` exists for its callback to reach.
+    private lazy var watcher = IOWatcher(loop: loop, fd: socket.fd, events: isConnected ? .read : .write) { [unowned self] events in
+        self.handle(events)
+    }
     private var decoder: FrameDecoder
     private var pendingWrite: [UInt8] = []
     private var pendingOffset = 0
@@ -38,12 +42,10 @@ final class MonitorConnection {
         self.scratch = scratch
         self.onEvent = onEvent
         decoder = FrameDecoder(server: server.description)
+        self.loop = loop
         let (socket, connected) = try NonBlockingSocket.connect(to: address)
         self.socket = socket
         isConnected = connected
-        watcher = IOWatcher(loop: loop, fd: socket.fd, events: connected ? .read : .write) { [unowned self] events in
-            self.handle(events)
-        }
         watcher.start()
     }
 
