@@ -24,6 +24,9 @@ final class ClientConnection {
 
     let fd: Int32
     let connectionId: Int64
+    /// `client.application.name` of the connection's handshake, for fail points filtered by
+    /// `appName`.
+    var appName: String?
     private let loop: MonitorLoop
     private let readBuffer: ReadBuffer
     private var decoder = FrameDecoder()

@@ -1,3 +1,5 @@
+import MongoBSON
+
 /// One line of the `sdam simulate` control protocol, parsed. Pure.
 public enum ControlCommand: Sendable, Equatable {
     case stepDown
@@ -7,6 +9,9 @@ public enum ControlCommand: Sendable, Equatable {
     case revive(String)
     /// `hostile HOST:PORT KIND [ARG]`: one of `HostileBehaviour.usage`.
     case hostile(String, HostileBehaviour)
+    /// `failpoint HOST:PORT JSON | off`: a `configureFailPoint` command for that server, in
+    /// Extended JSON (`configureFailPoint: "failCommand"` may be left out), or `off`.
+    case failPoint(String, BSONDocument)
     case add
     case remove(String)
     case status
@@ -19,7 +24,7 @@ public enum ControlCommand: Sendable, Equatable {
 
     /// The commands and their arguments, for help and error messages.
     public static let usage =
-        "stepdown | elect HOST:PORT | kill HOST:PORT | hang HOST:PORT | hostile HOST:PORT KIND [ARG] | revive HOST:PORT (or normal HOST:PORT) | add | remove HOST:PORT | status | quit"
+        "stepdown | elect HOST:PORT | kill HOST:PORT | hang HOST:PORT | hostile HOST:PORT KIND [ARG] | failpoint HOST:PORT JSON|off | revive HOST:PORT (or normal HOST:PORT) | add | remove HOST:PORT | status | quit"
 
     /// Parses one line: a command word (any case) and, for some, one HOST:PORT argument.
     /// - Throws: `ParseError` naming the unknown word or the missing or extra argument.
@@ -62,12 +67,40 @@ public enum ControlCommand: Sendable, Equatable {
         case "hang": self = try address(ControlCommand.hang)
         case "revive", "normal": self = try address(ControlCommand.revive)
         case "hostile": self = try hostile()
+        case "failpoint": self = try Self.failPoint(line, arguments: arguments, address: checkedAddress)
         case "add": self = try noArgument(.add)
         case "remove": self = try address(ControlCommand.remove)
         case "status": self = try noArgument(.status)
         case "quit", "exit": self = try noArgument(.quit)
         default: throw ParseError(description: "unknown command '\(word)'; expected \(Self.usage)")
         }
+    }
+
+    /// `failpoint HOST:PORT JSON`: the JSON is the rest of the line, spaces and all.
+    private static func failPoint(
+        _ line: String, arguments: [String], address checkedAddress: (String) throws(ParseError) -> String
+    ) throws(ParseError) -> ControlCommand {
+        guard arguments.count >= 2 else {
+            throw ParseError(description: "failpoint takes HOST:PORT and a configureFailPoint document in JSON (or off)")
+        }
+        let address = try checkedAddress(arguments[0])
+        // The rest of the line after the command word and the address.
+        var rest = line[...]
+        for _ in 0..<2 { rest = rest.trimmingSpaces.drop { $0 != " " && $0 != "\t" } }
+        let text = rest.trimmingSpaces
+        if text.lowercased() == "off" {
+            return .failPoint(address, ["configureFailPoint": .string(FailCommandFailPoint.name), "mode": .string("off")])
+        }
+        var document: BSONDocument
+        do {
+            document = try ExtendedJSON.document(from: String(text))
+        } catch {
+            throw ParseError(description: "failpoint: the document is not valid JSON: \(error)")
+        }
+        if document["configureFailPoint"] == nil {
+            document = BSONDocument([(key: "configureFailPoint", value: .string(FailCommandFailPoint.name))] + document.elements)
+        }
+        return .failPoint(address, document)
     }
 
     /// A hostile behaviour from its keyword and optional argument (defaults: trickle 100 ms,
@@ -98,7 +131,18 @@ public enum ControlCommand: Sendable, Equatable {
         case "uppercase": return try none(.upperCaseHosts)
         case "setname": return .changedSetName(argument ?? "hostileSet")
         case "impatient": return try none(.ignoresMaxAwaitTime)
+        case "badhandshake": return try none(.unreadableHandshake)
         default: throw ParseError(description: "unknown hostile behaviour '\(kind)'; expected \(HostileBehaviour.usage)")
         }
+    }
+}
+
+extension Substring {
+    /// Without leading and trailing spaces, tabs and carriage returns.
+    fileprivate var trimmingSpaces: Substring {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
+        var text = self.drop(while: blank)
+        while let last = text.last, blank(last) { text = text.dropLast() }
+        return text
     }
 }

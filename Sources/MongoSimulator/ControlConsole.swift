@@ -36,6 +36,12 @@ public struct ControlConsole: Sendable {
             case .hostile(let address, let behaviour):
                 try simulator.makeHostile(address, behaviour)
                 return ("ok \(address) hostile \(behaviour)", false)
+            case .failPoint(let address, let command):
+                let reply = try simulator.configureFailPoint(command, on: address)
+                guard reply["ok"]?.isTruthy == true else {
+                    return ("error \(address) refused the fail point: \(reply["errmsg"]?.stringValue ?? "\(reply)")", false)
+                }
+                return ("ok \(address) fail point \(command["mode"]?.relaxedExtendedJSON() ?? "set")", false)
             case .revive(let address):
                 try simulator.revive(address)
                 return ("ok revived \(address)", false)

@@ -52,7 +52,8 @@ extension HostileBehaviour {
             return OutgoingReply(bytes: reply, byteInterval: Double(max(1, interval)) / 1000)
         case .resetMidReply:
             return OutgoingReply(bytes: Array(reply.prefix(max(1, reply.count / 2))), ending: .reset)
-        case .helloFailure, .manyHosts, .invalidHosts, .duplicateHosts, .upperCaseHosts, .changedSetName, .ignoresMaxAwaitTime:
+        case .helloFailure, .manyHosts, .invalidHosts, .duplicateHosts, .upperCaseHosts, .changedSetName, .ignoresMaxAwaitTime,
+             .unreadableHandshake:
             return OutgoingReply(bytes: reply)
         }
     }
@@ -62,7 +63,8 @@ extension HostileBehaviour {
         var reply = reply
         let hosts = reply["hosts"]?.arrayValue?.compactMap(\.stringValue) ?? []
         switch self {
-        case .garbage, .truncatedReply, .oversizedLength, .wrongResponseTo, .trickle, .resetMidReply, .ignoresMaxAwaitTime:
+        case .garbage, .truncatedReply, .oversizedLength, .wrongResponseTo, .trickle, .resetMidReply, .ignoresMaxAwaitTime,
+             .unreadableHandshake:
             break
         case .helloFailure:
             reply = ["ok": .double(0), "errmsg": .string("hello refused by a hostile simulated server"),
@@ -93,6 +95,19 @@ extension HostileBehaviour {
             reply["setName"] = .string(name)
         }
         return reply
+    }
+
+    /// `unreadableHandshake`'s reply to `request`: framed like any reply (OP_REPLY for
+    /// OP_QUERY, OP_MSG otherwise), its document `{ok: 1.0}` with an element type (0x20) that
+    /// BSON does not have, so it fails only when the document is read.
+    static func unreadableReply(to request: WireMessage, requestID: Int32) -> WireMessage {
+        let ok: BSONDocument = ["ok": .double(1)]
+        var document = ok.encoded()
+        document[4] = 0x20
+        let payload: WireMessage.Payload = request.opQuery != nil
+            ? .reply(OpReply(responseFlags: [.awaitCapable], documents: [document]))
+            : .msg(OpMsg(body: document))
+        return WireMessage(requestID: requestID, responseTo: request.requestID, payload: payload)
     }
 
     /// Writes `value` little-endian over the four bytes at `offset` (which the caller checked).

@@ -50,6 +50,15 @@ public enum HostileBehaviour: Sendable, Equatable, CustomStringConvertible {
     /// it sends hellos as fast as they are answered.
     case ignoresMaxAwaitTime
 
+    // MARK: Handshake
+
+    /// The reply to a handshake (a hello carrying `client` metadata, the first command of a
+    /// new connection) is a well-framed message whose document is not valid BSON; every other
+    /// reply is normal. Connections opened before keep working — a monitor's, typically — so
+    /// that what an application connection's unreadable handshake does can be told apart from
+    /// what a failed check does. A monitor that reconnects meets it too.
+    case unreadableHandshake
+
     /// The declared length of `oversizedLength` replies.
     public static let oversizedMessageLength: Int32 = 1 << 30
     /// Hosts the `invalidHosts` behaviour adds.
@@ -57,7 +66,7 @@ public enum HostileBehaviour: Sendable, Equatable, CustomStringConvertible {
 
     /// The control-protocol words, for help and errors: each behaviour and its optional argument.
     public static let usage =
-        "garbage | truncate | oversize | responseto | trickle [MS] | reset | hellofail | manyhosts [COUNT] | invalidhosts | duplicatehosts | uppercase | setname [NAME] | impatient"
+        "garbage | truncate | oversize | responseto | trickle [MS] | reset | hellofail | manyhosts [COUNT] | invalidhosts | duplicatehosts | uppercase | setname [NAME] | impatient | badhandshake"
 
     /// One word (and its argument after a colon), as the status line and the control protocol
     /// write it.
@@ -76,6 +85,7 @@ public enum HostileBehaviour: Sendable, Equatable, CustomStringConvertible {
         case .upperCaseHosts: "uppercase"
         case .changedSetName(let name): "setname:\(name)"
         case .ignoresMaxAwaitTime: "impatient"
+        case .unreadableHandshake: "badhandshake"
         }
     }
 }

@@ -102,6 +102,16 @@ public final class MongoSimulator: Sendable {
         try perform { core throws(SimulatorError) in try core.misbehave(address, behaviour) }
     }
 
+    /// Runs `{configureFailPoint: "failCommand", mode, data}` on the server at `address`, as
+    /// the command sent over the wire would (see `FailCommandFailPoint`): from the next command
+    /// on, that server fails, closes, blocks or annotates the commands it names.
+    /// - Returns: the server's reply: `{count, ok: 1}`, or `{ok: 0, errmsg, code}` when the
+    ///   command is malformed.
+    @discardableResult
+    public func configureFailPoint(_ command: BSONDocument, on address: String) throws(SimulatorError) -> BSONDocument {
+        try perform { core throws(SimulatorError) in try core.configureFailPoint(address, command) }
+    }
+
     /// Sets any behaviour: `.normal` is `revive`, `.hung` is `hang`, `.down` is `kill`, and
     /// `.hostile` is `makeHostile`.
     public func setBehaviour(_ behaviour: ServerBehaviour, of address: String) throws(SimulatorError) {

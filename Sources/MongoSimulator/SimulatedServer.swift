@@ -23,8 +23,14 @@ final class SimulatedServer {
     private(set) var connections: [Int64: ClientConnection] = [:]
     /// Awaitable hellos waiting for a change, by connection id.
     private var held: [Int64: HeldHello] = [:]
+    /// The `failCommand` fail point (`configureFailPoint`), kept when it turns itself off (for
+    /// the next configuration's `count`); nil before the first one. A restarted
+    /// process (revive after kill) has none, as a real one.
+    var failPoint: FailCommandFailPoint?
+    /// Commands a fail point blocks, by connection id (`SimulatedServer+FailPoint`).
+    var blockedCommands: [Int64: BlockedCommand] = [:]
 
-    private let loop: MonitorLoop
+    let loop: MonitorLoop
     private let readBuffer: ReadBuffer
     private let listener: Listener
     private var nextConnectionID: Int64 = 1
@@ -95,6 +101,7 @@ final class SimulatedServer {
             for connection in Array(connections.values) { connection.resume() }
         }
         topologyChanged()
+        finishDueBlockedCommands()
     }
 
     /// Undoes `kill` (as a new process: `processId` replaces the old one) or `hang` (held
@@ -107,12 +114,14 @@ final class SimulatedServer {
             try listener.start()
             processId = newProcessId
             topologyVersionCounter = 0
+            failPoint = nil
         case .hung, .hostile:
             break
         }
         behaviour = .normal
         for connection in Array(connections.values) { connection.resume() }
         topologyChanged()
+        finishDueBlockedCommands()
     }
 
     /// Releases the port and closes every connection, for good.
@@ -136,6 +145,7 @@ final class SimulatedServer {
                 self.connections[connection.connectionId] = nil
                 self.held[connection.connectionId]?.stopWaiting()
                 self.held[connection.connectionId] = nil
+                self.dropBlockedCommand(of: connection)
                 self.counters.connectionClosed()
             })
         connections[id] = connection
@@ -144,32 +154,54 @@ final class SimulatedServer {
     }
 
     private func handle(_ message: WireMessage, on connection: ClientConnection) -> ClientConnection.Response {
-        let document: BSONDocument
-        var queryFailure = false
         switch WireExchange.request(from: message) {
         case .protocolViolation:
             return .close
-        case .failure(let error, let failed):
-            document = error
-            queryFailure = failed
+        case .failure(let error, let queryFailure):
+            return respond(with: error, queryFailure: queryFailure, to: message)
         case .command(let request):
-            if request.isHello { counters.helloReceived() }
-            switch awaitable(request) {
-            case .success(let awaitable?):
-                hold(request, message: message, awaitable: awaitable, on: connection)
-                return .none
-            case .success(nil):
-                document = answerDocument(request, connectionId: connection.connectionId)
-            case .failure(let failure):
-                document = failure.document()
+            if request.isHello {
+                counters.helloReceived()
+                noteClientMetadata(request, on: connection)
             }
+            if request.name == "configureFailPoint" {
+                return respond(with: configureFailPoint(request), to: message)
+            }
+            if request.isHello, request.command["client"] != nil, behaviour.hostility == .unreadableHandshake {
+                let reply = HostileBehaviour.unreadableReply(to: message, requestID: takeRequestID())
+                return outgoing(reply).map { .reply($0) } ?? .close
+            }
+            if let response = failPointResponse(request, message: message, on: connection) { return response }
+            return execute(request, message: message, on: connection)
         }
+    }
+
+    /// Runs a command: an awaitable hello is held, anything else answered now.
+    func execute(_ request: CommandRequest, message: WireMessage, on connection: ClientConnection) -> ClientConnection.Response {
+        switch awaitable(request) {
+        case .success(let awaitable?):
+            hold(request, message: message, awaitable: awaitable, on: connection)
+            return .none
+        case .success(nil):
+            return respond(with: answerDocument(request, connectionId: connection.connectionId), to: message)
+        case .failure(let failure):
+            return respond(with: failure.document(), to: message)
+        }
+    }
+
+    /// The reply to `message` carrying `document`; `.none` when the request wants none.
+    func respond(with document: BSONDocument, queryFailure: Bool = false, to message: WireMessage) -> ClientConnection.Response {
         let requestID = takeRequestID()
         guard let reply = WireExchange.reply(document, queryFailure: queryFailure, to: message, requestID: requestID) else {
             return .none
         }
         guard let outgoing = outgoing(reply) else { return .close }
         return .reply(outgoing)
+    }
+
+    /// Whether an awaitable hello holds `connection`.
+    func holdsHello(on connection: ClientConnection) -> Bool {
+        held[connection.connectionId] != nil
     }
 
     // MARK: - Awaitable hello
@@ -233,7 +265,7 @@ final class SimulatedServer {
     // MARK: - Replies
 
     /// The reply document for a command, a hello's worded as a hostile behaviour would.
-    private func answerDocument(_ request: CommandRequest, connectionId: Int64) -> BSONDocument {
+    func answerDocument(_ request: CommandRequest, connectionId: Int64) -> BSONDocument {
         let document = respond(self, request, connectionId)
         guard request.isHello, let hostility = behaviour.hostility, document["ok"]?.isTruthy == true else {
             return document

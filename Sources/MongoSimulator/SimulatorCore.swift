@@ -89,6 +89,11 @@ final class SimulatorCore {
         try server(address).misbehave(hostility)
     }
 
+    /// Runs a `configureFailPoint` command on one server; see `SimulatedServer.configureFailPoint`.
+    func configureFailPoint(_ address: String, _ command: BSONDocument) throws(SimulatorError) -> BSONDocument {
+        try server(address).configureFailPoint(CommandRequest(command: command, database: "admin"))
+    }
+
     func behaviour(of address: String) throws(SimulatorError) -> ServerBehaviour {
         try server(address).behaviour
     }

@@ -23,8 +23,15 @@ struct SimulateCommand: ParsableCommand {
             (one byte every ARG ms, default 100), reset (half a reply, then a TCP reset). Hello \
             kinds spoil hello replies only: hellofail (ok: 0), manyhosts (ARG hosts, default \
             10000), invalidhosts, duplicatehosts, uppercase (hosts, primary and me in upper \
-            case, 127.0.0.1 as LOCALHOST), setname (ARG, default hostileSet). `hang` accepts \
-            and never answers; `kill` refuses connections.
+            case, 127.0.0.1 as LOCALHOST), setname (ARG, default hostileSet). impatient answers \
+            awaitable hellos at once; badhandshake makes handshake replies unreadable BSON. \
+            `hang` accepts and never answers; `kill` refuses connections.
+
+            `failpoint HOST:PORT JSON` runs a configureFailPoint command on one server, as \
+            a test would against a real one, e.g. `failpoint 127.0.0.1:27017 {"mode": \
+            {"times": 1}, "data": {"failCommands": ["insert"], "errorCode": 91}}` \
+            (configureFailPoint: "failCommand" may be left out); `failpoint HOST:PORT off` \
+            clears it.
             """
     )
 

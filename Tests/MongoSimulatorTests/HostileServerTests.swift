@@ -239,4 +239,29 @@ import Glibc
         #expect(client.isClosedByServer(within: 5))
         #expect(throws: TestClientError.self) { try SimulatorTestClient(address) }
     }
+
+    @Test func unreadableHandshakeSpoilsOnlyHandshakeReplies() throws {
+        let simulator = try startSet()
+        defer { simulator.stop() }
+        let address = simulator.addresses[0]
+        let established = try SimulatorTestClient(address)
+        #expect(try established.command(["hello": .int32(1)])["ok"] == .double(1))
+        try simulator.makeHostile(address, .unreadableHandshake)
+        let handshake: BSONDocument = ["isMaster": .int32(1), "helloOk": .bool(true),
+                                       "client": .document(["application": .document(["name": .string("app")])])]
+        // Over OP_MSG and OP_QUERY: well framed, in the request's opcode, but not BSON.
+        let client = try SimulatorTestClient(address)
+        var body = handshake
+        body["$db"] = .string("admin")
+        let reply = try client.roundTrip(.msg(OpMsg(body: body.encoded())))
+        let replyBody = try #require(reply.opMsg).body
+        #expect(throws: (any Error).self) { try BSONDocument(bytes: replyBody) }
+        #expect(throws: ReplyError.self) { try Handshake.replyDocument(of: reply, from: ServerAddress(host: "127.0.0.1", port: 1)) }
+        let legacy = try SimulatorTestClient(address).legacyCommand(handshake)
+        #expect(throws: (any Error).self) { try BSONDocument(bytes: try #require(legacy.documents.first)) }
+        // Checks and commands without client metadata are answered as usual.
+        #expect(try established.command(["hello": .int32(1)])["ok"] == .double(1))
+        #expect(try client.command(["ping": .int32(1)]) == ["ok": .double(1)])
+        #expect(try ControlCommand(parsing: "hostile \(address) badhandshake") == .hostile(address, .unreadableHandshake))
+    }
 }
