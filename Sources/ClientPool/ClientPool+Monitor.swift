@@ -17,13 +17,20 @@ extension TopologyMonitor: TopologyMonitoring {}
 
 extension ClientPool {
     /// The one place a pool creates its monitor: it starts the monitor's thread and returns.
-    /// No network I/O, never waits for a server.
+    /// No network I/O, never waits for a server. The servers' connection pools are connected to
+    /// the topology before it opens, so they see every server join.
     static func startMonitor(
         settings: ClientSettings,
         events: EventPublisher
-    ) throws(ClientPoolError) -> any TopologyMonitoring {
+    ) throws(ClientPoolError) -> (any TopologyMonitoring, ServerPools) {
         do {
-            return try TopologyMonitor(settings: settings.topology, options: settings.monitoring, events: events)
+            let pools = ConditionLock<ServerPools?>(nil)
+            let monitor = try TopologyMonitor(settings: settings.topology, options: settings.monitoring, events: events) { topology in
+                let made = ServerPools(topology: topology, settings: settings, events: events)
+                topology.setPoolSink { commands in made.handle(commands) }
+                pools.withLock { $0 = made }
+            }
+            return (monitor, pools.withLock { $0! })
         } catch let error as TopologySettingsError {
             throw .unsupportedConfiguration(error.description)
         } catch {

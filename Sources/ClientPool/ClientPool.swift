@@ -82,14 +82,16 @@ public final class ClientPool: Sendable {
             logger.warning("connection string option ignored", metadata: ["mongo.warning": "\(warning)"])
         }
         adjust(&settings)
-        let monitor = try Self.startMonitor(settings: settings, events: events)
-        self.init(settings: settings, monitor: monitor, logger: logger)
+        let (monitor, pools) = try Self.startMonitor(settings: settings, events: events)
+        self.init(settings: settings, monitor: monitor, pools: pools, logger: logger)
     }
 
     /// A pool over a monitor already running (tests hand in a topology they feed themselves).
-    init(settings: ClientSettings, monitor: any TopologyMonitoring, logger: Logger = Logger(label: "mongo.clientpool")) {
+    init(settings: ClientSettings, monitor: any TopologyMonitoring, pools: ServerPools? = nil, logger: Logger = Logger(label: "mongo.clientpool")) {
         self.monitor = ConditionLock(monitor)
-        shared = PoolShared(topology: monitor.topology, settings: settings, logger: logger)
+        let pools = pools ?? ServerPools(topology: monitor.topology, settings: settings, events: monitor.topology.events)
+        monitor.topology.setPoolSink { commands in pools.handle(commands) }
+        shared = PoolShared(topology: monitor.topology, settings: settings, pools: pools, logger: logger)
     }
 
     deinit {
@@ -148,11 +150,7 @@ public final class ClientPool: Sendable {
             s.idle.append(client)
             return true
         }
-        if accepted {
-            notifyWaiters()
-        } else if isClosed {
-            client.closeConnections()
-        }
+        if accepted { notifyWaiters() }
     }
 
     /// Wakes every thread waiting in `pop()` to look again.
@@ -169,6 +167,10 @@ public final class ClientPool: Sendable {
         s.all.append(client)
         return client
     }
+
+    /// Connections open in the servers' pools, available and in use (for tests and
+    /// diagnostics); each server's pool holds at most maxPoolSize.
+    var openConnectionCount: Int { shared.pools.connectionCounts.values.reduce(0, +) }
 
     /// Clients created so far (at most maxPoolSize).
     public var clientCount: Int { state.withLock { $0.all.count } }
@@ -199,7 +201,8 @@ public final class ClientPool: Sendable {
             return m
         }
         monitor?.close()
-        for client in clients { client.closeConnections() }
+        shared.pools.closeAll()
+        _ = clients
     }
 }
 
@@ -210,12 +213,15 @@ final class PoolShared: Sendable {
     let settings: ClientSettings
     let selector: ServerSelector
     let operationCounts = OperationCounts()
+    /// One connection pool per server, shared by every client.
+    let pools: ServerPools
     let logger: Logger
     private let closed = Atomic<Bool>(false)
 
-    init(topology: Topology, settings: ClientSettings, logger: Logger) {
+    init(topology: Topology, settings: ClientSettings, pools: ServerPools, logger: Logger) {
         self.topology = topology
         self.settings = settings
+        self.pools = pools
         self.logger = logger
         selector = settings.selector
     }

@@ -35,6 +35,10 @@ public enum ClientPoolError: Error, Sendable, CustomStringConvertible {
     case invalidReply(server: ServerAddress, reason: String)
     /// The server answered the command with `ok: 0`.
     case commandFailed(CommandFailed)
+    /// The server's connection pool was cleared (its server became Unknown) before or while
+    /// the operation used it: CMAP's PoolClearedError, retryable, and no reason to mark the
+    /// server Unknown again.
+    case connectionPoolCleared(PoolClearedFailure)
 
     public var description: String {
         switch self {
@@ -61,6 +65,8 @@ public enum ClientPoolError: Error, Sendable, CustomStringConvertible {
             "invalid reply from \(server): \(reason); the connection was closed"
         case .commandFailed(let failure):
             failure.description
+        case .connectionPoolCleared(let failure):
+            failure.description
         }
     }
 
@@ -70,6 +76,7 @@ public enum ClientPoolError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .network(let failure): failure.errorLabels
         case .commandFailed(let failure): failure.errorLabels
+        case .connectionPoolCleared(let failure): failure.errorLabels
         default: []
         }
     }
@@ -80,6 +87,7 @@ public enum ClientPoolError: Error, Sendable, CustomStringConvertible {
         case .network(let failure): failure.server
         case .invalidReply(let server, _), .invalidCommand(let server, _): server
         case .commandFailed(let failure): failure.server
+        case .connectionPoolCleared(let failure): failure.server
         default: nil
         }
     }
@@ -151,6 +159,35 @@ public struct NetworkFailure: Sendable, CustomStringConvertible {
         let phase = duringHandshake ? "establishing a connection to" : "on the connection to"
         let labels = errorLabels.isEmpty ? "" : " [error labels: \(errorLabels.joined(separator: ", "))]"
         return "\(what) \(phase) \(server): \(reason); the connection was closed\(labels)"
+    }
+}
+
+/// CMAP's PoolClearedError: the server's pool was paused or cleared, or the connection in use
+/// was interrupted because the server's monitor check timed out.
+public struct PoolClearedFailure: Sendable, CustomStringConvertible {
+    public var server: ServerAddress
+    /// The connection in use was interrupted (a clear with interruptInUseConnections after a
+    /// monitor's check timed out), rather than a check-out refused by a paused pool.
+    public var interrupted: Bool
+    /// What cleared the pool, when known (the failed check's or operation's error).
+    public var cause: String?
+    /// `RetryableWriteError`: the operation may be retried on the server selected next.
+    public var errorLabels: [String] = ["RetryableWriteError"]
+
+    public init(server: ServerAddress, interrupted: Bool, cause: String?) {
+        self.server = server
+        self.interrupted = interrupted
+        self.cause = cause
+    }
+
+    public var description: String {
+        let labels = " [error labels: \(errorLabels.joined(separator: ", "))]"
+        if interrupted {
+            return "Connection to \(server) interrupted due to server monitor timeout"
+                + (cause.map { " (\($0))" } ?? "") + labels
+        }
+        return "Connection pool for \(server) was cleared because another operation failed with: "
+            + (cause ?? "an error that made the server Unknown") + labels
     }
 }
 

@@ -5,8 +5,8 @@ import MongoWire
 
 /// What went wrong on an application connection, before the client turns it into SDAM
 /// feedback (`ApplicationError`) and a `ClientPoolError`.
-struct ConnectionError: Error, Sendable {
-    enum Kind: Sendable, Equatable {
+package struct ConnectionError: Error, Sendable {
+    package enum Kind: Sendable, Equatable {
         /// Reset, refused, EOF, unreachable...
         case network
         /// connectTimeoutMS or socketTimeoutMS passed.
@@ -19,15 +19,15 @@ struct ConnectionError: Error, Sendable {
         case handshakeRejected(BSONDocument)
     }
 
-    var kind: Kind
-    var server: ServerAddress
+    package var kind: Kind
+    package var server: ServerAddress
     /// Whether the connection was still being established.
-    var phase: ApplicationError.Phase
+    package var phase: ApplicationError.Phase
     /// What the connection was doing and what went wrong, in words.
-    var reason: String
+    package var reason: String
 
     /// The SDAM kind of a network error or timeout; nil for errors SDAM does not take.
-    var applicationErrorKind: ApplicationError.Kind? {
+    package var applicationErrorKind: ApplicationError.Kind? {
         switch kind {
         case .network: .network
         case .timeout: .timeout

@@ -5,24 +5,16 @@ import MongoWire
 
 /// One client of a `ClientPool`: what a thread pops, uses, and pushes back.
 ///
-/// A client selects servers from the pool's shared topology and runs commands over its own
-/// connections, one per server, opened on first use and kept between commands. Errors feed
-/// back into the topology as the SDAM specification's error handling says, so the next
-/// operation — on any client of the pool — finds the new primary.
+/// A client selects servers from the pool's shared topology and runs each command on a
+/// connection checked out of the selected server's connection pool (shared by every client of
+/// the `ClientPool`) and checked in again after it. Errors feed back into the topology as the
+/// SDAM specification's error handling says, so the next operation — on any client of the
+/// pool — finds the new primary.
 ///
 /// Use a client from one thread at a time (the thread that popped it). It is `Sendable` so that
 /// it can travel between threads through the pool.
 public final class MongoClient: Sendable {
     let shared: PoolShared
-    private let connections = ConditionLock<Connections>(Connections())
-
-    struct Connections {
-        var byServer: [ServerAddress: ServerConnection] = [:]
-        /// The connection an operation is using right now (closing the pool interrupts it).
-        var inUse: ServerConnection?
-        /// Set when the pool closed: no connection is opened or kept after that.
-        var closed = false
-    }
 
     init(shared: PoolShared) {
         self.shared = shared
@@ -72,7 +64,8 @@ public final class MongoClient: Sendable {
         let server = selection.server
         defer { shared.operationCounts.decrement(server.address) }
 
-        let connection = try checkOutConnection(to: server)
+        let (pool, checkedOut) = try checkOutConnection(to: server)
+        let connection = checkedOut.connection
         let body = ReadPreferencePassing.command(
             command, for: operation, serverType: server.type, topologyType: selection.topologyType
         )
@@ -80,12 +73,17 @@ public final class MongoClient: Sendable {
         do {
             reply = try connection.run(body, database: database, socketTimeout: shared.settings.socketTimeout)
         } catch {
-            checkIn(connection, keep: false)
+            pool.checkIn(checkedOut, perished: true)
             // Closing the pool interrupts the connection in use: say so rather than "reset".
             if shared.isClosed { throw .poolClosed }
+            if connection.wasInterrupted {
+                // The pool was cleared with interruptInUseConnections (the server's check timed
+                // out): CMAP's PoolClearedError. SDAM already knows; its generation is stale.
+                throw .connectionPoolCleared(PoolClearedFailure(server: server.address, interrupted: true, cause: error.reason))
+            }
             throw report(error, generation: connection.generation, maxWireVersion: connection.maxWireVersion)
         }
-        checkIn(connection, keep: true)
+        pool.checkIn(checkedOut, perished: false)
         return try examine(reply, of: command, from: connection)
     }
 
@@ -148,73 +146,39 @@ public final class MongoClient: Sendable {
 
     // MARK: - Connections
 
-    /// The client's connection to `server`, opened (and handshaken) if there is none or the
-    /// one there is stale (made before the server's pool was last cleared), marked in use.
-    private func checkOutConnection(to server: ServerDescription) throws(ClientPoolError) -> ServerConnection {
+    /// A connection to `server` from its pool: an available one, or one established now on
+    /// this thread (TCP and handshake) when the pool makes one for this request.
+    private func checkOutConnection(
+        to server: ServerDescription
+    ) throws(ClientPoolError) -> (ServerConnectionPool<ServerConnection>, ServerConnectionPool<ServerConnection>.CheckedOut) {
         let address = server.address
-        let generation = shared.topology.poolGeneration(for: address) ?? 0
-        let existing = connections.withLock { c -> Result<ServerConnection?, ClientPoolError> in
-            guard !c.closed else { return .failure(.poolClosed) }
-            guard let connection = c.byServer[address] else { return .success(nil) }
-            guard connection.generation >= generation, connection.isOpen else {
-                c.byServer[address] = nil
-                connection.close()
-                return .success(nil)
-            }
-            c.inUse = connection
-            return .success(connection)
-        }
-        if let connection = try existing.get() { return connection }
-
-        let connection: ServerConnection
+        guard !shared.isClosed, let pool = shared.pools.poolForCheckOut(address) else { throw .poolClosed }
+        let generation = pool.generation
+        let deadline = BlockingChannel.deadline(after: shared.settings.waitQueueTimeout)
         do {
-            connection = try ServerConnection.establish(to: address, generation: generation, settings: shared.settings)
+            do {
+                return (pool, try pool.checkOut(deadline: deadline))
+            } catch .poolCleared where shared.topology.waitForPoolCommands() {
+                // Selection saw the server known in a transition whose mark-ready had not
+                // reached the pool yet: now it has, so try once more.
+                return (pool, try pool.checkOut(deadline: deadline))
+            }
         } catch {
-            // For an error before the handshake completes, the generation is the pool's when
-            // the attempt started (SDAM "Error handling").
-            throw report(error, generation: generation, maxWireVersion: server.maxWireVersion)
-        }
-        let added = connections.withLock { c -> Bool in
-            guard !c.closed else { return false }
-            c.byServer[address]?.close()
-            c.byServer[address] = connection
-            c.inUse = connection
-            return true
-        }
-        guard added else {
-            connection.close()
-            throw .poolClosed
-        }
-        return connection
-    }
-
-    /// Ends an operation's use of `connection`: kept for the next operation, or closed (after
-    /// an error, or when the pool closed meanwhile).
-    private func checkIn(_ connection: ServerConnection, keep: Bool) {
-        connections.withLock { c in
-            if c.inUse === connection { c.inUse = nil }
-            if !keep || c.closed {
-                if c.byServer[connection.address] === connection { c.byServer[connection.address] = nil }
-                connection.close()
+            switch error {
+            case .poolClosed:
+                if shared.isClosed { throw .poolClosed }
+                // The server left the topology while this operation was on its way to it.
+                throw .connectionPoolCleared(PoolClearedFailure(server: address, interrupted: false, cause: "\(address) left the topology"))
+            case .poolCleared(let reason):
+                throw .connectionPoolCleared(PoolClearedFailure(server: address, interrupted: false, cause: reason))
+            case .timeout:
+                let timeoutMS = Int(shared.settings.waitQueueTimeout?.inMilliseconds ?? 0)
+                throw .waitQueueTimeout(waitQueueTimeoutMS: timeoutMS, maxPoolSize: shared.settings.maxPoolSize)
+            case .establishment(let failure):
+                // For an error before the handshake completes, the generation is the pool's
+                // when the attempt started (SDAM "Error handling").
+                throw report(failure, generation: generation, maxWireVersion: server.maxWireVersion)
             }
         }
-    }
-
-    /// Closes every idle connection and interrupts the one in use (its thread closes it), and
-    /// refuses new ones. Called when the pool closes.
-    func closeConnections() {
-        connections.withLock { c in
-            c.closed = true
-            for (address, connection) in c.byServer where connection !== c.inUse {
-                connection.close()
-                c.byServer[address] = nil
-            }
-            c.inUse?.interrupt()
-        }
-    }
-
-    /// Open connections this client holds, for tests and diagnostics.
-    var openConnectionCount: Int {
-        connections.withLock { c in c.byServer.values.filter(\.isOpen).count }
     }
 }

@@ -21,7 +21,7 @@ private let nextRequestID = Atomic<Int32>(1)
 /// Thread safety: used by the one thread that holds its client, except `interrupt()` and
 /// `close()`, which `ClientPool.close()` may call from another thread. Both take `socketLock`,
 /// so the descriptor is never shut down after it was closed (and possibly reused).
-final class ServerConnection: @unchecked Sendable {
+final class ServerConnection: @unchecked Sendable, PoolableConnection {
     let address: ServerAddress
     /// The server's pool generation when this connection was created.
     let generation: Int
@@ -29,7 +29,8 @@ final class ServerConnection: @unchecked Sendable {
     let maxWireVersion: Int
     let maxMessageSizeBytes: Int
     private let socket: NonBlockingSocket
-    private let socketLock = ConditionLock<Void>(())
+    /// Guards the descriptor against close/shutdown races, and whether `interrupt()` ran.
+    private let socketLock = ConditionLock<Bool>(false)
 
     private init(address: ServerAddress, generation: Int, socket: NonBlockingSocket, handshake: BSONDocument) {
         self.address = address
@@ -50,11 +51,15 @@ final class ServerConnection: @unchecked Sendable {
     /// resolved address in turn until one accepts, each within connectTimeoutMS, then sends the
     /// handshake and reads its reply within connectTimeoutMS.
     ///
+    /// The connect itself is bounded by connectTimeoutMS; from the handshake on, `canceller`
+    /// (a pool clear with interruptInUseConnections, or the pool closing) can interrupt it.
+    ///
     /// - Throws: `ConnectionError` in phase `beforeHandshakeCompletes`.
     static func establish(
         to address: ServerAddress,
         generation: Int,
-        settings: ClientSettings
+        settings: ClientSettings,
+        canceller: EstablishmentCanceller? = nil
     ) throws(ConnectionError) -> ServerConnection {
         let resolved: [ResolvedAddress]
         if let literal = NameResolver.literal(host: address.host, port: address.port) {
@@ -71,7 +76,7 @@ final class ServerConnection: @unchecked Sendable {
             let deadline = BlockingChannel.deadline(after: settings.monitoring.connectTimeout)
             do {
                 let socket = try BlockingChannel.connect(to: socketAddress, server: address, deadline: deadline)
-                return try handshake(socket, address: address, generation: generation, settings: settings)
+                return try handshake(socket, address: address, generation: generation, settings: settings, canceller: canceller)
             } catch {
                 failures.append(error)
             }
@@ -90,8 +95,11 @@ final class ServerConnection: @unchecked Sendable {
         _ socket: NonBlockingSocket,
         address: ServerAddress,
         generation: Int,
-        settings: ClientSettings
+        settings: ClientSettings,
+        canceller: EstablishmentCanceller?
     ) throws(ConnectionError) -> ServerConnection {
+        let fd = socket.fd
+        canceller?.register { _ = shutdown(fd, Int32(SHUT_RDWR)) }
         let channel = BlockingChannel(socket: socket, server: address, phase: .beforeHandshakeCompletes)
         let message = Handshake.handshakeMessage(
             requestID: makeRequestID(), appName: settings.monitoring.appName, loadBalanced: settings.topology.loadBalanced
@@ -115,9 +123,15 @@ final class ServerConnection: @unchecked Sendable {
                     reason: "the handshake was refused: " + (document["errmsg"]?.stringValue ?? "reply has no ok: 1")
                 )
             }
+            canceller?.unregister()
             return ServerConnection(address: address, generation: generation, socket: socket, handshake: document)
         } catch {
+            canceller?.unregister()
             socket.close()
+            if canceller?.isCancelled == true {
+                throw ConnectionError(kind: .network, server: address, phase: .beforeHandshakeCompletes,
+                                      reason: "the connection was interrupted while being established: \(error.reason)")
+            }
             throw error
         }
     }
@@ -152,10 +166,14 @@ final class ServerConnection: @unchecked Sendable {
     /// Shuts the connection down without closing the descriptor, so that an operation blocked
     /// on it in another thread wakes at once with an error; that thread then closes it.
     func interrupt() {
-        socketLock.withLock { _ in
+        socketLock.withLock { interrupted in
+            interrupted = true
             if socket.isOpen { _ = shutdown(socket.fd, Int32(SHUT_RDWR)) }
         }
     }
+
+    /// Whether the pool interrupted this connection (its operation's error is the pool's).
+    var wasInterrupted: Bool { socketLock.withLock { $0 } }
 
     func close() {
         socketLock.withLock { _ in socket.close() }

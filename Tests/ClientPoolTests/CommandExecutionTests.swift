@@ -20,7 +20,7 @@ struct CommandExecutionTests {
         _ = try client.runWriteCommand(["insert": .string("things"), "documents": .array([.document(["x": .int32(1)])])], database: "test")
         #expect(reply["n"] == .int32(7))
         #expect(server.connections == 1)
-        #expect(client.openConnectionCount == 1)
+        #expect(pool.openConnectionCount == 1)
         let commands = server.commands
         #expect(commands.count == 2)
         #expect(commands.first?["$db"] == .string("admin"))

@@ -40,7 +40,7 @@ struct ErrorFeedbackTests {
         #expect(monitor.requests.withLock { $0.contains { $0.contains(.requestImmediateCheck(server.address)) } })
         // A 4.2+ server that is not shutting down keeps its pool: the connection stays.
         #expect(pool.topology.poolGeneration(for: server.address) == 0)
-        #expect(client.openConnectionCount == 1)
+        #expect(pool.openConnectionCount == 1)
     }
 
     @Test("a command error that is no state change leaves the topology alone")
@@ -80,7 +80,7 @@ struct ErrorFeedbackTests {
         #expect(pool.topology.description.servers[server.address]?.type == .unknown)
         #expect(pool.topology.poolGeneration(for: server.address) == 1)
         #expect(monitor.requests.withLock { $0.contains { $0.contains(.cancelCheck(server.address)) } })
-        #expect(client.openConnectionCount == 0)
+        #expect(pool.openConnectionCount == 0)
     }
 
     @Test("a socketTimeoutMS timeout closes the connection but leaves the server as it was")
@@ -101,7 +101,7 @@ struct ErrorFeedbackTests {
         #expect(elapsed >= 0.2 && elapsed < 2)
         #expect(pool.topology.description.servers[server.address]?.type == .rsPrimary)
         #expect(pool.topology.poolGeneration(for: server.address) == 0)
-        #expect(client.openConnectionCount == 0)
+        #expect(pool.openConnectionCount == 0)
     }
 
     @Test("after 'not writable primary' the next write goes to the new primary")

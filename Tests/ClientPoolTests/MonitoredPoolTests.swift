@@ -56,12 +56,12 @@ struct MonitoredPoolTests {
         let reply = try client.runCommand(["ping": .int32(1)], database: "admin")
         #expect(reply["ok"]?.isTruthy == true)
         #expect(pool.topology.description.type == .single)
-        #expect(client.openConnectionCount == 1)
+        #expect(pool.openConnectionCount == 1)
         // The monitor's connection and the client's.
         #expect(ResourceCounts.openConnections(toPort: server.port) == 2)
         pool.push(client)
         pool.close()
-        #expect(client.openConnectionCount == 0)
+        #expect(pool.openConnectionCount == 0)
         #expect(ResourceCounts.settle({ ResourceCounts.threads(named: "cp-command") }, to: 0) == 0)
         #expect(ResourceCounts.settleConnections(toPort: server.port) == 0, "a socket to the server outlived close()")
     }
@@ -79,6 +79,6 @@ struct MonitoredPoolTests {
         let outcome = try #require(command.wait(seconds: 5))
         #expect(secondsSince(start) < 1)
         if case .failure(let error) = outcome { #expect(error.isPoolClosed) } else { Issue.record("the command succeeded") }
-        #expect(client.openConnectionCount == 0)
+        #expect(pool.openConnectionCount == 0)
     }
 }

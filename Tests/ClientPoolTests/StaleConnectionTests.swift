@@ -34,7 +34,7 @@ struct StaleConnectionTests {
         Fixtures.markPrimary(server, in: pool)
         _ = try client.runCommand(["ping": .int32(1)], database: "admin")
         #expect(server.connections == 2)
-        #expect(client.openConnectionCount == 1)
+        #expect(pool.openConnectionCount == 1)
         // Generation 1 connections are current: reused.
         _ = try client.runCommand(["ping": .int32(1)], database: "admin")
         #expect(server.connections == 2)

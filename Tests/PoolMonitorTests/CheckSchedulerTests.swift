@@ -135,7 +135,7 @@ import TestSupport
                     case .resolve: awaits = .addresses
                     case .connect: awaits = .connect
                     case .sendHandshake, .sendHello: awaits = .reply
-                    case .applyDescription(let description, let failed, _):
+                    case .applyDescription(let description, let failed, _, _):
                         inFlight = false
                         lastEnd = now
                         retryAllowed = failed && known && description.error?.contains("not now") == false

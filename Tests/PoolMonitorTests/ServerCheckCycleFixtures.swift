@@ -66,7 +66,7 @@ extension ServerCheckCycle where Address == String {
     /// The `.applyDescription` among `actions`, if any.
     static func applied(_ actions: [Action]) -> (description: ServerDescription, checkFailed: Bool, cancellations: UInt64)? {
         for action in actions {
-            if case .applyDescription(let description, let failed, let cancellations) = action { return (description, failed, cancellations) }
+            if case .applyDescription(let description, let failed, _, let cancellations) = action { return (description, failed, cancellations) }
         }
         return nil
     }

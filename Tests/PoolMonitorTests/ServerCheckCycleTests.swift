@@ -109,14 +109,17 @@ import Testing
         #expect(failed == [
             .stopTimeoutTimer, .closeConnection,
             .publishHeartbeatFailed(durationMS: 1_000, error: error, awaited: false),
-            .applyDescription(ServerDescription(address: F.server, error: error, now: 11_030), checkFailed: true, cancellationsAtStart: 7),
+            .applyDescription(ServerDescription(address: F.server, error: error, now: 11_030), checkFailed: true,
+                              interruptInUseConnections: true, cancellationsAtStart: 7),
             .startCheck,
-        ], "Unknown and the pool cleared in one transition, then the retry")
+        ], "Unknown and the pool cleared (interrupting connections in use: the check timed out) in one transition, then the retry")
         #expect(c.averageRoundTripTimeMS == nil, "the failure cleared the RTT average")
         // The retry opens a new connection; its own failure waits for the heartbeat.
         #expect(c.begin(.unknown, cancellations: 7, atMS: 11_030).last == .resolve)
         let retryFailed = c.resolutionFailed("cannot resolve host 'db.example'", at: F.ms(11_040))
         #expect(Cycle.applied(retryFailed)?.checkFailed == true)
+        #expect(retryFailed.contains { if case .applyDescription(_, _, let interrupt, _) = $0 { !interrupt } else { false } },
+                "a failure that is not a timeout interrupts nothing")
         #expect(retryFailed.last == .armScheduleTimer(at: F.ms(21_040)))
     }
 

@@ -49,8 +49,9 @@ final class MonitorCore {
     }
 
     /// Applies a check's outcome and carries out the actions it produced.
-    func apply(_ description: ServerDescription, checkFailed: Bool = false, cancellationsAtStart: UInt64? = nil) {
-        perform(topology.apply(description, checkFailed: checkFailed, cancellationsAtStart: cancellationsAtStart))
+    func apply(_ description: ServerDescription, checkFailed: Bool = false, interruptInUseConnections: Bool = false, cancellationsAtStart: UInt64? = nil) {
+        perform(topology.apply(description, checkFailed: checkFailed, interruptInUseConnections: interruptInUseConnections,
+                               cancellationsAtStart: cancellationsAtStart))
     }
 
     /// Carries out monitor actions, in order.

@@ -99,8 +99,8 @@ final class ServerMonitor {
         case .closeConnection:
             connection?.close()
             connection = nil
-        case .applyDescription(let description, let checkFailed, let cancellations):
-            context.apply(description, checkFailed: checkFailed, cancellationsAtStart: cancellations)
+        case .applyDescription(let description, let checkFailed, let interrupt, let cancellations):
+            context.apply(description, checkFailed: checkFailed, interruptInUseConnections: interrupt, cancellationsAtStart: cancellations)
         case .publishHeartbeatStarted(let awaited):
             context.publish(.serverHeartbeatStarted(address, awaited: awaited))
         case .publishHeartbeatSucceeded(let durationMS, let reply, let awaited):

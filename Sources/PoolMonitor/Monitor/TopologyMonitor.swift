@@ -25,9 +25,21 @@ public final class TopologyMonitor: Sendable {
     ///   - events: where SDAM and heartbeat events go, off the loop thread.
     /// - Throws: `TopologySettingsError` for an invalid combination, `MonitorLoop.CreationError`
     ///   when the loop thread cannot start.
-    public init(settings: TopologySettings, options: MonitorOptions = MonitorOptions(), events: EventPublisher = EventPublisher()) throws {
+    public convenience init(settings: TopologySettings, options: MonitorOptions = MonitorOptions(), events: EventPublisher = EventPublisher()) throws {
+        try self.init(settings: settings, options: options, events: events, beforeOpening: { _ in })
+    }
+
+    /// `init(settings:options:events:)`, with `beforeOpening` run on the topology before the
+    /// monitor opens it (the client pool connects its connection pools there).
+    package init(
+        settings: TopologySettings,
+        options: MonitorOptions = MonitorOptions(),
+        events: EventPublisher = EventPublisher(),
+        beforeOpening: (Topology) -> Void
+    ) throws {
         try settings.validate()
         let topology = Topology(settings: settings, events: events)
+        beforeOpening(topology)
         let loop = try MonitorLoop(name: options.threadName)
         let core = LoopBound<MonitorCore?>(nil, loop: loop)
         self.topology = topology

@@ -30,10 +30,32 @@ public final class Topology: Sendable {
         var heartbeatsInFlight: [ServerAddress: (startedNS: UInt64, awaited: Bool)] = [:]
         /// When immediate checks of every server were last forwarded to the monitor.
         var lastCheckAllNS: UInt64?
+        /// Pool commands of the transitions so far, not yet handed to the pool sink.
+        var poolCommands: [PoolCommand] = []
+        /// A thread is handing pool commands to the sink (one at a time, in order).
+        var drainingPoolCommands = false
+        /// Pool commands queued since the topology was created, and those carried out.
+        var poolCommandsQueued = 0
+        var poolCommandsDone = 0
+        /// The size of the batch the draining thread is carrying out.
+        var poolCommandsBeingCarriedOut = 0
+    }
+
+    /// What a transition asks of the servers' connection pools, in transition order: create
+    /// (a server joined), close (it left), clear (with whether to interrupt connections in use,
+    /// and what cleared it), mark ready.
+    package struct PoolCommand: Sendable, Equatable {
+        package var action: SDAMAction
+        /// Only for a clear after a monitor check timed out (server-monitoring spec).
+        package var interruptInUseConnections: Bool
+        /// The error that cleared the pool, for PoolClearedError messages.
+        package var reason: String?
     }
 
     private let state: ConditionLock<State>
     public let events: EventPublisher
+    /// Where pool commands go, in transition order (the client pool's per-server pools).
+    private let poolSink = ConditionLock<(@Sendable ([PoolCommand]) -> Void)?>(nil)
     /// Where monitor actions (start/stop monitoring, check now, cancel) go: the loop's inbox.
     private let monitorSink = ConditionLock<(@Sendable ([SDAMAction]) -> Void)?>(nil)
 
@@ -60,6 +82,12 @@ public final class Topology: Sendable {
     /// disconnects it, when the monitor closes).
     func setMonitorSink(_ sink: (@Sendable ([SDAMAction]) -> Void)?) {
         monitorSink.withLock { $0 = sink }
+    }
+
+    /// Connects the topology to the connection pools that carry out its pool commands. Set it
+    /// before the topology opens: commands of earlier transitions are not replayed.
+    package func setPoolSink(_ sink: (@Sendable ([PoolCommand]) -> Void)?) {
+        poolSink.withLock { $0 = sink }
     }
 
     // MARK: - Reading
@@ -138,8 +166,13 @@ public final class Topology: Sendable {
     ///   machine makes in this same transition, under this lock: connections of an older
     ///   generation are closed instead of used.
     @discardableResult
-    package func apply(_ server: ServerDescription, checkFailed: Bool = false, cancellationsAtStart: UInt64? = nil) -> [SDAMAction] {
-        transition { s in
+    package func apply(
+        _ server: ServerDescription,
+        checkFailed: Bool = false,
+        interruptInUseConnections: Bool = false,
+        cancellationsAtStart: UInt64? = nil
+    ) -> [SDAMAction] {
+        transition(clearReason: server.error, interrupt: checkFailed && interruptInUseConnections) { s in
             guard !s.closed else { return TopologyUpdate() }
             if let cancellationsAtStart, s.checkCancellations[server.address, default: 0] != cancellationsAtStart {
                 return TopologyUpdate()
@@ -151,7 +184,7 @@ public final class Topology: Sendable {
     /// Feeds an application operation's error back into SDAM (from any thread). Monitor
     /// actions (check now, cancel the check) go to the monitor.
     package func handle(_ error: ApplicationError) {
-        let actions = transition { s in
+        let actions = transition(clearReason: error.detail ?? "an operation on \(error.address) failed") { s in
             guard !s.closed else { return TopologyUpdate() }
             let update = s.machine.handle(error, now: MonotonicClock.milliseconds())
             for case .cancelCheck(let address) in update.actions { s.checkCancellations[address, default: 0] &+= 1 }
@@ -201,7 +234,7 @@ public final class Topology: Sendable {
                     return true
                 case .serverHeartbeatSucceeded(let address, _, _, _), .serverHeartbeatFailed(let address, _, _, _):
                     return s.heartbeatsInFlight.removeValue(forKey: address) != nil
-                case .sdam:
+                case .sdam, .pool:
                     return true
                 }
             }
@@ -224,19 +257,86 @@ public final class Topology: Sendable {
 
     /// One transition: run it under the lock, bump the version when it changed anything,
     /// queue its events (in order, before unlocking), unlock, broadcast.
-    private func transition(_ body: (inout State) -> TopologyUpdate) -> [SDAMAction] {
-        let update = state.withLock { s -> TopologyUpdate in
+    private func transition(
+        clearReason: String? = nil,
+        interrupt: Bool = false,
+        _ body: (inout State) -> TopologyUpdate
+    ) -> [SDAMAction] {
+        let (update, poolCommandsUpTo) = state.withLock { s -> (TopologyUpdate, Int) in
             let update = body(&s)
+            for action in update.actions {
+                switch action {
+                case .startMonitoring, .stopMonitoring, .markPoolReady:
+                    s.poolCommands.append(PoolCommand(action: action, interruptInUseConnections: false, reason: nil))
+                case .clearPool:
+                    s.poolCommands.append(PoolCommand(action: action, interruptInUseConnections: interrupt, reason: clearReason))
+                case .requestImmediateCheck, .cancelCheck:
+                    continue
+                }
+            }
+            s.poolCommandsQueued = s.poolCommandsDone + s.poolCommands.count + s.poolCommandsBeingCarriedOut
             // A server no longer monitored has no check left to cancel.
             for case .stopMonitoring(let address) in update.actions { s.checkCancellations[address] = nil }
             if !update.isEmpty {
                 s.version &+= 1
                 events.publish(Self.monitoringEvents(update.events, endingHeartbeatsOf: &s))
             }
-            return update
+            return (update, s.poolCommandsQueued)
         }
+        // The pools learn of the transition before waiting selections wake: a selection that
+        // finds a server known finds its pool ready.
+        carryOutPoolCommands(upTo: poolCommandsUpTo)
         if !update.isEmpty { state.broadcast() }
         return update.actions
+    }
+
+    /// Hands queued pool commands to the sink, outside the topology lock and in transition
+    /// order, and returns once the commands up to `upTo` are carried out. One thread carries
+    /// them out at a time; a thread whose commands another is carrying out waits for it (pool
+    /// commands only take the pool's lock and queue events: the wait is short, also for the
+    /// loop thread). Two threads each carrying out their own could reorder a clear and a
+    /// mark-ready and leave a known server's pool paused.
+    private func carryOutPoolCommands(upTo target: Int) {
+        enum Step {
+            case done
+            case carryOut([PoolCommand])
+            case wait
+        }
+        while true {
+            let step = state.withLock { s -> Step in
+                if s.poolCommandsDone >= target { return .done }
+                if s.drainingPoolCommands { return .wait }
+                s.drainingPoolCommands = true
+                let batch = s.poolCommands
+                s.poolCommands.removeAll()
+                s.poolCommandsBeingCarriedOut = batch.count
+                return .carryOut(batch)
+            }
+            switch step {
+            case .done:
+                return
+            case .carryOut(let batch):
+                if let sink = poolSink.withLock({ $0 }) { sink(batch) }
+                state.withLock { s in
+                    s.poolCommandsDone += batch.count
+                    s.poolCommandsBeingCarriedOut = 0
+                    s.drainingPoolCommands = false
+                }
+                state.broadcast()
+            case .wait:
+                _ = state.wait(until: nil) { s in (s.poolCommandsDone >= target || !s.drainingPoolCommands) ? true : nil }
+            }
+        }
+    }
+
+    /// Waits until the pool commands of every transition so far are carried out; tells
+    /// whether there were any pending. A check-out that found its server's pool paused right
+    /// after selection saw the server known calls this before trying once more.
+    package func waitForPoolCommands() -> Bool {
+        let target = state.withLock { $0.poolCommandsQueued }
+        let pending = state.withLock { $0.poolCommandsDone < target }
+        carryOutPoolCommands(upTo: target)
+        return pending
     }
 
     /// The transition's events, each ServerClosedEvent preceded by the heartbeat failure its

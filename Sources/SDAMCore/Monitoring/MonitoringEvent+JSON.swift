@@ -21,6 +21,7 @@ extension MonitoringEvent {
         case .serverHeartbeatStarted: "serverHeartbeatStarted"
         case .serverHeartbeatSucceeded: "serverHeartbeatSucceeded"
         case .serverHeartbeatFailed: "serverHeartbeatFailed"
+        case .pool(let event): event.camelCaseName
         }
     }
 
@@ -70,6 +71,24 @@ extension MonitoringEvent {
                 ("awaited", .bool(awaited)),
                 ("error", .string(error)),
             ]
+        case .pool(let event):
+            var fields: [(String, JSONValue)] = [("address", .string(event.address.description))]
+            if let id = event.connectionId { fields.append(("connectionId", .number(String(id)))) }
+            switch event {
+            case .poolCleared(_, let serviceId, let interrupt):
+                if let serviceId { fields.append(("serviceId", .string(serviceId.hex))) }
+                fields.append(("interruptInUseConnections", .bool(interrupt)))
+            case .connectionClosed(_, _, let reason):
+                fields.append(("reason", .string(reason.rawValue)))
+            case .connectionCheckOutFailed(_, let reason, let durationMS):
+                fields.append(("reason", .string(reason.rawValue)))
+                fields.append(("durationMS", .number(Self.format(durationMS))))
+            case .connectionReady(_, _, let durationMS), .connectionCheckedOut(_, _, let durationMS):
+                fields.append(("durationMS", .number(Self.format(durationMS))))
+            default:
+                break
+            }
+            return fields
         }
     }
 

@@ -5,6 +5,8 @@ import MongoBSON
 /// the heartbeat events of the monitors (server-discovery-and-monitoring-logging-and-monitoring).
 public enum MonitoringEvent: Sendable {
     case sdam(SDAMEvent)
+    /// What one server's connection pool did (connection-monitoring-and-pooling spec).
+    case pool(ConnectionPoolEvent)
     /// A check is starting on a server (before connecting or sending hello).
     case serverHeartbeatStarted(ServerAddress, awaited: Bool)
     /// A check succeeded; `durationMS` is its round trip (for a new connection, the handshake's).

@@ -78,7 +78,7 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
         /// Apply the check's outcome to the topology. `checkFailed` marks the server Unknown
         /// and clears its pool in the same transition; `cancellationsAtStart` lets the topology
         /// drop the outcome of a check an application error cancelled in flight.
-        case applyDescription(ServerDescription, checkFailed: Bool, cancellationsAtStart: UInt64)
+        case applyDescription(ServerDescription, checkFailed: Bool, interruptInUseConnections: Bool = false, cancellationsAtStart: UInt64)
         case publishHeartbeatStarted(awaited: Bool)
         case publishHeartbeatSucceeded(durationMS: Double, reply: BSONDocument, awaited: Bool)
         case publishHeartbeatFailed(durationMS: Double, error: String, awaited: Bool)
@@ -351,10 +351,10 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
             check.connectErrors.append("no connect to \(addresses[index]) within connectTimeoutMS (\(limit) ms)")
             return tryNextAddress(&check, of: addresses, after: index, at: now)
         case .handshaking, .polling:
-            return failCheck(check, "no reply within connectTimeoutMS (\(limit) ms)", isNetworkError: true, at: now)
+            return failCheck(check, "no reply within connectTimeoutMS (\(limit) ms)", isNetworkError: true, timedOut: true, at: now)
         case .awaiting:
             return failCheck(check, "no awaited hello reply within connectTimeoutMS + heartbeatFrequencyMS (\(limit + configuration.heartbeatFrequencyMS) ms)",
-                             isNetworkError: true, at: now)
+                             isNetworkError: true, timedOut: true, at: now)
         }
     }
 
@@ -401,7 +401,9 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
     /// failure, mark the server Unknown and clear its pool in one transition, then retry at
     /// once if the server was known and this was a network error and not already the retry,
     /// else wait for the heartbeat.
-    mutating func failCheck(_ check: Check, _ reason: String, isNetworkError: Bool, at now: UInt64,
+    /// - Parameter timedOut: the check timed out (server-monitoring spec: the pool is then
+    ///   cleared with interruptInUseConnections, since connections in use are likely stuck too).
+    mutating func failCheck(_ check: Check, _ reason: String, isNetworkError: Bool, timedOut: Bool = false, at now: UInt64,
                             description: ServerDescription? = nil) -> [Action] {
         let error = reason.contains(server.description) ? reason : "\(server): \(reason)"
         var failed = description ?? ServerDescription(address: server, error: error, now: Self.milliseconds(now))
@@ -412,7 +414,7 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
         let actions: [Action] = [
             .stopTimeoutTimer, .closeConnection,
             .publishHeartbeatFailed(durationMS: Self.milliseconds(from: check.startedAt, to: now), error: error, awaited: check.awaited),
-            .applyDescription(failed, checkFailed: true, cancellationsAtStart: check.cancellations),
+            .applyDescription(failed, checkFailed: true, interruptInUseConnections: timedOut, cancellationsAtStart: check.cancellations),
         ]
         if isNetworkError, check.serverWasKnown, !check.isRetry {
             return actions + checkAtOnce(endedAt: now, isRetry: true)

@@ -14,9 +14,15 @@ public struct ClientSettings: Sendable, Equatable {
     public var monitoring: MonitorOptions
     /// Clients the pool hands out at most (`maxPoolSize`; 0 means no limit).
     public var maxPoolSize: Int = SDAMDefaults.maxPoolSize
-    /// How long `pop()` waits for a free client (`waitQueueTimeoutMS`); nil waits until one is
-    /// pushed back or the pool closes.
+    /// How long `pop()` waits for a free client, and a check-out for a connection
+    /// (`waitQueueTimeoutMS`); nil waits until one is free or the pool closes.
     public var waitQueueTimeout: Duration?
+    /// Connections each server's pool keeps open (`minPoolSize`), populated in the background.
+    public var minPoolSize = 0
+    /// An idle pooled connection is closed after this (`maxIdleTimeMS`); nil = never.
+    public var maxIdleTime: Duration?
+    /// Connections one server's pool establishes at once (`maxConnecting`).
+    public var maxConnecting = SDAMDefaults.maxConnecting
     /// One command's send and reply on an application connection (`socketTimeoutMS`); nil =
     /// none.
     public var socketTimeout: Duration?
@@ -69,9 +75,19 @@ public struct ClientSettings: Sendable, Equatable {
         )
         if let maxPoolSize = options.maxPoolSize { self.maxPoolSize = maxPoolSize }
         waitQueueTimeout = .optionalTimeout(milliseconds: options.waitQueueTimeoutMS)
+        if let minPoolSize = options.minPoolSize { self.minPoolSize = minPoolSize }
+        maxIdleTime = .optionalTimeout(milliseconds: options.maxIdleTimeMS)
+        if let maxConnecting = options.maxConnecting { self.maxConnecting = maxConnecting }
         socketTimeout = .optionalTimeout(milliseconds: options.socketTimeoutMS)
         if let readPreference = options.readPreference { self.readPreference = readPreference }
         try topology.validate()
+    }
+
+    /// Each server's connection pool options: maxPoolSize bounds the connections per server as
+    /// it bounds the clients the pool hands out.
+    public var connectionPool: ConnectionPoolOptions {
+        ConnectionPoolOptions(maxPoolSize: maxPoolSize, minPoolSize: minPoolSize, maxIdleTime: maxIdleTime,
+                              maxConnecting: maxConnecting, waitQueueTimeout: waitQueueTimeout)
     }
 
     /// The pure selector these settings configure.

@@ -15,8 +15,10 @@ public enum SDAMDefaults {
     public static let serverSelectionTimeout: Duration = .seconds(30)
     /// `connectTimeoutMS`: a TCP connect and, for monitors, the check's reply.
     public static let connectTimeout: Duration = .seconds(10)
-    /// `maxPoolSize`: clients a pool hands out at most.
+    /// `maxPoolSize`: clients a pool hands out at most, and connections per server at most.
     public static let maxPoolSize = 100
+    /// `maxConnecting`: connections one server's pool establishes at once.
+    public static let maxConnecting = 2
     /// The monitor thread's name (at most 15 bytes are kept by Linux).
     public static let monitorThreadName = "sdam-monitor"
 }

@@ -1,0 +1,333 @@
+import MongoBSON
+import SDAMCore
+@_spi(LoopPrimitives) import PoolMonitor
+
+/// What a connection pool needs of the connections it holds.
+package protocol PoolableConnection: AnyObject, Sendable {
+    /// Shuts the connection down from any thread, so that an operation blocked on it wakes
+    /// with an error (its thread then checks it in, and the pool closes it).
+    func interrupt()
+    /// Closes the connection; called once, by the pool, when it leaves the pool.
+    func close()
+}
+
+/// Lets a pool interrupt a connection that is still being established (a clear with
+/// interruptInUseConnections, or the pool closing): the establishing code registers how to
+/// shut its socket down while it holds it, and unregisters before it closes the socket or
+/// hands it on. The interrupt runs under this object's lock, so it never reaches a descriptor
+/// that was closed (and perhaps reused) meanwhile.
+package final class EstablishmentCanceller: Sendable {
+    private struct State {
+        var cancelled = false
+        var interrupt: (@Sendable () -> Void)?
+    }
+
+    private let state = ConditionLock(State())
+
+    package init() {}
+
+    /// Registers how to interrupt the connection being established; runs it at once if the
+    /// establishment was already cancelled.
+    package func register(_ interrupt: @escaping @Sendable () -> Void) {
+        state.withLock { s in
+            s.interrupt = interrupt
+            if s.cancelled { interrupt() }
+        }
+    }
+
+    /// The socket is about to be closed or handed on: no interrupt may reach it after this.
+    package func unregister() {
+        state.withLock { $0.interrupt = nil }
+    }
+
+    package func cancel() {
+        state.withLock { s in
+            s.cancelled = true
+            s.interrupt?()
+        }
+    }
+
+    package var isCancelled: Bool { state.withLock { $0.cancelled } }
+}
+
+/// One server's connection pool: the pure `ConnectionPoolStateMachine` under a lock with a
+/// condition variable, and the I/O its actions ask for, done outside the lock.
+///
+/// A thread that checks out waits on the condition variable until its request is served; the
+/// same FIFO queue would hold a continuation of the async face. A connection created for a
+/// request is established by that request's own thread (TCP, handshake, later TLS and
+/// authentication: milliseconds of CPU that never run on the monitor's loop); connections that
+/// populate minPoolSize are established on background threads, at most maxConnecting at once.
+/// Events are queued for delivery under the lock, in the order the state machine emits them.
+package final class ServerConnectionPool<Connection: PoolableConnection>: Sendable {
+    /// Establishes a connection: the pool's generation for it, and a canceller to register with.
+    package typealias Establish = @Sendable (_ generation: Int, _ canceller: EstablishmentCanceller) throws(ConnectionError) -> Connection
+
+    /// Why a check-out failed.
+    package enum CheckOutFailure: Error, Sendable {
+        case poolClosed
+        /// Paused or cleared while waiting; `reason` is what cleared it, when known.
+        case poolCleared(reason: String?)
+        case timeout
+        /// Establishing a new connection failed with this error (already fed to SDAM by the
+        /// caller's handler).
+        case establishment(ConnectionError)
+    }
+
+    /// A checked-out connection and what the pool knows of it.
+    package struct CheckedOut: Sendable {
+        package let connection: Connection
+        package let connectionID: Int
+        package let generation: Int
+    }
+
+    private struct Inner {
+        var machine: ConnectionPoolStateMachine
+        var nextRequest: UInt64 = 1
+        var outcomes: [UInt64: Outcome] = [:]
+        var connections: [Int: Connection] = [:]
+        /// Generations of the connections handed out or available (the machine's record).
+        var generations: [Int: Int] = [:]
+        var cancellers: [Int: EstablishmentCanceller] = [:]
+        /// Why the pool was last cleared, for PoolClearedError messages.
+        var clearReason: String?
+    }
+
+    private enum Outcome {
+        case connection(Int)
+        case establish(connectionID: Int, generation: Int)
+        case failed(ConnectionPoolStateMachine.CheckOutError)
+    }
+
+    /// I/O collected under the lock, carried out after it.
+    private struct Work {
+        var close: [Connection] = []
+        var interrupt: [Connection] = []
+        var cancel: [EstablishmentCanceller] = []
+        var populate: [(connectionID: Int, generation: Int)] = []
+        var wake = false
+    }
+
+    package let address: ServerAddress
+    private let inner: ConditionLock<Inner>
+    private let establish: Establish
+    private let publish: @Sendable ([ConnectionPoolEvent]) -> Void
+    private let background: @Sendable (@escaping @Sendable () -> Void) -> Void
+    /// Told about a background establishment's failure (SDAM's pre-handshake error handling).
+    private let onBackgroundFailure: @Sendable (ConnectionError, Int) -> Void
+
+    /// Creates the pool, paused, and emits ConnectionPoolCreated.
+    /// - Parameters:
+    ///   - generation: where the generation starts (the topology's count of clears for the
+    ///     server, so that both agree on which connections are stale).
+    ///   - publish: where events go, in order (called under the pool's lock: it must only
+    ///     enqueue, as `EventPublisher.publish` does).
+    ///   - background: runs background work (populating minPoolSize) off the caller's thread.
+    package init(
+        address: ServerAddress,
+        options: ConnectionPoolOptions,
+        loadBalanced: Bool = false,
+        generation: Int = 0,
+        establish: @escaping Establish,
+        publish: @escaping @Sendable ([ConnectionPoolEvent]) -> Void,
+        background: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void,
+        onBackgroundFailure: @escaping @Sendable (ConnectionError, Int) -> Void = { _, _ in }
+    ) {
+        self.address = address
+        let machine = ConnectionPoolStateMachine(address: address, options: options, loadBalanced: loadBalanced, generation: generation)
+        inner = ConditionLock(Inner(machine: machine))
+        self.establish = establish
+        self.publish = publish
+        self.background = background
+        self.onBackgroundFailure = onBackgroundFailure
+        publish([machine.createdEvent])
+    }
+
+    // MARK: - Check-out and check-in
+
+    /// Checks a connection out, establishing a new one on this thread when the pool makes one
+    /// for this request.
+    /// - Parameter deadline: the wait-queue timeout (monotonic nanoseconds); nil waits until
+    ///   served, cleared or closed.
+    package func checkOut(deadline: UInt64?) throws(CheckOutFailure) -> CheckedOut {
+        let request = inner.withLock { s -> UInt64 in
+            defer { s.nextRequest += 1 }
+            return s.nextRequest
+        }
+        run { $0.checkOut(request, nowNS: MonotonicClock.nanoseconds()) }
+        while true {
+            var outcome = inner.wait(until: deadline) { $0.outcomes.removeValue(forKey: request) }
+            if outcome == nil {
+                run { $0.timedOut(request, nowNS: MonotonicClock.nanoseconds()) }
+                outcome = inner.withLock { $0.outcomes.removeValue(forKey: request) }
+            }
+            switch outcome {
+            case .connection(let id)?:
+                return try inner.withLock { s throws(CheckOutFailure) -> CheckedOut in
+                    guard let connection = s.connections[id] else { throw .poolClosed }
+                    return CheckedOut(connection: connection, connectionID: id, generation: s.generations[id] ?? 0)
+                }
+            case .establish(let id, let generation)?:
+                try establishForRequest(id, generation: generation)
+                // `established` handed the connection to this request: the loop picks it up.
+            case .failed(let error)?:
+                throw failure(error)
+            case nil:
+                // Served and timed out at the same instant: the timeout lost, look again.
+                continue
+            }
+        }
+    }
+
+    /// Gives a connection back. `perished`: it failed (network error, timeout, bad reply) and
+    /// is closed instead of kept.
+    package func checkIn(_ checkedOut: CheckedOut, perished: Bool) {
+        run { $0.checkIn(checkedOut.connectionID, perished: perished, nowNS: MonotonicClock.nanoseconds()) }
+    }
+
+    // MARK: - SDAM's actions
+
+    /// Marks the pool ready (a successful check of its server).
+    package func ready() {
+        run { $0.ready(nowNS: MonotonicClock.nanoseconds()) }
+    }
+
+    /// Clears the pool; `reason` is what cleared it (named in the PoolClearedErrors that
+    /// waiting and later check-outs get).
+    package func clear(interruptInUseConnections: Bool, serviceId: BSONObjectID? = nil, reason: String? = nil) {
+        run { machine in
+            machine.clear(interruptInUseConnections: interruptInUseConnections, serviceId: serviceId, nowNS: MonotonicClock.nanoseconds())
+        } before: { s in
+            if serviceId == nil { s.clearReason = reason }
+        }
+    }
+
+    /// Closes the pool: available connections closed, waiters failed, connections in use
+    /// interrupted (their operations fail at once and check them in, which closes them).
+    package func close() {
+        let inUse = inner.withLock { s -> [Connection] in Array(s.connections.values) }
+        run { $0.close(nowNS: MonotonicClock.nanoseconds()) }
+        let cancellers = inner.withLock { s in Array(s.cancellers.values) }
+        for canceller in cancellers { canceller.cancel() }
+        for connection in inUse { connection.interrupt() }
+    }
+
+    /// One background run: idle and stale connections closed, minPoolSize populated.
+    package func backgroundRun() {
+        run { $0.backgroundRun(nowNS: MonotonicClock.nanoseconds()) }
+    }
+
+    /// Counts, for tests and diagnostics.
+    package var counts: (total: Int, available: Int, pending: Int, inUse: Int, waiting: Int) {
+        inner.withLock { s in
+            (s.machine.totalConnectionCount, s.machine.availableConnectionCount, s.machine.pendingConnectionCount,
+             s.machine.inUseConnectionCount, s.machine.waitQueueLength)
+        }
+    }
+
+    package var generation: Int { inner.withLock { $0.machine.generation } }
+
+    // MARK: - Running the state machine
+
+    /// One input: run it under the lock, publish its events there (in order), record outcomes
+    /// for waiting requests, then do its I/O outside the lock.
+    private func run(
+        _ input: (inout ConnectionPoolStateMachine) -> ConnectionPoolStateMachine.Output,
+        before: (inout Inner) -> Void = { _ in }
+    ) {
+        let work = inner.withLock { s -> Work in
+            before(&s)
+            let output = input(&s.machine)
+            if !output.events.isEmpty { publish(output.events) }
+            return apply(output.actions, to: &s)
+        }
+        perform(work)
+    }
+
+    private func apply(_ actions: [ConnectionPoolStateMachine.Action], to s: inout Inner) -> Work {
+        var work = Work()
+        for action in actions {
+            switch action {
+            case .establish(let id, let generation, let request?):
+                s.outcomes[request] = .establish(connectionID: id, generation: generation)
+                work.wake = true
+            case .establish(let id, let generation, nil):
+                work.populate.append((id, generation))
+            case .handOut(let request, let id):
+                s.outcomes[request] = .connection(id)
+                work.wake = true
+            case .fail(let request, let error):
+                s.outcomes[request] = .failed(error)
+                work.wake = true
+            case .close(let id):
+                if let connection = s.connections.removeValue(forKey: id) { work.close.append(connection) }
+                s.generations[id] = nil
+                if let canceller = s.cancellers.removeValue(forKey: id) { work.cancel.append(canceller) }
+            case .interrupt(let ids):
+                for id in ids {
+                    if let connection = s.connections[id] { work.interrupt.append(connection) }
+                    if let canceller = s.cancellers[id] { work.cancel.append(canceller) }
+                }
+            }
+        }
+        return work
+    }
+
+    private func perform(_ work: Work) {
+        if work.wake { inner.broadcast() }
+        for canceller in work.cancel { canceller.cancel() }
+        for connection in work.interrupt { connection.interrupt() }
+        for connection in work.close { connection.close() }
+        for (id, generation) in work.populate {
+            background { [self] in establishInBackground(id, generation: generation) }
+        }
+    }
+
+    // MARK: - Establishing
+
+    private func establishForRequest(_ id: Int, generation: Int) throws(CheckOutFailure) {
+        let canceller = EstablishmentCanceller()
+        inner.withLock { $0.cancellers[id] = canceller }
+        do {
+            let connection = try establish(generation, canceller)
+            finishEstablishment(id, connection: connection, generation: generation)
+        } catch {
+            run { $0.establishmentFailed(id, nowNS: MonotonicClock.nanoseconds()) } before: { $0.cancellers[id] = nil }
+            if canceller.isCancelled {
+                // Interrupted by a clear or the close: the pool's error, not the socket's.
+                throw inner.withLock { $0.machine.state } == .closed ? .poolClosed : .poolCleared(reason: inner.withLock { $0.clearReason })
+            }
+            throw .establishment(error)
+        }
+    }
+
+    private func establishInBackground(_ id: Int, generation: Int) {
+        let canceller = EstablishmentCanceller()
+        inner.withLock { $0.cancellers[id] = canceller }
+        do {
+            let connection = try establish(generation, canceller)
+            finishEstablishment(id, connection: connection, generation: generation)
+        } catch {
+            run { $0.establishmentFailed(id, nowNS: MonotonicClock.nanoseconds()) } before: { $0.cancellers[id] = nil }
+            if !canceller.isCancelled { onBackgroundFailure(error, generation) }
+        }
+    }
+
+    /// Records the new connection and tells the state machine; if the pool closed or was
+    /// cleared with interruption meanwhile, the machine closes it at once.
+    private func finishEstablishment(_ id: Int, connection: Connection, generation: Int) {
+        run { $0.established(id, nowNS: MonotonicClock.nanoseconds()) } before: { s in
+            s.cancellers[id] = nil
+            s.connections[id] = connection
+            s.generations[id] = generation
+        }
+    }
+
+    private func failure(_ error: ConnectionPoolStateMachine.CheckOutError) -> CheckOutFailure {
+        switch error {
+        case .poolClosed: .poolClosed
+        case .poolCleared: .poolCleared(reason: inner.withLock { $0.clearReason })
+        case .timeout: .timeout
+        }
+    }
+}
