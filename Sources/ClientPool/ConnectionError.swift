@@ -9,6 +9,8 @@ package struct ConnectionError: Error, Sendable {
     package enum Kind: Sendable, Equatable {
         /// Reset, refused, EOF, unreachable...
         case network
+        /// The server's host name did not resolve (getaddrinfo failed).
+        case nameResolution
         /// connectTimeoutMS or socketTimeoutMS passed.
         case timeout
         /// Bytes that are not a usable reply (bad framing, bad BSON, wrong responseTo).
@@ -26,13 +28,27 @@ package struct ConnectionError: Error, Sendable {
     /// What the connection was doing and what went wrong, in words.
     package var reason: String
 
-    /// The SDAM kind of a network error or timeout; nil for errors SDAM does not take.
+    /// The SDAM kind of the error; nil for errors SDAM does not take.
+    ///
+    /// A host that does not resolve, and a handshake reply that cannot be read, are network
+    /// errors before the handshake completed: the server is Unknown to this client and its
+    /// pool is cleared (SDAM "Error handling"). An unreadable reply on an established
+    /// connection closes that connection only.
     package var applicationErrorKind: ApplicationError.Kind? {
         switch kind {
-        case .network: .network
+        case .network, .nameResolution: .network
         case .timeout: .timeout
         case .handshakeRejected(let reply): .command(reply)
-        case .invalidReply, .invalidCommand: nil
+        case .invalidReply: phase == .beforeHandshakeCompletes ? .network : nil
+        case .invalidCommand: nil
         }
+    }
+
+    /// Whether the error may carry the client-backpressure labels (SystemOverloadedError,
+    /// RetryableError): only a connection that was refused, reset, closed or timed out while
+    /// being established, the signs of an overloaded server. A name that does not resolve or
+    /// a reply that cannot be read says nothing about load (CMAP's backpressure rules).
+    package var mayCarryBackpressureLabels: Bool {
+        kind == .network || kind == .timeout
     }
 }

@@ -114,18 +114,20 @@ public final class MongoClient: Sendable {
     private func report(_ error: ConnectionError, generation: Int, maxWireVersion: Int) -> ClientPoolError {
         var labels: [String] = []
         if let kind = error.applicationErrorKind {
-            let applicationError = ApplicationError(
+            var applicationError = ApplicationError(
                 address: error.server,
                 generation: generation,
                 maxWireVersion: maxWireVersion,
                 phase: error.phase,
-                kind: kind
+                kind: kind,
+                detail: error.reason
             )
+            applicationError.isNotBackpressure = !error.mayCarryBackpressureLabels
             shared.topology.handle(applicationError)
             labels = applicationError.backpressureLabels
         }
         switch error.kind {
-        case .network, .timeout:
+        case .network, .timeout, .nameResolution:
             return .network(NetworkFailure(
                 server: error.server,
                 duringHandshake: error.phase == .beforeHandshakeCompletes,

@@ -18,10 +18,13 @@ private let nextRequestID = Atomic<Int32>(1)
 /// the server has moved past it (the pool was cleared), the connection is stale and the client
 /// closes it instead of using it.
 ///
+/// Package-visible so that the CMAP spec runner can drive a real `ServerConnectionPool` of them
+/// against the simulator (the CMAP integration tests).
+///
 /// Thread safety: used by the one thread that holds its client, except `interrupt()` and
 /// `close()`, which `ClientPool.close()` may call from another thread. Both take `socketLock`,
 /// so the descriptor is never shut down after it was closed (and possibly reused).
-final class ServerConnection: @unchecked Sendable, PoolableConnection {
+package final class ServerConnection: @unchecked Sendable, PoolableConnection {
     let address: ServerAddress
     /// The server's pool generation when this connection was created.
     let generation: Int
@@ -55,7 +58,7 @@ final class ServerConnection: @unchecked Sendable, PoolableConnection {
     /// (a pool clear with interruptInUseConnections, or the pool closing) can interrupt it.
     ///
     /// - Throws: `ConnectionError` in phase `beforeHandshakeCompletes`.
-    static func establish(
+    package static func establish(
         to address: ServerAddress,
         generation: Int,
         settings: ClientSettings,
@@ -68,7 +71,7 @@ final class ServerConnection: @unchecked Sendable, PoolableConnection {
             switch NameResolver.resolveBlocking(host: address.host, port: address.port) {
             case .success(let addresses): resolved = addresses
             case .failure(let error):
-                throw ConnectionError(kind: .network, server: address, phase: .beforeHandshakeCompletes, reason: error.description)
+                throw ConnectionError(kind: .nameResolution, server: address, phase: .beforeHandshakeCompletes, reason: error.description)
             }
         }
         var failures: [ConnectionError] = []
@@ -144,7 +147,7 @@ final class ServerConnection: @unchecked Sendable, PoolableConnection {
     ///
     /// - Throws: `ConnectionError` in phase `afterHandshakeCompletes`; after a network error,
     ///   a timeout or an invalid reply the connection must be closed.
-    func run(_ command: BSONDocument, database: String, socketTimeout: Duration?) throws(ConnectionError) -> BSONDocument {
+    package func run(_ command: BSONDocument, database: String, socketTimeout: Duration?) throws(ConnectionError) -> BSONDocument {
         let channel = BlockingChannel(socket: socket, server: address, phase: .afterHandshakeCompletes)
         let name = command.keys.first ?? "(empty)"
         let message = Handshake.commandMessage(requestID: Self.makeRequestID(), command: command, database: database)
@@ -165,7 +168,7 @@ final class ServerConnection: @unchecked Sendable, PoolableConnection {
 
     /// Shuts the connection down without closing the descriptor, so that an operation blocked
     /// on it in another thread wakes at once with an error; that thread then closes it.
-    func interrupt() {
+    package func interrupt() {
         socketLock.withLock { interrupted in
             interrupted = true
             if socket.isOpen { _ = shutdown(socket.fd, Int32(SHUT_RDWR)) }
@@ -175,7 +178,7 @@ final class ServerConnection: @unchecked Sendable, PoolableConnection {
     /// Whether the pool interrupted this connection (its operation's error is the pool's).
     var wasInterrupted: Bool { socketLock.withLock { $0 } }
 
-    func close() {
+    package func close() {
         socketLock.withLock { _ in socket.close() }
     }
 

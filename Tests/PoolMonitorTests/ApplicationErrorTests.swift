@@ -110,6 +110,18 @@ import Testing
         #expect(m.description.servers[F.address("a")]?.type == .rsPrimary)
     }
 
+    @Test func aConnectFailureThatIsNotBackpressureMarksUnknownAndClearsWithoutLabels() {
+        var m = primaryMachine()
+        var unresolved = ApplicationError(address: F.address("a"), maxWireVersion: 21, phase: .beforeHandshakeCompletes,
+                                          kind: .network, detail: "cannot resolve host 'a'")
+        unresolved.isNotBackpressure = true
+        #expect(unresolved.backpressureLabels.isEmpty)
+        let update = m.handle(unresolved, now: 2)
+        #expect(update.actions == [.clearPool(F.address("a"), serviceId: nil), .cancelCheck(F.address("a"))])
+        #expect(m.description.servers[F.address("a")]?.type == .unknown)
+        #expect(m.description.servers[F.address("a")]?.error?.contains("cannot resolve host 'a'") == true)
+    }
+
     @Test func authenticationErrorMarksUnknownAndClears() {
         var m = primaryMachine()
         _ = m.handle(ApplicationError(address: F.address("a"), maxWireVersion: 21, phase: .beforeHandshakeCompletes,

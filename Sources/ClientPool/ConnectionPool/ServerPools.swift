@@ -103,9 +103,11 @@ final class ServerPools: Sendable {
             onBackgroundFailure: { error, generation in
                 // Populating the pool failed: SDAM's pre-handshake error handling (CMAP).
                 if let kind = error.applicationErrorKind {
-                    topology.handle(ApplicationError(
+                    var applicationError = ApplicationError(
                         address: address, generation: generation, maxWireVersion: 0, phase: error.phase, kind: kind,
-                        detail: error.reason))
+                        detail: error.reason)
+                    applicationError.isNotBackpressure = !error.mayCarryBackpressureLabels
+                    topology.handle(applicationError)
                 }
             }
         )

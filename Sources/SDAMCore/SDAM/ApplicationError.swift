@@ -37,6 +37,10 @@ public struct ApplicationError: Sendable, Equatable {
     public var serviceId: BSONObjectID?
     /// What the error said (e.g. "connection reset by peer"), for the server's description.
     public var detail: String?
+    /// A failure while establishing a connection that is not the server shedding load: the
+    /// host did not resolve, or the handshake reply could not be read (CMAP's backpressure
+    /// rules). It gets no backpressure labels, and SDAM marks the server Unknown for it.
+    public var isNotBackpressure = false
 
     public init(
         address: ServerAddress,
@@ -61,11 +65,12 @@ public struct ApplicationError: Sendable, Equatable {
     /// (connection backpressure): it gets `SystemOverloadedError` and `RetryableError`, and SDAM
     /// leaves the server and its pool alone.
     public var backpressureLabels: [String] {
+        if isNotBackpressure { return [] }
         switch (phase, kind) {
         case (.beforeHandshakeCompletes, .network), (.beforeHandshakeCompletes, .timeout):
-            ["SystemOverloadedError", "RetryableError"]
+            return ["SystemOverloadedError", "RetryableError"]
         default:
-            []
+            return []
         }
     }
 }

@@ -14,7 +14,9 @@ extension TopologyStateMachine {
     ///   Unknown, clears its pool and cancels the check in progress;
     /// - a network timeout after the handshake changes nothing (the operation may be slow);
     /// - a network error or timeout while establishing the connection changes nothing: it is
-    ///   connection backpressure, and the error gets `ApplicationError.backpressureLabels`.
+    ///   connection backpressure, and the error gets `ApplicationError.backpressureLabels`;
+    ///   unless it is not backpressure (a host that does not resolve, an unreadable handshake
+    ///   reply: `isNotBackpressure`), which marks the server Unknown and clears its pool.
     ///
     /// - Parameter now: the caller's clock in milliseconds, for the Unknown description.
     public mutating func handle(_ error: ApplicationError, now: Int64) -> TopologyUpdate {
@@ -54,6 +56,9 @@ extension TopologyStateMachine {
             }
             t.actions.append(.requestImmediateCheck(error.address))
 
+        case .network where error.phase == .beforeHandshakeCompletes && error.isNotBackpressure:
+            markUnknownAndClear(error, error.detail.map { "cannot establish an application connection: \($0)" }
+                ?? "cannot establish an application connection", now: now, &t)
         case .network where error.phase == .afterHandshakeCompletes:
             markUnknownAndClear(error, error.detail.map { "network error on an application connection: \($0)" } ?? "network error on an application connection", now: now, &t)
         case .authentication(let message):

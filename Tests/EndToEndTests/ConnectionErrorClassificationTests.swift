@@ -1,0 +1,54 @@
+import Foundation
+@testable import MongoClientPool
+import MongoSimulator
+import Testing
+@testable import MongoBSON
+@testable import SDAMCore
+@_spi(LoopPrimitives) @testable import PoolMonitor
+import TestSupport
+
+/// How failures of application connections are classified (SDAM error handling, CMAP's
+/// backpressure labels).
+@Suite struct ConnectionErrorClassificationTests {
+    @Test("an unreadable handshake reply on an application connection is reported to SDAM, without backpressure labels")
+    func unreadableHandshakeReplyMarksTheServerUnknown() throws {
+        let sim = try MongoSimulator(SimulatorConfiguration(kind: .standalone, threadName: "classify-sim"))
+        defer { sim.stop() }
+        let address = sim.addresses[0]
+        let pool = try ClientPool(uri: "mongodb://\(address)/?directConnection=true&serverSelectionTimeoutMS=3000&serverMonitoringMode=poll")
+        defer { pool.close() }
+        let ping: BSONDocument = ["ping": .int32(1)]
+        let client = try pool.pop()
+        defer { pool.push(client) }
+        // Known first, with no application connection yet.
+        _ = try client.selectServer(for: .write)
+        try sim.makeHostile(address, .unreadableHandshake)
+        var caught: ClientPoolError?
+        do { _ = try client.runCommand(ping, database: "admin") } catch { caught = error }
+        let error = try #require(caught)
+        guard case .invalidReply(let server, let reason) = error else {
+            Issue.record("expected an invalid reply, got \(error)")
+            return
+        }
+        #expect(server.description == address)
+        #expect(reason.contains("BSON"), "\(reason)")
+        #expect(error.errorLabels.isEmpty, "an unreadable reply says nothing about load")
+        let description = try #require(pool.topology.description.servers[ServerAddress(address)!])
+        #expect(description.type == .unknown, "SDAM was told: the server is Unknown to the client")
+        #expect(pool.topology.poolGeneration(for: ServerAddress(address)!) == 1, "and its pool was cleared")
+    }
+
+    @Test("a host that does not resolve is an SDAM network error without backpressure labels; a refused connect carries them")
+    func nameResolutionFailuresCarryNoBackpressureLabels() {
+        let server = ServerAddress("db.example:27017")!
+        let unresolved = ConnectionError(kind: .nameResolution, server: server, phase: .beforeHandshakeCompletes,
+                                         reason: "cannot resolve host 'db.example': Name or service not known")
+        #expect(unresolved.applicationErrorKind == .network)
+        #expect(!unresolved.mayCarryBackpressureLabels)
+        let refused = ConnectionError(kind: .network, server: server, phase: .beforeHandshakeCompletes, reason: "connection refused")
+        #expect(refused.applicationErrorKind == .network)
+        #expect(refused.mayCarryBackpressureLabels)
+        let badReplyLater = ConnectionError(kind: .invalidReply, server: server, phase: .afterHandshakeCompletes, reason: "bad BSON")
+        #expect(badReplyLater.applicationErrorKind == nil, "on an established connection only that connection closes")
+    }
+}
