@@ -215,8 +215,12 @@ final class PoolShared: Sendable {
     let operationCounts = OperationCounts()
     /// One connection pool per server, shared by every client.
     let pools: ServerPools
+    /// The client-backpressure spec's per-client bucket of retry tokens.
+    let retryTokens = ConditionLock(RetryTokenBucket())
     let logger: Logger
     private let closed = Atomic<Bool>(false)
+    /// Set and broadcast by `markClosed`: waits that must end when the pool closes wait on it.
+    let closedSignal = ConditionLock(false)
 
     init(topology: Topology, settings: ClientSettings, pools: ServerPools, logger: Logger) {
         self.topology = topology
@@ -228,5 +232,17 @@ final class PoolShared: Sendable {
 
     var isClosed: Bool { closed.load(ordering: .acquiring) }
 
-    func markClosed() { closed.store(true, ordering: .releasing) }
+    func markClosed() {
+        closed.store(true, ordering: .releasing)
+        closedSignal.withLock { $0 = true }
+        closedSignal.broadcast()
+    }
+}
+
+extension ConditionLock where Value == RetryTokenBucket {
+    func consume() -> Bool { withLock { $0.consume() } }
+    func deposit(_ tokens: Double) {
+        guard tokens > 0 else { return }
+        withLock { $0.deposit(tokens) }
+    }
 }

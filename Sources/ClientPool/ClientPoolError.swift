@@ -81,6 +81,12 @@ public enum ClientPoolError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The `baseBackoffMS` a failed command's reply named, for the overload retry's backoff.
+    public var baseBackoffMS: Int? {
+        guard case .commandFailed(let failure) = self else { return nil }
+        return failure.reply["baseBackoffMS"]?.int64Value.flatMap { Int(exactly: $0) }
+    }
+
     /// The server the error happened on, when there was one.
     public var server: ServerAddress? {
         switch self {

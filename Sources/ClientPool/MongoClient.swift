@@ -55,12 +55,55 @@ public final class MongoClient: Sendable {
         try execute(command, database: database, operation: .write)
     }
 
+    /// Runs the command, retrying it after overload errors as the client-backpressure spec's
+    /// retry policy says (every command, runCommand included): an error labelled both
+    /// SystemOverloadedError and RetryableError is retried up to maxAdaptiveRetries times, each
+    /// retry taking a token from the pool's bucket and waiting a jittered exponential backoff
+    /// (the server's baseBackoffMS if its reply names one), on another server when there is one.
     private func execute(
         _ command: BSONDocument,
         database: String,
         operation: ServerSelectionOperation
     ) throws(ClientPoolError) -> BSONDocument {
-        let selection = try select(for: operation, deprioritized: [])
+        let policy = shared.settings.overloadRetry
+        var deprioritized: Set<ServerAddress> = []
+        var attempt = 0
+        while true {
+            do {
+                let reply = try attemptOnce(command, database: database, operation: operation, deprioritized: deprioritized)
+                shared.retryTokens.deposit(OverloadRetryPolicy.deposit(succeeded: true, attempt: attempt, labels: []))
+                return reply
+            } catch {
+                let labels = error.errorLabels
+                shared.retryTokens.deposit(OverloadRetryPolicy.deposit(succeeded: false, attempt: attempt, labels: labels))
+                let decision = policy.decide(afterAttempt: attempt, labels: labels, baseBackoffMS: error.baseBackoffMS,
+                                             jitter: Double.random(in: 0..<1))
+                guard case .retry(let delay) = decision, shared.retryTokens.consume() else { throw error }
+                if policy.retargets, let server = error.server { deprioritized.insert(server) }
+                shared.logger.debug("retrying after an overload error", metadata: [
+                    "mongo.server": "\(error.server.map(\.description) ?? "-")", "mongo.attempt": "\(attempt + 1)",
+                    "mongo.backoffMS": "\(delay.inMilliseconds)",
+                ])
+                try waitBeforeRetry(delay)
+                attempt += 1
+            }
+        }
+    }
+
+    /// Sleeps the backoff in slices, so that closing the pool ends it at once.
+    private func waitBeforeRetry(_ delay: Duration) throws(ClientPoolError) {
+        let deadline = MonotonicClock.nanoseconds() + UInt64(max(0, delay.inMilliseconds)) * 1_000_000
+        _ = shared.closedSignal.wait(until: deadline) { $0 ? true : nil }
+        if shared.isClosed { throw .poolClosed }
+    }
+
+    private func attemptOnce(
+        _ command: BSONDocument,
+        database: String,
+        operation: ServerSelectionOperation,
+        deprioritized: Set<ServerAddress>
+    ) throws(ClientPoolError) -> BSONDocument {
+        let selection = try select(for: operation, deprioritized: deprioritized)
         let server = selection.server
         defer { shared.operationCounts.decrement(server.address) }
 

@@ -48,7 +48,11 @@ struct CommandExecutionTests {
         let listener = try LoopbackListener()
         defer { listener.close() }
         let address = ServerAddress(host: "127.0.0.1", port: listener.port)
-        let (silentPool, _) = Fixtures.pool(seeds: [address], replicaSet: nil, directConnection: true) { $0.monitoring.connectTimeout = .milliseconds(200) }
+        // No overload retries here (they are OverloadRetryTests'): the bound is one attempt's.
+        let (silentPool, _) = Fixtures.pool(seeds: [address], replicaSet: nil, directConnection: true) {
+            $0.monitoring.connectTimeout = .milliseconds(200)
+            $0.overloadRetry = OverloadRetryPolicy(maxAttempts: 0)
+        }
         defer { silentPool.close() }
         silentPool.topology.apply(ServerDescription(
             address: address, hello: FakeMongoServer.standaloneHello(),

@@ -23,6 +23,9 @@ public struct ClientSettings: Sendable, Equatable {
     public var maxIdleTime: Duration?
     /// Connections one server's pool establishes at once (`maxConnecting`).
     public var maxConnecting = SDAMDefaults.maxConnecting
+    /// How commands are retried after overload errors (`maxAdaptiveRetries`,
+    /// `enableOverloadRetargeting`; client-backpressure spec).
+    public var overloadRetry = OverloadRetryPolicy()
     /// One command's send and reply on an application connection (`socketTimeoutMS`); nil =
     /// none.
     public var socketTimeout: Duration?
@@ -78,6 +81,9 @@ public struct ClientSettings: Sendable, Equatable {
         if let minPoolSize = options.minPoolSize { self.minPoolSize = minPoolSize }
         maxIdleTime = .optionalTimeout(milliseconds: options.maxIdleTimeMS)
         if let maxConnecting = options.maxConnecting { self.maxConnecting = maxConnecting }
+        overloadRetry = OverloadRetryPolicy(
+            maxAttempts: options.maxAdaptiveRetries ?? OverloadRetryPolicy.defaultMaxAttempts,
+            retargets: options.enableOverloadRetargeting ?? true)
         socketTimeout = .optionalTimeout(milliseconds: options.socketTimeoutMS)
         if let readPreference = options.readPreference { self.readPreference = readPreference }
         try topology.validate()
