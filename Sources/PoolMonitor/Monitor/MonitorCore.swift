@@ -11,6 +11,8 @@ final class MonitorCore {
     let topology: Topology
     let settings: TopologySettings
     let options: MonitorOptions
+    /// Where host names are resolved: the process's bounded resolver, or a test's.
+    let resolver: BoundedResolver
     let scratch = ReadScratch()
     /// Decided once per monitor from `serverMonitoringMode` and the environment.
     let streamingEnabled: Bool
@@ -18,7 +20,8 @@ final class MonitorCore {
     private var lastRequestID: Int32 = 0
     private var closed = false
 
-    init(loop: MonitorLoop, topology: Topology, options: MonitorOptions) {
+    init(loop: MonitorLoop, topology: Topology, options: MonitorOptions, resolver: BoundedResolver = .shared) {
+        self.resolver = resolver
         loop.preconditionInLoop()
         self.loop = loop
         self.topology = topology

@@ -124,7 +124,7 @@ final class ServerMonitor {
         // getaddrinfo blocks: it runs off the loop, and the result comes back through the inbox.
         let server = address
         let core = context.handle()
-        NameResolver.resolve(host: server.host, port: server.port) { result in
+        context.resolver.resolve(host: server.host, port: server.port) { result in
             core.loop.execute {
                 core.value.monitor(for: server)?.resolved(result)
             }

@@ -35,6 +35,7 @@ public final class TopologyMonitor: Sendable {
         settings: TopologySettings,
         options: MonitorOptions = MonitorOptions(),
         events: EventPublisher = EventPublisher(),
+        resolver: BoundedResolver = .shared,
         beforeOpening: (Topology) -> Void
     ) throws {
         try settings.validate()
@@ -50,7 +51,7 @@ public final class TopologyMonitor: Sendable {
             loop.execute { core.value?.perform(actions) }
         }
         loop.execute {
-            let monitorCore = MonitorCore(loop: loop, topology: topology, options: options)
+            let monitorCore = MonitorCore(loop: loop, topology: topology, options: options, resolver: resolver)
             core.value = monitorCore
             monitorCore.perform(topology.open())
         }

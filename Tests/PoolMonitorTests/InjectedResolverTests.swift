@@ -1,0 +1,28 @@
+import Foundation
+import Testing
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
+import TestSupport
+
+/// The monitor's name resolver is a seam: a test resolves host names itself, without DNS.
+@Suite struct InjectedResolverTests {
+    @Test("a monitor resolves a host name through the injected resolver, off the loop, and reaches the server")
+    func injectedResolverServesTheMonitor() throws {
+        let server = try FakeMongoServer { _ in FakeMongoServer.standaloneHello() }
+        defer { server.stop() }
+        let asked = ConditionLock<[String]>([])
+        let resolver = BoundedResolver(maxInFlight: 1) { host, port in
+            asked.withLock { $0.append(host) }
+            return .success([ResolvedAddress(ipLiteral: "127.0.0.1", port: port)!])
+        }
+        let named = ServerAddress(host: "db.injected.test", port: server.port)
+        let monitor = try TopologyMonitor(settings: TopologySettings(seeds: [named], heartbeatFrequencyMS: 60_000),
+                                          resolver: resolver, beforeOpening: { _ in })
+        defer { monitor.close() }
+        let found = TopologyMonitorTests.waitFor(monitor.topology) { $0.servers[named]?.type == .standalone }
+        #expect(found != nil, "the monitor never reached the server through the injected resolver")
+        #expect(asked.withLock { $0 } == ["db.injected.test"])
+    }
+}
