@@ -1,4 +1,4 @@
-import MongoClientPool
+@testable import MongoClientPool
 import Foundation
 import MongoSimulator
 import Testing
@@ -38,6 +38,7 @@ import TestSupport
         let deadline = start + UInt64(duration * 1e9)
         let counts = ConditionLock((ok: 0, network: 0, selection: 0, other: [String]()))
         var samples: [(t: Double, rssMB: Double, fds: Int, threads: Int)] = []
+        var mostPerServer = 0
         let workers = DispatchGroup()
         for _ in 0..<16 {
             DispatchQueue.global().async(group: workers) {
@@ -49,7 +50,9 @@ import TestSupport
                         counts.withLock { $0.ok += 1 }
                     } catch {
                         switch error as? ClientPoolError {
-                        case .network?: counts.withLock { $0.network += 1 }
+                        // A mongos just killed: a network error, or its pool cleared under the
+                        // operation (PoolClearedError).
+                        case .network?, .connectionPoolCleared?: counts.withLock { $0.network += 1 }
                         case .serverSelectionTimeout?: counts.withLock { $0.selection += 1 }
                         default: counts.withLock { $0.other.append("\(error)") }
                         }
@@ -66,6 +69,7 @@ import TestSupport
             killed = (0..<2).map { _ in sim.addresses[Int(rng.next() % 500)] }
             for address in Set(killed) { try sim.kill(address) }
             killed = Array(Set(killed))
+            mostPerServer = max(mostPerServer, pool.shared.pools.connectionCounts.values.max() ?? 0)
             if MonotonicClock.nanoseconds() >= nextSample {
                 let t = Double(MonotonicClock.nanoseconds() - start) / 1e9
                 samples.append((t, Self.residentMB(), ResourceCounts.openFileDescriptors(), ResourceCounts.threads()))
@@ -82,10 +86,12 @@ import TestSupport
         for s in samples {
             print("soak: t=\(Int(s.t)) s rss=\(String(format: "%.1f", s.rssMB)) MB fds=\(s.fds) threads=\(s.threads)")
         }
+        print("soak: at most \(mostPerServer) connections to one server (maxPoolSize 16)")
         print("soak: \(result.ok) commands ok, \(result.network) network errors, \(result.selection) selection timeouts, \(result.other.count) other")
         pool.close()
         #expect(result.other.isEmpty, "unexpected errors: \(result.other.prefix(5))")
         #expect(result.ok > 0)
+        #expect(mostPerServer <= 16, "a server's pool held \(mostPerServer) connections, over maxPoolSize")
         // Flat: compare the middle sample (clients have opened their connections by then: each
         // holds one per mongos it used, as in libmongoc's pooled mode) with the last.
         if samples.count >= 3 {
