@@ -72,6 +72,32 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
         /// Establishing a new connection failed with this error (already fed to SDAM by the
         /// caller's handler).
         case establishment(ConnectionError)
+
+        /// The CMAP spec's name for the error (`PoolClosedError`, `PoolClearedError`,
+        /// `WaitQueueTimeoutError`), as the CMAP tests' `error.type` spells it; an
+        /// establishment failure is the connection's own error.
+        package var specTypeName: String {
+            switch self {
+            case .poolClosed: "PoolClosedError"
+            case .poolCleared: "PoolClearedError"
+            case .timeout: "WaitQueueTimeoutError"
+            case .establishment: "ConnectionError"
+            }
+        }
+
+        /// The CMAP spec's message for the error, worded as its tests expect.
+        package func message(address: ServerAddress) -> String {
+            switch self {
+            case .poolClosed:
+                "Attempted to check out a connection from closed connection pool"
+            case .poolCleared(let reason):
+                "Connection pool for \(address) was cleared because another operation failed with: \(reason ?? "an error")"
+            case .timeout:
+                "Timed out while checking out a connection from connection pool"
+            case .establishment(let error):
+                error.reason
+            }
+        }
     }
 
     /// A checked-out connection and what the pool knows of it.
@@ -249,9 +275,14 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
         for action in actions {
             switch action {
             case .establish(let id, let generation, let request?):
+                // The canceller exists from the moment the connection does, so that a clear
+                // with interruptInUseConnections (or the close) that comes before the
+                // establishing thread has started still reaches it.
+                s.cancellers[id] = EstablishmentCanceller()
                 s.outcomes[request] = .establish(connectionID: id, generation: generation)
                 work.wake = true
             case .establish(let id, let generation, nil):
+                s.cancellers[id] = EstablishmentCanceller()
                 work.populate.append((id, generation))
             case .handOut(let request, let id):
                 s.outcomes[request] = .connection(id)
@@ -285,9 +316,17 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
 
     // MARK: - Establishing
 
+    /// The canceller `apply` made with the connection (a fresh, cancelled one if the pool
+    /// already closed the connection, so that establishing it stops at once).
+    private func canceller(for id: Int) -> EstablishmentCanceller {
+        if let canceller = inner.withLock({ $0.cancellers[id] }) { return canceller }
+        let cancelled = EstablishmentCanceller()
+        cancelled.cancel()
+        return cancelled
+    }
+
     private func establishForRequest(_ id: Int, generation: Int) throws(CheckOutFailure) {
-        let canceller = EstablishmentCanceller()
-        inner.withLock { $0.cancellers[id] = canceller }
+        let canceller = canceller(for: id)
         do {
             let connection = try establish(generation, canceller)
             finishEstablishment(id, connection: connection, generation: generation)
@@ -302,14 +341,16 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
     }
 
     private func establishInBackground(_ id: Int, generation: Int) {
-        let canceller = EstablishmentCanceller()
-        inner.withLock { $0.cancellers[id] = canceller }
+        let canceller = canceller(for: id)
         do {
             let connection = try establish(generation, canceller)
             finishEstablishment(id, connection: connection, generation: generation)
         } catch {
-            run { $0.establishmentFailed(id, nowNS: MonotonicClock.nanoseconds()) } before: { $0.cancellers[id] = nil }
+            // SDAM's handling first (it clears the pool), then the connection's close: CMAP
+            // orders ConnectionPoolCleared before that connection's ConnectionClosed, as for
+            // any error that clears the pool (pool-create-min-size-error, DRIVERS-1785).
             if !canceller.isCancelled { onBackgroundFailure(error, generation) }
+            run { $0.establishmentFailed(id, nowNS: MonotonicClock.nanoseconds()) } before: { $0.cancellers[id] = nil }
         }
     }
 

@@ -1,3 +1,5 @@
+import MongoBSON
+
 /// One server's connection pool options (CMAP "Connection Pool Options"); every pool of a
 /// client uses the same.
 public struct ConnectionPoolOptions: Sendable, Equatable {
@@ -21,8 +23,25 @@ public struct ConnectionPoolOptions: Sendable, Equatable {
     ) {
         self.maxPoolSize = max(0, maxPoolSize)
         self.minPoolSize = max(0, minPoolSize)
-        self.maxIdleTime = maxIdleTime
+        // CMAP: 0 means no limit for both; a zero maxIdleTime would otherwise make every
+        // available connection idle at once, a zero wait-queue timeout fail every wait.
+        self.maxIdleTime = maxIdleTime.flatMap { $0 > .zero ? $0 : nil }
         self.maxConnecting = max(1, maxConnecting)
-        self.waitQueueTimeout = waitQueueTimeout
+        self.waitQueueTimeout = waitQueueTimeout.flatMap { $0 > .zero ? $0 : nil }
+    }
+
+    /// The options that differ from the defaults, as the CMAP PoolCreatedEvent's `options`
+    /// names them (`maxPoolSize`, `minPoolSize`, `maxIdleTimeMS`, `maxConnecting`,
+    /// `waitQueueTimeoutMS`): "any non-default pool options that were set".
+    public var nonDefaultSpecFields: [(String, JSONValue)] {
+        let defaults = ConnectionPoolOptions()
+        var fields: [(String, JSONValue)] = []
+        func number(_ value: Int64) -> JSONValue { .number(String(value)) }
+        if maxPoolSize != defaults.maxPoolSize { fields.append(("maxPoolSize", number(Int64(maxPoolSize)))) }
+        if minPoolSize != defaults.minPoolSize { fields.append(("minPoolSize", number(Int64(minPoolSize)))) }
+        if let maxIdleTime { fields.append(("maxIdleTimeMS", number(maxIdleTime.inMilliseconds))) }
+        if maxConnecting != defaults.maxConnecting { fields.append(("maxConnecting", number(Int64(maxConnecting)))) }
+        if let waitQueueTimeout { fields.append(("waitQueueTimeoutMS", number(waitQueueTimeout.inMilliseconds))) }
+        return fields
     }
 }

@@ -167,12 +167,18 @@ public struct ConnectionPoolStateMachine: Sendable {
             connection.generation = entry.generation
         }
         connections[connectionID] = connection
-        if state == .closed || connection.interrupted {
+        // A background connection made stale by a clear while it was being established is of
+        // no use to anyone: closed now rather than kept available until a check-out meets it.
+        let staleBackground = request == nil && isStale(connection)
+        if state == .closed || connection.interrupted || staleBackground {
             let reason: ConnectionClosedReason = state == .closed ? .poolClosed : .stale
             let checkOutReason: CheckOutFailedReason = state == .closed ? .poolClosed : .connectionError
             closeConnection(connectionID, reason: reason, &out)
             if let request {
-                out.events.append(.connectionCheckOutFailed(address, reason: checkOutReason, durationMS: Self.ms(nowNS, since: connection.createdNS)))
+                // The check-out's duration runs from its ConnectionCheckOutStarted, not from
+                // the connection's creation.
+                let started = requestStarts.removeValue(forKey: request) ?? connection.createdNS
+                out.events.append(.connectionCheckOutFailed(address, reason: checkOutReason, durationMS: Self.ms(nowNS, since: started)))
                 out.actions.append(.fail(request: request, state == .closed ? .poolClosed : .poolCleared))
             }
             serviceWaitQueue(nowNS: nowNS, &out)
@@ -196,7 +202,8 @@ public struct ConnectionPoolStateMachine: Sendable {
     public mutating func establishmentFailed(_ connectionID: Int, nowNS: UInt64) -> Output {
         var out = Output()
         guard let connection = connections[connectionID], case .pending(let request) = connection.state else { return out }
-        closeConnection(connectionID, reason: .error, &out)
+        // Interrupted by a clear: it failed because the pool was cleared (CMAP "stale").
+        closeConnection(connectionID, reason: connection.interrupted ? .stale : .error, &out)
         if let request {
             out.events.append(.connectionCheckOutFailed(address, reason: .connectionError, durationMS: Self.ms(nowNS, since: requestStarts[request] ?? connection.createdNS)))
             requestStarts[request] = nil
@@ -334,12 +341,20 @@ public struct ConnectionPoolStateMachine: Sendable {
                 out.actions.append(.handOut(request: head.id, connectionID: connectionID))
                 continue
             }
-            guard canCreate else { return }
+            // A connection populating the pool is on its way and, once available, goes to
+            // the head of the queue (CMAP: threads blocked by maxConnecting check out the
+            // minPoolSize connections); the head does not open another one meanwhile.
+            guard pendingPopulateCount == 0, canCreate else { return }
             waitQueue.removeFirst()
             requestStarts[head.id] = head.startedNS
             createConnection(for: head.id, nowNS: nowNS, &out)
         }
         populate(nowNS: nowNS, &out)
+    }
+
+    /// Connections being established for no request (populating minPoolSize).
+    private var pendingPopulateCount: Int {
+        connections.values.reduce(0) { $1.state == .pending(request: nil) ? $0 + 1 : $0 }
     }
 
     private var canCreate: Bool {
