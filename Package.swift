@@ -54,7 +54,9 @@ let package = Package(
             path: "Sources/ClientPool"
         ),
         // Runs the official JSON spec tests; shared by `sdam spec-test` and the test suite.
-        .target(name: "SpecRunner", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor"]),
+        // The CMAP format drives the real per-server pool (MongoClientPool), its integration
+        // files against the simulator.
+        .target(name: "SpecRunner", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoClientPool", "MongoSimulator"]),
         // A simulated deployment speaking the wire protocol on loopback, for tests and demos.
         .target(name: "MongoSimulator", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor"]),
         .executableTarget(
