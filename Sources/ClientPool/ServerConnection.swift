@@ -31,6 +31,8 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
     /// From the handshake reply: decides pool clearing for pre-4.2 servers on errors.
     let maxWireVersion: Int
     let maxMessageSizeBytes: Int
+    /// The handshake's hello reply (the topology learns from it too).
+    let helloReply: BSONDocument
     private let socket: NonBlockingSocket
     /// Guards the descriptor against close/shutdown races, and whether `interrupt()` ran.
     private let socketLock = ConditionLock<Bool>(false)
@@ -39,6 +41,7 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
         self.address = address
         self.generation = generation
         self.socket = socket
+        helloReply = handshake
         maxWireVersion = handshake["maxWireVersion"]?.int64Value.flatMap { Int(exactly: $0) } ?? 0
         maxMessageSizeBytes = handshake["maxMessageSizeBytes"]?.int64Value.flatMap { Int(exactly: $0) }
             .flatMap { $0 > 0 ? $0 : nil } ?? FrameDecoder.defaultMaxMessageSizeBytes

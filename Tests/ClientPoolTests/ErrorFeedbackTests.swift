@@ -112,6 +112,9 @@ struct ErrorFeedbackTests {
         let new = try ScriptedServer(hello: FakeMongoServer.standaloneHello()) { _ in ScriptedServer.ok }
         defer { old.stop(); new.stop() }
         let members = [old.address, new.address]
+        // Each is the primary when the client first connects to it: their handshakes say so.
+        old.answerHandshakesAsPrimary(hosts: members)
+        new.answerHandshakesAsPrimary(hosts: members)
         let (pool, monitor) = Fixtures.pool(seeds: members) { $0.topology.serverSelectionTimeout = .milliseconds(5_000) }
         defer { pool.close() }
         pool.topology.apply(Fixtures.primary(old.address, hosts: members))

@@ -121,6 +121,8 @@ extension ClientPoolError {
 final class ScriptedServer: Sendable {
     let server: FakeMongoServer
     private let recorded = ConditionLock<[BSONDocument]>([])
+    /// What the handshake is answered with (the topology learns from it too).
+    private let helloReply: ConditionLock<BSONDocument>
 
     init(
         hello: BSONDocument,
@@ -129,9 +131,11 @@ final class ScriptedServer: Sendable {
     ) throws {
         self.gate = gate
         let recorded = self.recorded
+        let helloReply = ConditionLock(hello)
+        self.helloReply = helloReply
         server = try FakeMongoServer { request in
             let name = request.keys.first?.lowercased() ?? ""
-            if name == "ismaster" || name == "hello" { return hello }
+            if name == "ismaster" || name == "hello" { return helloReply.withLock { $0 } }
             recorded.withLock { $0.append(request) }
             recorded.broadcast()
             return reply(request)
@@ -139,6 +143,18 @@ final class ScriptedServer: Sendable {
     }
 
     var address: ServerAddress { server.address }
+
+    /// From now on the handshake says this server is the primary of set "rs" naming only
+    /// itself (keeping the wire versions it had), as the hand-fed topology was told: an
+    /// application handshake's reply updates the topology, so it must not contradict it.
+    func answerHandshakesAsPrimary(hosts: [ServerAddress]? = nil) {
+        let members = hosts ?? [address]
+        helloReply.withLock { hello in
+            hello["isWritablePrimary"] = .bool(true)
+            hello["setName"] = .string("rs")
+            hello["hosts"] = .array(members.map { .string($0.description) })
+        }
+    }
     var commands: [BSONDocument] { recorded.withLock { $0 } }
 
     /// Waits (up to 5 s) until `count` commands have arrived.
@@ -187,6 +203,7 @@ extension Fixtures {
     }
 
     static func markPrimary(_ server: ScriptedServer, in pool: ClientPool) {
+        server.answerHandshakesAsPrimary()
         pool.topology.apply(ServerDescription(
             address: server.address, hello: ScriptedServer.primaryHello(server.address), roundTripTimeMS: 1,
             now: MonotonicClock.milliseconds()

@@ -96,7 +96,11 @@ final class ServerPools: Sendable {
             loadBalanced: settings.topology.loadBalanced,
             generation: generation,
             establish: { generation, canceller throws(ConnectionError) in
-                try ServerConnection.establish(to: address, generation: generation, settings: settings, canceller: canceller)
+                let connection = try ServerConnection.establish(to: address, generation: generation, settings: settings, canceller: canceller)
+                // The handshake's reply is as good as a check's (SDAM: application handshakes
+                // SHOULD update the server's description).
+                topology.applyApplicationHandshake(connection.helloReply, from: address)
+                return connection
             },
             publish: { poolEvents in events.publish(poolEvents.map(MonitoringEvent.pool)) },
             background: { work in background.async(execute: work) },
