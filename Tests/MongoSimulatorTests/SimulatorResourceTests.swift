@@ -32,7 +32,7 @@ import TestSupport
         #expect(seconds < 90, "1,000 hellos took \(seconds) s")
         #expect(addresses.allSatisfy { simulator.statistics(for: $0)?.hellosReceived == 1 })
         simulator.stop()
-        #expect(ResourceCounts.threads(named: Self.thread) == 0)
+        #expect(ResourceCounts.settle({ ResourceCounts.threads(named: Self.thread) }, to: 0) == 0)
         #expect(SimulatorSockets.openDescriptors(onPorts: ports) == 0)
     }
 
@@ -59,7 +59,7 @@ import TestSupport
         #expect(clients.allSatisfy { $0.staysSilent(for: 0) })
         simulator.stop()
         #expect(clients.allSatisfy { $0.isClosedByServer(within: 5) })
-        #expect(ResourceCounts.threads(named: Self.thread) == 0)
+        #expect(ResourceCounts.settle({ ResourceCounts.threads(named: Self.thread) }, to: 0) == 0)
         #expect(SimulatorSockets.openDescriptors(onPorts: ports) == 0)
     }
 
@@ -85,7 +85,7 @@ import TestSupport
             simulator.stop()
             for client in clients { #expect(client.isClosedByServer(within: 5)) }
         }
-        #expect(ResourceCounts.threads(named: Self.thread) == 0)
+        #expect(ResourceCounts.settle({ ResourceCounts.threads(named: Self.thread) }, to: 0) == 0)
         #expect(SimulatorSockets.openDescriptors(onPorts: ports) == 0)
         #expect(SimulatorSockets.canBindExclusively(port: killedPort))
     }

@@ -106,7 +106,7 @@ import Glibc
             loop.shutdown()
             loop.shutdown()  // idempotent
             #expect(loop.isReleased)
-            #expect(ResourceCounts.threads(named: "test-shutdown") == 0)
+            #expect(ResourceCounts.settle({ ResourceCounts.threads(named: "test-shutdown") }, to: 0) == 0)
             #expect(loop.execute {} == false, "work after shutdown is refused")
         }
     }

@@ -145,7 +145,7 @@ import TestSupport
         monitor.close()
         let ms = Double(MonotonicClock.nanoseconds() - start) / 1e6
         #expect(ms < 500, "close took \(ms) ms while an awaitable hello was out")
-        #expect(ResourceCounts.threads(named: "stream-close") == 0)
+        #expect(ResourceCounts.settle({ ResourceCounts.threads(named: "stream-close") }, to: 0) == 0)
         #expect(ResourceCounts.openConnections(toPort: server.port) == 0)
     }
 }

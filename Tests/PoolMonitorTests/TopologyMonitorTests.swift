@@ -112,7 +112,7 @@ import TestSupport
         for _ in 0..<5 {
             let monitor = try TopologyMonitor(settings: TopologySettings(seeds: [server.address]), options: options)
             _ = Self.waitFor(monitor.topology) { $0.servers[server.address]?.type == .standalone }
-            #expect(ResourceCounts.threads(named: "tm-close-test") == 1)
+            #expect(ResourceCounts.settle({ ResourceCounts.threads(named: "tm-close-test") }, to: 1) == 1)
             let open = monitor.onLoop { $0?.monitor(for: server.address)?.hasOpenConnection } ?? nil
             #expect(open == true)
             #expect(ResourceCounts.openConnections(toPort: server.port) == 1, "one monitoring connection")
@@ -120,7 +120,7 @@ import TestSupport
             monitor.close()
             #expect(throws: Topology.WaitError.self) { try monitor.topology.waitForChange(after: 0, until: nil) }
         }
-            #expect(ResourceCounts.threads(named: "tm-close-test") == 0)
+            #expect(ResourceCounts.settle({ ResourceCounts.threads(named: "tm-close-test") }, to: 0) == 0)
             #expect(ResourceCounts.openConnections(toPort: server.port) == 0)
     }
 }

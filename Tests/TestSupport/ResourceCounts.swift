@@ -22,6 +22,10 @@ public enum ResourceCounts {
     }
 
     /// Threads of this process whose name is exactly `name`.
+    ///
+    /// A joined thread can stay listed in /proc/self/task for a moment: pthread_join returns
+    /// when the kernel clears the thread's tid, a little before the task is released. Under a
+    /// loaded machine that moment grows, so "no thread left" is checked with `settle`.
     public static func threads(named name: String) -> Int {
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
         return tasks.filter { task in
