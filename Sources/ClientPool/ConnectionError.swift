@@ -44,6 +44,15 @@ package struct ConnectionError: Error, Sendable {
         }
     }
 
+    /// The SDAM feedback for this error on a connection of `generation`, if SDAM takes it.
+    package func applicationError(generation: Int, maxWireVersion: Int) -> ApplicationError? {
+        guard let kind = applicationErrorKind else { return nil }
+        var error = ApplicationError(address: server, generation: generation, maxWireVersion: maxWireVersion,
+                                     phase: phase, kind: kind, detail: reason)
+        error.isNotBackpressure = !mayCarryBackpressureLabels
+        return error
+    }
+
     /// Whether the error may carry the client-backpressure labels (SystemOverloadedError,
     /// RetryableError): only a connection that was refused, reset, closed or timed out while
     /// being established, the signs of an overloaded server. A name that does not resolve or

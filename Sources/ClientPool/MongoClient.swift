@@ -152,21 +152,13 @@ public final class MongoClient: Sendable {
         return reply
     }
 
-    /// Tells the topology about a connection's failure, when SDAM takes that kind of error,
-    /// and returns the error to throw.
-    private func report(_ error: ConnectionError, generation: Int, maxWireVersion: Int) -> ClientPoolError {
+    /// Tells the topology about a connection's failure, when SDAM takes that kind of error
+    /// (unless the pool already did: `feedSDAM: false` for a failed establishment), and returns
+    /// the error to throw.
+    private func report(_ error: ConnectionError, generation: Int, maxWireVersion: Int, feedSDAM: Bool = true) -> ClientPoolError {
         var labels: [String] = []
-        if let kind = error.applicationErrorKind {
-            var applicationError = ApplicationError(
-                address: error.server,
-                generation: generation,
-                maxWireVersion: maxWireVersion,
-                phase: error.phase,
-                kind: kind,
-                detail: error.reason
-            )
-            applicationError.isNotBackpressure = !error.mayCarryBackpressureLabels
-            shared.topology.handle(applicationError)
+        if let applicationError = error.applicationError(generation: generation, maxWireVersion: maxWireVersion) {
+            if feedSDAM { shared.topology.handle(applicationError) }
             labels = applicationError.backpressureLabels
         }
         switch error.kind {
@@ -222,7 +214,7 @@ public final class MongoClient: Sendable {
             case .establishment(let failure):
                 // For an error before the handshake completes, the generation is the pool's
                 // when the attempt started (SDAM "Error handling").
-                throw report(failure, generation: generation, maxWireVersion: server.maxWireVersion)
+                throw report(failure, generation: generation, maxWireVersion: server.maxWireVersion, feedSDAM: false)
             }
         }
     }

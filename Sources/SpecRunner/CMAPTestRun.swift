@@ -68,7 +68,7 @@ final class CMAPTestRun<Connection: PoolableConnection>: Sendable {
                     background.leave()
                 }
             },
-            onBackgroundFailure: { _, _ in
+            onEstablishmentFailure: { _, _ in
                 // SDAM's part (CMAP "Populating the Pool"): a pre-handshake error clears the pool.
                 poolBox.withLock { $0 }?.clear(interruptInUseConnections: false, reason: "an error while populating the pool")
             }

@@ -52,3 +52,34 @@ import TestSupport
         #expect(badReplyLater.applicationErrorKind == nil, "on an established connection only that connection closes")
     }
 }
+
+/// CMAP (DRIVERS-1785): when a check-out's new connection fails its handshake and SDAM clears
+/// the pool for it, ConnectionPoolCleared comes before that connection's ConnectionClosed and
+/// the ConnectionCheckOutFailed.
+@Suite struct EstablishmentFailureEventOrderTests {
+    @Test func poolClearedComesBeforeTheFailedConnectionsEvents() throws {
+        let sim = try MongoSimulator(SimulatorConfiguration(kind: .standalone, threadName: "order-sim"))
+        defer { sim.stop() }
+        let address = sim.addresses[0]
+        let seen = ConditionLock<[String]>([])
+        let events = EventPublisher()
+        events.addHandler { event in
+            if case .pool(let pool) = event { seen.withLock { $0.append(pool.typeName) } }
+        }
+        let pool = try ClientPool(uri: "mongodb://\(address)/?directConnection=true&serverMonitoringMode=poll&serverSelectionTimeoutMS=2000",
+                                  events: events)
+        defer { pool.close() }
+        _ = try pool.withClient { try $0.selectServer(for: .write) }
+        // The next handshake (the application's first connection; the monitor's is open
+        // already) is refused with a plain command error: SDAM marks the server Unknown and
+        // clears its pool.
+        _ = try sim.configureFailPoint([
+            "configureFailPoint": .string("failCommand"), "mode": .document(["times": .int32(1)]),
+            "data": .document(["failCommands": .array([.string("isMaster"), .string("hello")]), "errorCode": .int32(2)]),
+        ], on: address)
+        #expect(throws: ClientPoolError.self) { try pool.withClient { try $0.runCommand(["ping": .int32(1)], database: "admin") } }
+        events.flush()
+        let order = seen.withLock { $0 }.filter { ["ConnectionPoolCleared", "ConnectionClosed", "ConnectionCheckOutFailed"].contains($0) }
+        #expect(order == ["ConnectionPoolCleared", "ConnectionClosed", "ConnectionCheckOutFailed"], "\(seen.withLock { $0 })")
+    }
+}

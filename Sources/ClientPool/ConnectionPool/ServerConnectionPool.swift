@@ -69,8 +69,8 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
         /// Paused or cleared while waiting; `reason` is what cleared it, when known.
         case poolCleared(reason: String?)
         case timeout
-        /// Establishing a new connection failed with this error (already fed to SDAM by the
-        /// caller's handler).
+        /// Establishing a new connection failed with this error (already fed to SDAM through
+        /// `onEstablishmentFailure`).
         case establishment(ConnectionError)
 
         /// The CMAP spec's name for the error (`PoolClosedError`, `PoolClearedError`,
@@ -139,8 +139,9 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
     private let establish: Establish
     private let publish: @Sendable ([ConnectionPoolEvent]) -> Void
     private let background: @Sendable (@escaping @Sendable () -> Void) -> Void
-    /// Told about a background establishment's failure (SDAM's pre-handshake error handling).
-    private let onBackgroundFailure: @Sendable (ConnectionError, Int) -> Void
+    /// Told about every failed establishment, a check-out's or a background one's, before the
+    /// pool records it (SDAM's pre-handshake error handling, which may clear this pool).
+    private let onEstablishmentFailure: @Sendable (ConnectionError, Int) -> Void
 
     /// Creates the pool, paused, and emits ConnectionPoolCreated.
     /// - Parameters:
@@ -157,7 +158,7 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
         establish: @escaping Establish,
         publish: @escaping @Sendable ([ConnectionPoolEvent]) -> Void,
         background: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void,
-        onBackgroundFailure: @escaping @Sendable (ConnectionError, Int) -> Void = { _, _ in }
+        onEstablishmentFailure: @escaping @Sendable (ConnectionError, Int) -> Void = { _, _ in }
     ) {
         self.address = address
         let machine = ConnectionPoolStateMachine(address: address, options: options, loadBalanced: loadBalanced, generation: generation)
@@ -165,7 +166,7 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
         self.establish = establish
         self.publish = publish
         self.background = background
-        self.onBackgroundFailure = onBackgroundFailure
+        self.onEstablishmentFailure = onEstablishmentFailure
         publish([machine.createdEvent])
     }
 
@@ -331,6 +332,9 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
             let connection = try establish(generation, canceller)
             finishEstablishment(id, connection: connection, generation: generation)
         } catch {
+            // SDAM's handling first (it may clear the pool), then the connection's close and the
+            // failed check-out: CMAP orders ConnectionPoolCleared before them (DRIVERS-1785).
+            if !canceller.isCancelled { onEstablishmentFailure(error, generation) }
             run { $0.establishmentFailed(id, nowNS: MonotonicClock.nanoseconds()) } before: { $0.cancellers[id] = nil }
             if canceller.isCancelled {
                 // Interrupted by a clear or the close: the pool's error, not the socket's.
@@ -349,7 +353,7 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
             // SDAM's handling first (it clears the pool), then the connection's close: CMAP
             // orders ConnectionPoolCleared before that connection's ConnectionClosed, as for
             // any error that clears the pool (pool-create-min-size-error, DRIVERS-1785).
-            if !canceller.isCancelled { onBackgroundFailure(error, generation) }
+            if !canceller.isCancelled { onEstablishmentFailure(error, generation) }
             run { $0.establishmentFailed(id, nowNS: MonotonicClock.nanoseconds()) } before: { $0.cancellers[id] = nil }
         }
     }

@@ -104,13 +104,10 @@ final class ServerPools: Sendable {
             },
             publish: { poolEvents in events.publish(poolEvents.map(MonitoringEvent.pool)) },
             background: { work in background.async(execute: work) },
-            onBackgroundFailure: { error, generation in
-                // Populating the pool failed: SDAM's pre-handshake error handling (CMAP).
-                if let kind = error.applicationErrorKind {
-                    var applicationError = ApplicationError(
-                        address: address, generation: generation, maxWireVersion: 0, phase: error.phase, kind: kind,
-                        detail: error.reason)
-                    applicationError.isNotBackpressure = !error.mayCarryBackpressureLabels
+            onEstablishmentFailure: { error, generation in
+                // SDAM's error handling for a connection that could not be established.
+                let maxWireVersion = topology.description.servers[address]?.maxWireVersion ?? 0
+                if let applicationError = error.applicationError(generation: generation, maxWireVersion: maxWireVersion) {
                     topology.handle(applicationError)
                 }
             }
