@@ -45,10 +45,10 @@ package struct ConnectionError: Error, Sendable {
     }
 
     /// The SDAM feedback for this error on a connection of `generation`, if SDAM takes it.
-    package func applicationError(generation: Int, maxWireVersion: Int) -> ApplicationError? {
+    package func applicationError(generation: Int, maxWireVersion: Int, serviceId: BSONObjectID? = nil) -> ApplicationError? {
         guard let kind = applicationErrorKind else { return nil }
         var error = ApplicationError(address: server, generation: generation, maxWireVersion: maxWireVersion,
-                                     phase: phase, kind: kind, detail: reason)
+                                     phase: phase, kind: kind, serviceId: serviceId, detail: reason)
         error.isNotBackpressure = !mayCarryBackpressureLabels
         return error
     }

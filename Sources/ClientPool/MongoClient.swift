@@ -124,7 +124,8 @@ public final class MongoClient: Sendable {
                 // out): CMAP's PoolClearedError. SDAM already knows; its generation is stale.
                 throw .connectionPoolCleared(PoolClearedFailure(server: server.address, interrupted: true, cause: error.reason))
             }
-            throw report(error, generation: connection.generation, maxWireVersion: connection.maxWireVersion)
+            throw report(error, generation: connection.generation, maxWireVersion: connection.maxWireVersion,
+                         serviceId: connection.serviceId)
         }
         pool.checkIn(checkedOut, perished: false)
         return try examine(reply, of: command, from: connection)
@@ -143,7 +144,8 @@ public final class MongoClient: Sendable {
                 generation: connection.generation,
                 maxWireVersion: connection.maxWireVersion,
                 phase: .afterHandshakeCompletes,
-                kind: .command(reply)
+                kind: .command(reply),
+                serviceId: connection.serviceId
             ))
         }
         guard reply["ok"]?.isTruthy == true else {
@@ -155,9 +157,11 @@ public final class MongoClient: Sendable {
     /// Tells the topology about a connection's failure, when SDAM takes that kind of error
     /// (unless the pool already did: `feedSDAM: false` for a failed establishment), and returns
     /// the error to throw.
-    private func report(_ error: ConnectionError, generation: Int, maxWireVersion: Int, feedSDAM: Bool = true) -> ClientPoolError {
+    private func report(
+        _ error: ConnectionError, generation: Int, maxWireVersion: Int, serviceId: BSONObjectID? = nil, feedSDAM: Bool = true
+    ) -> ClientPoolError {
         var labels: [String] = []
-        if let applicationError = error.applicationError(generation: generation, maxWireVersion: maxWireVersion) {
+        if let applicationError = error.applicationError(generation: generation, maxWireVersion: maxWireVersion, serviceId: serviceId) {
             if feedSDAM { shared.topology.handle(applicationError) }
             labels = applicationError.backpressureLabels
         }

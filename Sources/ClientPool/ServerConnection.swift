@@ -33,6 +33,9 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
     let maxMessageSizeBytes: Int
     /// The handshake's hello reply (the topology learns from it too).
     let helloReply: BSONDocument
+    /// Load-balanced mode: the service behind the load balancer this connection reached, from
+    /// the handshake (required there: load-balancers spec).
+    package let serviceId: BSONObjectID?
     private let socket: NonBlockingSocket
     /// Guards the descriptor against close/shutdown races, and whether `interrupt()` ran.
     private let socketLock = ConditionLock<Bool>(false)
@@ -42,6 +45,7 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
         self.generation = generation
         self.socket = socket
         helloReply = handshake
+        serviceId = handshake["serviceId"]?.objectIDValue
         maxWireVersion = handshake["maxWireVersion"]?.int64Value.flatMap { Int(exactly: $0) } ?? 0
         maxMessageSizeBytes = handshake["maxMessageSizeBytes"]?.int64Value.flatMap { Int(exactly: $0) }
             .flatMap { $0 > 0 ? $0 : nil } ?? FrameDecoder.defaultMaxMessageSizeBytes
@@ -128,6 +132,12 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
                     kind: .handshakeRejected(document), server: address, phase: .beforeHandshakeCompletes,
                     reason: "the handshake was refused: " + (document["errmsg"]?.stringValue ?? "reply has no ok: 1")
                 )
+            }
+            if settings.topology.loadBalanced, document["serviceId"]?.objectIDValue == nil {
+                throw ConnectionError(
+                    kind: .invalidReply, server: address, phase: .beforeHandshakeCompletes,
+                    reason: "expected a serviceId in the load balancer's handshake reply (loadBalanced=true), got none: "
+                        + "is \(address) a load balancer in front of mongos?")
             }
             canceller?.unregister()
             return ServerConnection(address: address, generation: generation, socket: socket, handshake: document)

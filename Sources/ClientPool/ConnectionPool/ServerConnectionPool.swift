@@ -9,6 +9,12 @@ package protocol PoolableConnection: AnyObject, Sendable {
     func interrupt()
     /// Closes the connection; called once, by the pool, when it leaves the pool.
     func close()
+    /// The service behind a load balancer that the handshake named (load-balanced mode).
+    var serviceId: BSONObjectID? { get }
+}
+
+extension PoolableConnection {
+    package var serviceId: BSONObjectID? { nil }
 }
 
 /// Lets a pool interrupt a connection that is still being established (a clear with
@@ -361,7 +367,7 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
     /// Records the new connection and tells the state machine; if the pool closed or was
     /// cleared with interruption meanwhile, the machine closes it at once.
     private func finishEstablishment(_ id: Int, connection: Connection, generation: Int) {
-        run { $0.established(id, nowNS: MonotonicClock.nanoseconds()) } before: { s in
+        run { $0.established(id, serviceId: connection.serviceId, nowNS: MonotonicClock.nanoseconds()) } before: { s in
             s.cancellers[id] = nil
             s.connections[id] = connection
             s.generations[id] = generation

@@ -185,8 +185,10 @@ public final class Topology: Sendable {
     /// description (SDAM: handshakes of application connections SHOULD update it). The round
     /// trip stays the monitor's: a handshake's duration is no RTT sample. A reply older than the
     /// description held (by topologyVersion) changes nothing, as for a check.
+    /// In load-balanced mode nothing is applied: the load balancer's description is fixed
+    /// (load-balancers spec: a LoadBalancer server is never updated from hello replies).
     package func applyApplicationHandshake(_ reply: BSONDocument, from address: ServerAddress) {
-        guard let current = description.servers[address] else { return }
+        guard !settings.loadBalanced, let current = description.servers[address] else { return }
         let description = ServerDescription(
             address: address, hello: reply, roundTripTimeMS: current.roundTripTimeMS,
             minRoundTripTimeMS: current.minRoundTripTimeMS, now: MonotonicClock.milliseconds())
