@@ -25,4 +25,25 @@ import TestSupport
         #expect(found != nil, "the monitor never reached the server through the injected resolver")
         #expect(asked.withLock { $0 } == ["db.injected.test"])
     }
+
+    @Test("monitoring connections are opened through the injected connection factory")
+    func injectedConnectionFactoryOpensMonitoringConnections() throws {
+        let server = try FakeMongoServer { _ in FakeMongoServer.standaloneHello() }
+        defer { server.stop() }
+        let opened = ConditionLock<[ResolvedAddress]>([])
+        let monitor = try TopologyMonitor(
+            settings: TopologySettings(seeds: [server.address], heartbeatFrequencyMS: 60_000),
+            options: MonitorOptions(), events: EventPublisher(), resolver: .shared,
+            connectionFactory: {
+                { loop, server, address, scratch, onEvent throws(SocketError) in
+                    opened.withLock { $0.append(address) }
+                    return try MonitorConnection(loop: loop, server: server, address: address, scratch: scratch, onEvent: onEvent)
+                }
+            },
+            beforeOpening: { _ in })
+        defer { monitor.close() }
+        let found = TopologyMonitorTests.waitFor(monitor.topology) { $0.servers[server.address]?.type == .standalone }
+        #expect(found != nil)
+        #expect(opened.withLock { $0 }.map(\.port) == [server.port], "the monitor's one connection came from the factory")
+    }
 }

@@ -7,6 +7,12 @@ import MongoWire
 ///
 /// Loop-confined. It reports to its owner through closures; it never blocks. Closing stops the
 /// watcher and closes the socket in the same loop turn.
+/// Opens a monitoring connection: the loop, the server, the resolved address, the shared read
+/// buffer and the event handler. The seam where a test's or a TLS connection slots in.
+typealias MonitorConnectionFactory = (
+    MonitorLoop, ServerAddress, ResolvedAddress, ReadScratch, @escaping (MonitorConnection.Event) -> Void
+) throws(SocketError) -> MonitorConnection
+
 final class MonitorConnection {
     enum Event {
         /// The non-blocking connect completed.

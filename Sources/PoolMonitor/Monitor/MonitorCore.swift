@@ -13,6 +13,9 @@ final class MonitorCore {
     let options: MonitorOptions
     /// Where host names are resolved: the process's bounded resolver, or a test's.
     let resolver: BoundedResolver
+    /// Opens monitoring connections: a plain non-blocking TCP connection unless a test (or,
+    /// later, TLS) supplies its own.
+    let connectionFactory: MonitorConnectionFactory
     let scratch = ReadScratch()
     /// Decided once per monitor from `serverMonitoringMode` and the environment.
     let streamingEnabled: Bool
@@ -20,8 +23,10 @@ final class MonitorCore {
     private var lastRequestID: Int32 = 0
     private var closed = false
 
-    init(loop: MonitorLoop, topology: Topology, options: MonitorOptions, resolver: BoundedResolver = .shared) {
+    init(loop: MonitorLoop, topology: Topology, options: MonitorOptions, resolver: BoundedResolver = .shared,
+         connectionFactory: @escaping MonitorConnectionFactory = MonitorConnection.init) {
         self.resolver = resolver
+        self.connectionFactory = connectionFactory
         loop.preconditionInLoop()
         self.loop = loop
         self.topology = topology
@@ -40,6 +45,13 @@ final class MonitorCore {
     }
 
     var monitoredAddresses: [ServerAddress] { Array(monitors.keys) }
+
+    /// Opens a monitoring connection to one resolved address of `server` (loop thread).
+    func openConnection(
+        server: ServerAddress, address: ResolvedAddress, onEvent: @escaping (MonitorConnection.Event) -> Void
+    ) throws(SocketError) -> MonitorConnection {
+        try connectionFactory(loop, server, address, scratch, onEvent)
+    }
 
     /// Request ids are unique per loop, which makes them unique per connection too.
     func nextRequestID() -> Int32 {

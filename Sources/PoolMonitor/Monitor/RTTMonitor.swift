@@ -85,7 +85,7 @@ final class RTTMonitor {
             return
         }
         do {
-            let opened = try MonitorConnection(loop: loop, server: server, address: address, scratch: context.scratch) { [unowned self] event in
+            let opened = try context.openConnection(server: server, address: address) { [unowned self] event in
                 self.connectionEvent(event)
             }
             connection = opened

@@ -142,7 +142,7 @@ final class ServerMonitor {
     private func connect(to target: ResolvedAddress) {
         connection?.close()
         do {
-            let opened = try MonitorConnection(loop: loop, server: address, address: target, scratch: context.scratch) { [unowned self] event in
+            let opened = try context.openConnection(server: address, address: target) { [unowned self] event in
                 self.connectionEvent(event)
             }
             connection = opened

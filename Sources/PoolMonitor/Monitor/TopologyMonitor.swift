@@ -31,11 +31,25 @@ public final class TopologyMonitor: Sendable {
 
     /// `init(settings:options:events:)`, with `beforeOpening` run on the topology before the
     /// monitor opens it (the client pool connects its connection pools there).
-    package init(
+    package convenience init(
         settings: TopologySettings,
         options: MonitorOptions = MonitorOptions(),
         events: EventPublisher = EventPublisher(),
         resolver: BoundedResolver = .shared,
+        beforeOpening: (Topology) -> Void
+    ) throws {
+        try self.init(settings: settings, options: options, events: events, resolver: resolver,
+                      connectionFactory: { MonitorConnection.init }, beforeOpening: beforeOpening)
+    }
+
+    /// The designated initializer; `connectionFactory` makes the loop's connection factory
+    /// (called once, on the loop thread): the seam where a test's or TLS connections slot in.
+    init(
+        settings: TopologySettings,
+        options: MonitorOptions,
+        events: EventPublisher,
+        resolver: BoundedResolver,
+        connectionFactory: @escaping @Sendable () -> MonitorConnectionFactory,
         beforeOpening: (Topology) -> Void
     ) throws {
         try settings.validate()
@@ -51,7 +65,8 @@ public final class TopologyMonitor: Sendable {
             loop.execute { core.value?.perform(actions) }
         }
         loop.execute {
-            let monitorCore = MonitorCore(loop: loop, topology: topology, options: options, resolver: resolver)
+            let monitorCore = MonitorCore(loop: loop, topology: topology, options: options, resolver: resolver,
+                                          connectionFactory: connectionFactory())
             core.value = monitorCore
             monitorCore.perform(topology.open())
         }
