@@ -8,4 +8,4 @@ bash scripts/check-purity.sh
 bash scripts/interop-setup.sh
 swift build --build-tests -Xswiftc -warnings-as-errors
 swift test --skip-build
-bash scripts/sanitize.sh thread --filter "MonitorLoopTests|ConditionLockTests|CheckSchedulerTests|TopologyMonitorTests|PopPushTests|CloseTests"
+bash scripts/sanitize.sh thread --filter "MonitorLoopTests|ConditionLockTests|CheckSchedulerTests|TopologyMonitorTests|PopPushTests|CloseTests|CallersThreadLoopTests|BoundedResolverTests|EventOrderTests|ServerSelectionWaitTests|CommandExecutionTests|ErrorFeedbackTests|LoadBalancedPoolTests"
