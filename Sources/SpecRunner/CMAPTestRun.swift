@@ -63,10 +63,16 @@ final class CMAPTestRun<Connection: PoolableConnection>: Sendable {
             },
             background: { work in
                 background.enter()
-                DispatchQueue.global().async {
+                // A thread of its own, not the shared dispatch pool: under the parallel test
+                // suite that pool's few threads are held by tests that block (Swift Testing
+                // runs them there), and an establishment queued behind them could start seconds
+                // late, past the file's waitQueueTimeoutMS.
+                let thread = Thread {
                     work()
                     background.leave()
                 }
+                thread.name = "cmap-populate"
+                thread.start()
             },
             onEstablishmentFailure: { _, _ in
                 // SDAM's part (CMAP "Populating the Pool"): a pre-handshake error clears the pool.
@@ -126,6 +132,15 @@ final class CMAPTestRun<Connection: PoolableConnection>: Sendable {
         }
         problems += checkError(mainError)
         problems += checkEvents(actual)
+        if !problems.isEmpty {
+            // Why the named threads' operations failed (a failed check-out's own error), which
+            // the events alone do not say.
+            for (name, thread) in threads.sorted(by: { $0.key < $1.key }) {
+                guard let error = thread.error else { continue }
+                let text = (error as? OperationError).map(describe) ?? "\(error)"
+                problems.append("thread \(name) failed: \(text)")
+            }
+        }
         return Result(outcome: problems.isEmpty ? .passed : .failed(problems.joined(separator: "; ")))
     }
 
