@@ -37,9 +37,14 @@ public final class ClientPool: Sendable {
 
     /// Creates a pool from a connection string and starts monitoring the deployment.
     ///
-    /// Options used: `maxPoolSize` (clients, default 100), `waitQueueTimeoutMS`,
+    /// Options in effect: `maxPoolSize` (clients, and connections per server; default 100),
+    /// `minPoolSize`, `maxIdleTimeMS`, `maxConnecting`, `waitQueueTimeoutMS`,
     /// `serverSelectionTimeoutMS` (30 s), `localThresholdMS`, `connectTimeoutMS` (10 s),
-    /// `socketTimeoutMS`, `heartbeatFrequencyMS`, the read preference options and `appname`.
+    /// `socketTimeoutMS`, `heartbeatFrequencyMS`, `serverMonitoringMode`, `replicaSet`,
+    /// `directConnection`, `loadBalanced`, the read preference options, `appname`,
+    /// `maxAdaptiveRetries` and `enableOverloadRetargeting`. Options this driver cannot honour
+    /// yet (TLS, credentials, `timeoutMS`, a proxy) are refused; options without effect on
+    /// `runCommand` are logged once each as warnings (`OptionSupport`).
     ///
     /// - Parameters:
     ///   - uri: a `mongodb://` connection string.
@@ -48,7 +53,7 @@ public final class ClientPool: Sendable {
     ///     thread of its own.
     /// - Throws: `ClientPoolError.invalidConnectionString` naming the offending part;
     ///   `.unsupportedConfiguration` for `mongodb+srv://` (not supported yet), UNIX domain
-    ///   sockets, or option combinations the SDAM spec forbids; `.monitorStartFailed`. Never
+    ///   sockets, options refused as above, or option combinations the SDAM spec forbids; `.monitorStartFailed`. Never
     ///   because a server is down.
     public convenience init(
         uri: String,
@@ -78,8 +83,14 @@ public final class ClientPool: Sendable {
         } catch {
             throw .unsupportedConfiguration(error.description)
         }
+        if let refusal = OptionSupport.refusal(for: connectionString) {
+            throw .unsupportedConfiguration(refusal)
+        }
         for warning in connectionString.warnings {
             logger.warning("connection string option ignored", metadata: ["mongo.warning": "\(warning)"])
+        }
+        for warning in OptionSupport.warnings(for: connectionString) {
+            logger.warning("connection string option has no effect", metadata: ["mongo.warning": "\(warning)"])
         }
         adjust(&settings)
         let (monitor, pools) = try Self.startMonitor(settings: settings, events: events)

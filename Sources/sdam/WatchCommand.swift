@@ -48,7 +48,10 @@ struct WatchCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        for warning in connectionString.warnings {
+        if let refusal = OptionSupport.refusal(for: connectionString) {
+            throw ValidationError(refusal)
+        }
+        for warning in connectionString.warnings + OptionSupport.warnings(for: connectionString) {
             FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }
         let clientSettings = try ClientSettings(connectionString: connectionString)
