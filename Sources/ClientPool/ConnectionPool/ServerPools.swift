@@ -13,8 +13,7 @@ final class ServerPools: Sendable {
     private let settings: ClientSettings
     private let events: EventPublisher
     private let pools = ConditionLock<State>(State())
-    /// Background establishment (minPoolSize) and the periodic background runs.
-    private let background = DispatchQueue(label: "sdam.pool.background", attributes: .concurrent)
+    /// The periodic background runs (they only take locks and queue work).
     private let runs = DispatchQueue(label: "sdam.pool.runs")
 
     private struct State {
@@ -89,7 +88,6 @@ final class ServerPools: Sendable {
         let settings = self.settings
         let events = self.events
         let topology = self.topology
-        let background = self.background
         return ServerConnectionPool<ServerConnection>(
             address: address,
             options: settings.connectionPool,
@@ -103,7 +101,9 @@ final class ServerPools: Sendable {
                 return connection
             },
             publish: { poolEvents in events.publish(poolEvents.map(MonitoringEvent.pool)) },
-            background: { work in background.async(execute: work) },
+            // Establishing blocks (TCP, handshake): on the driver's own worker threads, never
+            // on Dispatch's shared pool, which the application's work may be holding.
+            background: { work in WorkerThreads.shared.submit(work) },
             onEstablishmentFailure: { error, generation in
                 // SDAM's error handling for a connection that could not be established.
                 let maxWireVersion = topology.description.servers[address]?.maxWireVersion ?? 0

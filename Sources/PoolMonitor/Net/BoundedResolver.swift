@@ -1,4 +1,3 @@
-import Dispatch
 
 /// Runs blocking name lookups off the loop with a fixed number in flight, one per host at a
 /// time (architecture rule 2: "DNS … run off the loop on a bounded resolver").
@@ -33,7 +32,6 @@ package final class BoundedResolver: Sendable {
     package let maxInFlight: Int
     private let lookup: Lookup
     private let state = ConditionLock(State())
-    private let workers = DispatchQueue(label: "sdam.resolver", attributes: .concurrent)
 
     /// - Parameters:
     ///   - maxInFlight: lookups that may run at once (at least 1).
@@ -71,7 +69,7 @@ package final class BoundedResolver: Sendable {
             s.peakInFlight = max(s.peakInFlight, s.inFlight)
             return s.queue.removeFirst()
         }) {
-            workers.async { [self] in
+            WorkerThreads.shared.submit { [self] in
                 let result = lookup(key.host, key.port)
                 let completions = state.withLock { s -> [Completion] in
                     s.inFlight -= 1
