@@ -333,34 +333,39 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
     }
 
     private func establishForRequest(_ id: Int, generation: Int) throws(CheckOutFailure) {
-        let canceller = canceller(for: id)
-        do {
-            let connection = try establish(generation, canceller)
-            finishEstablishment(id, connection: connection, generation: generation)
-        } catch {
-            // SDAM's handling first (it may clear the pool), then the connection's close and the
-            // failed check-out: CMAP orders ConnectionPoolCleared before them (DRIVERS-1785).
-            if !canceller.isCancelled { onEstablishmentFailure(error, generation) }
-            run { $0.establishmentFailed(id, nowNS: MonotonicClock.nanoseconds()) } before: { $0.cancellers[id] = nil }
-            if canceller.isCancelled {
-                // Interrupted by a clear or the close: the pool's error, not the socket's.
-                throw inner.withLock { $0.machine.state } == .closed ? .poolClosed : .poolCleared(reason: inner.withLock { $0.clearReason })
-            }
-            throw .establishment(error)
+        guard case .failure(let error, let cancelled) = establishConnection(id, generation: generation) else { return }
+        if cancelled {
+            // Interrupted by a clear or the close: the pool's error, not the socket's.
+            throw inner.withLock { $0.machine.state } == .closed ? .poolClosed : .poolCleared(reason: inner.withLock { $0.clearReason })
         }
+        throw .establishment(error)
     }
 
     private func establishInBackground(_ id: Int, generation: Int) {
+        _ = establishConnection(id, generation: generation)
+    }
+
+    private enum Establishment {
+        case established
+        case failure(ConnectionError, cancelled: Bool)
+    }
+
+    /// Establishes connection `id` and tells the state machine how it went. On failure SDAM's
+    /// handling comes first (it may clear the pool), then the connection's close and the failed
+    /// check-out: CMAP orders ConnectionPoolCleared before them (DRIVERS-1785,
+    /// pool-create-min-size-error). A cancelled establishment (a clear or the close interrupted
+    /// it) is the pool's doing and is not fed to SDAM.
+    private func establishConnection(_ id: Int, generation: Int) -> Establishment {
         let canceller = canceller(for: id)
         do {
             let connection = try establish(generation, canceller)
             finishEstablishment(id, connection: connection, generation: generation)
+            return .established
         } catch {
-            // SDAM's handling first (it clears the pool), then the connection's close: CMAP
-            // orders ConnectionPoolCleared before that connection's ConnectionClosed, as for
-            // any error that clears the pool (pool-create-min-size-error, DRIVERS-1785).
-            if !canceller.isCancelled { onEstablishmentFailure(error, generation) }
+            let cancelled = canceller.isCancelled
+            if !cancelled { onEstablishmentFailure(error, generation) }
             run { $0.establishmentFailed(id, nowNS: MonotonicClock.nanoseconds()) } before: { $0.cancellers[id] = nil }
+            return .failure(error, cancelled: cancelled)
         }
     }
 
