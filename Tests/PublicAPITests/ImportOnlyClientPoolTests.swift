@@ -12,13 +12,12 @@ import Testing
         let pool = try ClientPool(uri: deployment.uri)
         defer { pool.close() }
         let inserted = try pool.withClient { client in
-            try client.runWriteCommand(
-                ["insert": .string("things"), "documents": .array([.document(["x": .int32(1)])])],
-                database: "test")
+            // Literals, as users of other Swift BSON libraries write documents.
+            try client.runWriteCommand(["insert": "things", "documents": [["x": 1]]], database: "test")
         }
         #expect(inserted["n"]?.int64Value == 1)
         let found = try pool.withClient { client in
-            try client.runCommand(["find": .string("things")], database: "test", readPreference: .primaryPreferred)
+            try client.runCommand(["find": "things"], database: "test", readPreference: .primaryPreferred)
         }
         #expect(found["ok"]?.doubleValue == 1)
     }
