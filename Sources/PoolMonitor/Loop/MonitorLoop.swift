@@ -127,6 +127,9 @@ import Glibc
         let previous = pthread_getspecific(MonitorLoop.currentLoopKey)
         pthread_setspecific(MonitorLoop.currentLoopKey, Unmanaged.passUnretained(self).toOpaque())
         defer { pthread_setspecific(MonitorLoop.currentLoopKey, previous) }
+        // libev measures timers from the loop's cached "now", which went stale while nobody ran
+        // this loop: refresh it, or a timer armed now fires early.
+        ev_now_update(loop)
         drainInbox()
         // A timer wakes ev_run at the deadline; without one ev_run waits for the next event.
         var deadlineTimer: TimerWatcher?
