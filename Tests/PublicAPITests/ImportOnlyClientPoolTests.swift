@@ -22,6 +22,24 @@ import Testing
         #expect(found["ok"]?.doubleValue == 1)
     }
 
+    struct Person: Codable, Equatable { var name: String; var age: Int }
+
+    @Test("the README's first example: a Codable model inserted and found with literals")
+    func readmeExample() throws {
+        let deployment = try SimulatedDeployment.replicaSet()
+        defer { deployment.stop() }
+        let pool = try ClientPool(uri: deployment.uri)
+        defer { pool.close() }
+        try pool.withClient { client in
+            let person = try BSONEncoder().encode(Person(name: "Ada", age: 36))
+            _ = try client.runWriteCommand(["insert": "people", "documents": [.document(person)]], database: "app")
+            let reply = try client.runCommand(["find": "people", "filter": ["age": ["$gt": 30]]], database: "app",
+                                              readPreference: .primaryPreferred)
+            #expect(reply["ok"]?.doubleValue == 1)
+            #expect("\(reply)".contains("\"ok\""), "prints as relaxed Extended JSON: \(reply)")
+        }
+    }
+
     @Test("withClient pushes the client back when its body throws")
     func withClientPushesBackOnThrow() throws {
         struct Boom: Error {}
