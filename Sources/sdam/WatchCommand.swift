@@ -28,6 +28,13 @@ struct WatchCommand: ParsableCommand {
     @Option(name: .long, help: "Stop after this many seconds (exit status 0).")
     var duration: Double?
 
+    @Flag(name: .long, help: """
+        Print changes only: no heartbeats and no per-connection pool events, and each \
+        topologyDescriptionChanged lists only the servers that changed (`changedServers`, \
+        `removedServers`) instead of every server.
+        """)
+    var changes = false
+
     func run() throws {
         let start = MonotonicClock.nanoseconds()
         var simulator: MongoSimulator?
@@ -58,7 +65,7 @@ struct WatchCommand: ParsableCommand {
         let settings = clientSettings.topology
         var options = clientSettings.monitoring
         if options.appName == nil { options.appName = "sdam watch" }
-        let printer = EventPrinter(start: start, json: json)
+        let printer = EventPrinter(start: start, json: json, changesOnly: changes)
         let events = EventPublisher()
         events.addTimedHandler { printer.print($0, at: $1) }
         let monitor = try TopologyMonitor(settings: settings, options: options, events: events)
@@ -74,8 +81,45 @@ struct WatchCommand: ParsableCommand {
 struct EventPrinter: Sendable {
     let start: UInt64
     let json: Bool
+    /// `--changes`: only what changed the topology or a pool's state is printed.
+    var changesOnly = false
+
+    /// Whether `--changes` keeps the event: topology and server changes and pool state
+    /// changes, not heartbeats or the life of single connections.
+    static func isChange(_ event: MonitoringEvent) -> Bool {
+        switch event {
+        case .sdam: true
+        case .serverHeartbeatStarted, .serverHeartbeatSucceeded, .serverHeartbeatFailed: false
+        case .pool(let pool):
+            switch pool {
+            case .poolCreated, .poolReady, .poolCleared, .poolClosed: true
+            default: false
+            }
+        }
+    }
+
+    /// The event's fields; with `--changes`, a topology change lists only the servers that
+    /// changed, so a large deployment costs a line per change rather than per server.
+    func fields(of event: MonitoringEvent) -> [(String, JSONValue)] {
+        guard changesOnly, case .sdam(.topologyDescriptionChanged(let previous, let new)) = event else { return event.jsonFields }
+        let (changed, removed) = new.servers.changes(since: previous.servers)
+        let servers = changed.map { server -> JSONValue in
+            .object([
+                ("address", .string(server.address.description)),
+                ("type", .string(server.type.rawValue)),
+                ("rttMS", server.roundTripTimeMS.map { .number(MonitoringEvent.format($0)) } ?? .null),
+            ])
+        }
+        return [
+            ("previousType", .string(previous.type.rawValue)),
+            ("newType", .string(new.type.rawValue)),
+            ("changedServers", .array(servers)),
+            ("removedServers", .array(removed.map { .string($0.description) })),
+        ]
+    }
 
     func print(_ event: MonitoringEvent, at happenedNS: UInt64) {
+        if changesOnly, !Self.isChange(event) { return }
         let t = Double(happenedNS &- start) / 1e9
         var now = timeval()
         gettimeofday(&now, nil)
@@ -89,8 +133,13 @@ struct EventPrinter: Sendable {
                 ("wall", .number(String(format: "%.6f", wall))),
                 ("event", .string(event.name)),
             ]
-            fields += event.jsonFields
+            fields += self.fields(of: event)
             line = JSONWriter.write(.object(fields))
+        } else if changesOnly, case .sdam(.topologyDescriptionChanged(let previous, let new)) = event {
+            let (changed, removed) = new.servers.changes(since: previous.servers)
+            let list = changed.map { "\($0.address) \($0.type.rawValue)" } + removed.map { "\($0) removed" }
+            line = String(format: "%9.3f ", t) + "topologyDescriptionChanged \(previous.type.rawValue) -> \(new.type.rawValue) "
+                + "[" + list.joined(separator: ", ") + "]"
         } else {
             line = String(format: "%9.3f ", t) + event.humanLine
         }

@@ -93,7 +93,7 @@ extension MonitoringEvent {
     }
 
     /// A number with three decimals, as a JSON number lexeme.
-    static func format(_ value: Double) -> String {
+    package static func format(_ value: Double) -> String {
         guard value.isFinite else { return "0" }
         let scaled = (value * 1000).rounded()
         let whole = Int64(scaled / 1000)

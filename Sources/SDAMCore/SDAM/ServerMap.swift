@@ -26,6 +26,22 @@ public struct ServerMap: Sendable {
         entries = servers.mapValues(Entry.init)
     }
 
+    /// The servers whose description differs from `previous` (added or changed), and the
+    /// addresses `previous` had that this map has not. A description kept from `previous` is
+    /// the same box, so unchanged servers cost a pointer comparison.
+    public func changes(since previous: ServerMap) -> (changed: [ServerDescription], removed: [ServerAddress]) {
+        var changed: [ServerDescription] = []
+        for (address, entry) in entries {
+            guard let before = previous.entries[address] else {
+                changed.append(entry.description)
+                continue
+            }
+            if before !== entry, before.description != entry.description { changed.append(entry.description) }
+        }
+        let removed = previous.entries.keys.filter { entries[$0] == nil }
+        return (changed.sorted { $0.address < $1.address }, removed.sorted())
+    }
+
     public subscript(address: ServerAddress) -> ServerDescription? {
         get { entries[address]?.description }
         set { entries[address] = newValue.map(Entry.init) }
