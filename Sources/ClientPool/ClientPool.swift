@@ -30,7 +30,7 @@ public final class ClientPool: Sendable {
     struct PoolState {
         /// Clients pushed back and not popped since.
         var idle: [MongoClient] = []
-        /// Every client ever created; closing the pool closes their connections.
+        /// Every client created so far (maxPoolSize bounds their number).
         var all: [MongoClient] = []
         var closed = false
     }
@@ -192,19 +192,18 @@ public final class ClientPool: Sendable {
 
     /// Closes the pool: fails threads waiting in `pop()` and in server selection with
     /// `ClientPoolError.poolClosed`, stops the monitor (its thread is joined, its sockets
-    /// closed), and closes every client's connections — a connection in use by an operation is
-    /// shut down, so that operation fails at once and its thread closes it. Idempotent.
+    /// closed), and closes every server's connection pool — a connection in use by an
+    /// operation is shut down, so that operation fails at once. Idempotent.
     @available(*, noasync, message: "joins the monitor thread; call it from a thread of your own, not from a Task")
     public func close() {
-        let clients = state.withLock { s -> [MongoClient]? in
-            guard !s.closed else { return nil }
+        let first = state.withLock { s -> Bool in
+            guard !s.closed else { return false }
             s.closed = true
-            let all = s.all
             s.idle = []
             s.all = []
-            return all
+            return true
         }
-        guard let clients else { return }
+        guard first else { return }
         shared.markClosed()
         notifyWaiters()
         let monitor = self.monitor.withLock { m -> (any TopologyMonitoring)? in
@@ -213,7 +212,6 @@ public final class ClientPool: Sendable {
         }
         monitor?.close()
         shared.pools.closeAll()
-        _ = clients
     }
 }
 
