@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "MongoBSON", targets: ["MongoBSON"]),
         .library(name: "SDAMCore", targets: ["SDAMCore"]),
         .library(name: "MongoWire", targets: ["MongoWire"]),
+        .library(name: "MongoTLS", targets: ["MongoTLS"]),
         .library(name: "PoolMonitor", targets: ["PoolMonitor"]),
         .library(name: "MongoClientPool", targets: ["MongoClientPool"]),
         .library(name: "SpecRunner", targets: ["SpecRunner"]),
@@ -26,6 +27,16 @@ let package = Package(
             path: "Sources/CLibev",
             providers: [.apt(["libev-dev"])]
         ),
+        // OpenSSL 3 from Debian's libssl-dev (no pkg-config needed: the module map links ssl and
+        // crypto); a shim wraps the macros Swift cannot call.
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Sources/COpenSSL",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // TLS sessions over memory BIOs (the caller moves the bytes, so no SIGPIPE and no
+        // blocking), the per-pool TLS context, and the cryptography authentication needs.
+        .target(name: "MongoTLS", dependencies: ["COpenSSL"], path: "Sources/TLS"),
         // BSON values and documents, their validating parser, Extended JSON and plain JSON.
         .target(name: "MongoBSON", path: "Sources/BSON"),
         // The pure SDAM core: descriptions, the state machine, selection, check scheduling,
@@ -71,6 +82,7 @@ let package = Package(
         ),
         // Fixtures shared by the test targets: seeded randomness, resource counts, loopback peers.
         .target(name: "TestSupport", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor"], path: "Tests/TestSupport"),
+        .testTarget(name: "TLSTests", dependencies: ["MongoTLS"]),
         .testTarget(name: "PoolMonitorTests", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "TestSupport"]),
         .testTarget(name: "ClientPoolTests", dependencies: ["MongoClientPool", "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "TestSupport"]),
         .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "TestSupport"]),
