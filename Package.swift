@@ -50,7 +50,7 @@ let package = Package(
         .target(
             name: "PoolMonitor",
             dependencies: [
-                "CLibev", "MongoBSON", "SDAMCore", "MongoWire",
+                "CLibev", "MongoBSON", "SDAMCore", "MongoWire", "MongoTLS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -69,7 +69,7 @@ let package = Package(
         // files against the simulator.
         .target(name: "SpecRunner", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoClientPool", "MongoSimulator"]),
         // A simulated deployment speaking the wire protocol on loopback, for tests and demos.
-        .target(name: "MongoSimulator", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor"]),
+        .target(name: "MongoSimulator", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoTLS"]),
         .executableTarget(
             name: "sdam",
             dependencies: [
@@ -81,8 +81,8 @@ let package = Package(
             ]
         ),
         // Fixtures shared by the test targets: seeded randomness, resource counts, loopback peers.
-        .target(name: "TestSupport", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor"], path: "Tests/TestSupport"),
-        .testTarget(name: "TLSTests", dependencies: ["MongoTLS"]),
+        .target(name: "TestSupport", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoSimulator"], path: "Tests/TestSupport"),
+        .testTarget(name: "TLSTests", dependencies: ["MongoTLS", "MongoSimulator", "PoolMonitor", "TestSupport"]),
         .testTarget(name: "PoolMonitorTests", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "TestSupport"]),
         .testTarget(name: "ClientPoolTests", dependencies: ["MongoClientPool", "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "TestSupport"]),
         .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "TestSupport"]),

@@ -49,6 +49,7 @@ static inline size_t copenssl_bio_pending(BIO *bio) { return BIO_ctrl_pending(bi
 static inline void copenssl_bio_set_retry_when_empty(BIO *bio) { (void)BIO_set_mem_eof_return(bio, -1); }
 
 static inline int copenssl_x509_v_ok(void) { return X509_V_OK; }
+static inline unsigned long copenssl_xn_flag_rfc2253(void) { return XN_FLAG_RFC2253; }
 
 /* OCSP_resp_get0 gives the response's first single response, for the certificate status. */
 static inline int copenssl_ocsp_response_status_successful(void) { return OCSP_RESPONSE_STATUS_SUCCESSFUL; }

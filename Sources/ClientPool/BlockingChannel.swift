@@ -10,7 +10,7 @@ import Glibc
 /// wait is a `poll()` bounded by the monotonic deadline, so a silent server costs at most the
 /// configured timeout and never blocks anything but the calling thread.
 struct BlockingChannel {
-    let socket: NonBlockingSocket
+    let stream: ConnectionStream
     let server: ServerAddress
     let phase: ApplicationError.Phase
 
@@ -30,7 +30,7 @@ struct BlockingChannel {
             throw ConnectionError(kind: .network, server: server, phase: .beforeHandshakeCompletes, reason: error.description)
         }
         if connected { return socket }
-        let channel = BlockingChannel(socket: socket, server: server, phase: .beforeHandshakeCompletes)
+        let channel = BlockingChannel(stream: ConnectionStream(fd: socket.fd, peer: server.description), server: server, phase: .beforeHandshakeCompletes)
         do {
             try channel.wait(for: Int16(POLLOUT), until: deadline, doing: "connecting to \(address)")
             try socket.finishConnect()
@@ -73,17 +73,35 @@ struct BlockingChannel {
         return try receive(responseTo: message.requestID, maxMessageSizeBytes: maxMessageSizeBytes, until: deadline, doing: activity)
     }
 
+    /// Runs the TLS handshake (nothing in plaintext) within `deadline`.
+    func handshakeTLS(until deadline: UInt64?) throws(ConnectionError) {
+        var scratch = [UInt8](repeating: 0, count: 16 * 1024)
+        while true {
+            let progress: ConnectionStream.HandshakeProgress
+            do {
+                progress = try stream.advanceHandshake(scratch: &scratch)
+            } catch {
+                throw connectionError(error, doing: "the TLS handshake")
+            }
+            switch progress {
+            case .complete: return
+            case .wantsRead: try wait(for: Int16(POLLIN), until: deadline, doing: "the TLS handshake")
+            case .wantsWrite: try wait(for: Int16(POLLOUT), until: deadline, doing: "the TLS handshake")
+            }
+        }
+    }
+
     private func send(_ bytes: [UInt8], until deadline: UInt64?, doing activity: String) throws(ConnectionError) {
         var offset = 0
-        while offset < bytes.count {
-            let written: Int
+        while true {
             do {
-                written = try socket.write(bytes, from: offset)
+                offset += try stream.write(bytes, from: offset)
+                let drained = try stream.flushPending()
+                if offset == bytes.count, drained { return }
             } catch {
-                throw ConnectionError(kind: .network, server: server, phase: phase, reason: "\(activity): \(error)")
+                throw connectionError(error, doing: activity)
             }
-            offset += written
-            if written == 0 { try wait(for: Int16(POLLOUT), until: deadline, doing: activity) }
+            try wait(for: Int16(POLLOUT), until: deadline, doing: activity)
         }
     }
 
@@ -101,24 +119,41 @@ struct BlockingChannel {
             } catch {
                 throw ConnectionError(kind: .invalidReply, server: server, phase: phase, reason: error.description)
             }
-            try wait(for: Int16(POLLIN), until: deadline, doing: activity)
             let result: NonBlockingSocket.ReadResult
             do {
-                result = try buffer.withUnsafeMutableBytes { raw throws(SocketError) in try socket.read(into: raw) }
+                result = try stream.read(into: &buffer)
             } catch {
-                throw ConnectionError(kind: .network, server: server, phase: phase, reason: "\(activity): \(error)")
+                throw connectionError(error, doing: activity)
             }
             switch result {
             case .bytes(let count):
                 decoder.append(buffer[0..<count])
             case .wouldBlock:
-                continue
+                // Kept ciphertext (a TLS reply to the peer) goes out while we wait.
+                let events = stream.hasPendingOutput ? Int16(POLLIN | POLLOUT) : Int16(POLLIN)
+                try wait(for: events, until: deadline, doing: activity)
+                do {
+                    try stream.flushPending()
+                } catch {
+                    throw connectionError(error, doing: activity)
+                }
             case .endOfStream:
                 throw ConnectionError(
                     kind: .network, server: server, phase: phase,
                     reason: "\(activity): the server closed the connection before replying"
                 )
             }
+        }
+    }
+
+    /// A stream failure as a connection error: TLS's own failures keep their kind (not
+    /// backpressure); socket errors and EOF are network errors.
+    private func connectionError(_ error: StreamError, doing activity: String) -> ConnectionError {
+        switch error {
+        case .tls(let failure, _):
+            return ConnectionError(kind: .tls(failure.kind), server: server, phase: phase, reason: "\(activity): \(error)")
+        case .socket, .closedDuringHandshake:
+            return ConnectionError(kind: .network, server: server, phase: phase, reason: "\(activity): \(error)")
         }
     }
 
@@ -136,7 +171,7 @@ struct BlockingChannel {
                 }
                 timeoutMS = Int32(clamping: (deadline - now + 999_999) / 1_000_000)
             }
-            var descriptor = pollfd(fd: socket.fd, events: events, revents: 0)
+            var descriptor = pollfd(fd: stream.fd, events: events, revents: 0)
             let rc = poll(&descriptor, 1, timeoutMS)
             if rc > 0 { return }
             if rc < 0 {

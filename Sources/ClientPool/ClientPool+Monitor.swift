@@ -21,12 +21,15 @@ extension ClientPool {
     /// the topology before it opens, so they see every server join.
     static func startMonitor(
         settings: ClientSettings,
+        security: ConnectionSecurity,
         events: EventPublisher
     ) throws(ClientPoolError) -> (any TopologyMonitoring, ServerPools) {
         do {
             let pools = ConditionLock<ServerPools?>(nil)
-            let monitor = try TopologyMonitor(settings: settings.topology, options: settings.monitoring, events: events) { topology in
-                let made = ServerPools(topology: topology, settings: settings, events: events)
+            let monitor = try TopologyMonitor(
+                settings: settings.topology, options: settings.monitoring, events: events, tls: security.tls
+            ) { topology in
+                let made = ServerPools(topology: topology, settings: settings, security: security, events: events)
                 topology.setPoolSink { commands in made.handle(commands) }
                 pools.withLock { $0 = made }
             }

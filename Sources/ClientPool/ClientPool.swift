@@ -93,7 +93,8 @@ public final class ClientPool: Sendable {
             logger.warning("connection string option has no effect", metadata: ["mongo.warning": "\(warning)"])
         }
         adjust(&settings)
-        let (monitor, pools) = try Self.startMonitor(settings: settings, events: events)
+        let security = try ConnectionSecurity(connectionString: connectionString)
+        let (monitor, pools) = try Self.startMonitor(settings: settings, security: security, events: events)
         self.init(settings: settings, monitor: monitor, pools: pools, logger: logger)
     }
 

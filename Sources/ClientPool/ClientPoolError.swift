@@ -1,6 +1,7 @@
 import MongoBSON
 import SDAMCore
 import MongoWire
+import MongoTLS
 @_spi(LoopPrimitives) import PoolMonitor
 
 /// Everything a `ClientPool` or a `MongoClient` can throw, as one typed error.
@@ -39,6 +40,10 @@ public enum ClientPoolError: Error, Sendable, CustomStringConvertible {
     /// the operation used it: CMAP's PoolClearedError, retryable, and no reason to mark the
     /// server Unknown again.
     case connectionPoolCleared(PoolClearedFailure)
+    /// TLS refused the server or failed: a certificate that did not verify, a host name it does
+    /// not cover, a server that does not speak TLS. The server is Unknown and its pool cleared;
+    /// the operation did not run (nothing is ever sent in plaintext when TLS was asked for).
+    case tlsFailed(TLSFailure)
 
     public var description: String {
         switch self {
@@ -67,6 +72,8 @@ public enum ClientPoolError: Error, Sendable, CustomStringConvertible {
             failure.description
         case .connectionPoolCleared(let failure):
             failure.description
+        case .tlsFailed(let failure):
+            failure.description
         }
     }
 
@@ -94,9 +101,20 @@ public enum ClientPoolError: Error, Sendable, CustomStringConvertible {
         case .invalidReply(let server, _), .invalidCommand(let server, _): server
         case .commandFailed(let failure): failure.server
         case .connectionPoolCleared(let failure): failure.server
+        case .tlsFailed(let failure): failure.server
         default: nil
         }
     }
+}
+
+/// A TLS failure with a server: which server, what kind, and OpenSSL's reason.
+public struct TLSFailure: Sendable, CustomStringConvertible {
+    public var server: ServerAddress
+    public var kind: TLSError.Kind
+    /// What was being done and OpenSSL's words (it names the server too).
+    public var reason: String
+
+    public var description: String { "TLS with \(server) failed: \(reason)" }
 }
 
 /// Server selection gave up: which operation, the topology type, why nothing would do, and

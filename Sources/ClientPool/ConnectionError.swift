@@ -1,6 +1,7 @@
 import MongoBSON
 import SDAMCore
 import MongoWire
+import MongoTLS
 @_spi(LoopPrimitives) import PoolMonitor
 
 /// What went wrong on an application connection, before the client turns it into SDAM
@@ -19,6 +20,10 @@ package struct ConnectionError: Error, Sendable {
         case invalidCommand
         /// The handshake hello was answered with `ok: 0`.
         case handshakeRejected(BSONDocument)
+        /// TLS refused the server (its certificate or host name) or failed its handshake
+        /// (a plaintext server, no common protocol). A reset or EOF during the TLS handshake
+        /// is `.network` instead: that one may be an overloaded server.
+        case tls(TLSError.Kind)
     }
 
     package var kind: Kind
@@ -41,6 +46,7 @@ package struct ConnectionError: Error, Sendable {
         case .handshakeRejected(let reply): .command(reply)
         case .invalidReply: phase == .beforeHandshakeCompletes ? .network : nil
         case .invalidCommand: nil
+        case .tls: .network
         }
     }
 
@@ -56,7 +62,9 @@ package struct ConnectionError: Error, Sendable {
     /// Whether the error may carry the client-backpressure labels (SystemOverloadedError,
     /// RetryableError): only a connection that was refused, reset, closed or timed out while
     /// being established, the signs of an overloaded server. A name that does not resolve or
-    /// a reply that cannot be read says nothing about load (CMAP's backpressure rules).
+    /// a reply that cannot be read says nothing about load (CMAP's backpressure rules), and
+    /// neither does a certificate or host name TLS refused: that server is Unknown and its
+    /// pool is cleared.
     package var mayCarryBackpressureLabels: Bool {
         kind == .network || kind == .timeout
     }

@@ -182,6 +182,8 @@ public final class MongoClient: Sendable {
             var failure = CommandFailed(server: error.server, commandName: "hello", reply: reply)
             failure.errorLabels += labels
             return .commandFailed(failure)
+        case .tls(let kind):
+            return .tlsFailed(TLSFailure(server: error.server, kind: kind, reason: error.reason))
         }
     }
 

@@ -1,6 +1,7 @@
 import MongoBSON
 import SDAMCore
 import MongoWire
+import MongoTLS
 @_spi(LoopPrimitives) import PoolMonitor
 import Synchronization
 #if canImport(Glibc)
@@ -37,13 +38,16 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
     /// the handshake (required there: load-balancers spec).
     package let serviceId: BSONObjectID?
     private let socket: NonBlockingSocket
+    /// The connection's bytes, through TLS when the pool asks for it.
+    private let stream: ConnectionStream
     /// Guards the descriptor against close/shutdown races, and whether `interrupt()` ran.
     private let socketLock = ConditionLock<Bool>(false)
 
-    private init(address: ServerAddress, generation: Int, socket: NonBlockingSocket, handshake: BSONDocument) {
+    private init(address: ServerAddress, generation: Int, socket: NonBlockingSocket, stream: ConnectionStream, handshake: BSONDocument) {
         self.address = address
         self.generation = generation
         self.socket = socket
+        self.stream = stream
         helloReply = handshake
         serviceId = handshake["serviceId"]?.objectIDValue
         maxWireVersion = handshake["maxWireVersion"]?.int64Value.flatMap { Int(exactly: $0) } ?? 0
@@ -58,7 +62,8 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
     // MARK: - Establishing
 
     /// Resolves the server's host (on this application thread: it may block), connects to each
-    /// resolved address in turn until one accepts, each within connectTimeoutMS, then sends the
+    /// resolved address in turn until one accepts, each within connectTimeoutMS, runs the TLS
+    /// handshake when `security` has TLS (within the same connectTimeoutMS), then sends the
     /// handshake and reads its reply within connectTimeoutMS.
     ///
     /// The connect itself is bounded by connectTimeoutMS; from the handshake on, `canceller`
@@ -69,6 +74,7 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
         to address: ServerAddress,
         generation: Int,
         settings: ClientSettings,
+        security: ConnectionSecurity = .plaintext,
         canceller: EstablishmentCanceller? = nil
     ) throws(ConnectionError) -> ServerConnection {
         let resolved: [ResolvedAddress]
@@ -86,7 +92,8 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
             let deadline = BlockingChannel.deadline(after: settings.monitoring.connectTimeout)
             do {
                 let socket = try BlockingChannel.connect(to: socketAddress, server: address, deadline: deadline)
-                return try handshake(socket, address: address, generation: generation, settings: settings, canceller: canceller)
+                let stream = try secure(socket, address: address, security: security, deadline: deadline)
+                return try handshake(socket, stream: stream, address: address, generation: generation, settings: settings, canceller: canceller)
             } catch {
                 failures.append(error)
             }
@@ -101,8 +108,31 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
         )
     }
 
+    /// The connection's stream: with TLS, after its handshake (certificate and host name
+    /// checked) within `deadline`; the socket is closed when that fails.
+    private static func secure(
+        _ socket: NonBlockingSocket, address: ServerAddress, security: ConnectionSecurity, deadline: UInt64?
+    ) throws(ConnectionError) -> ConnectionStream {
+        guard let tls = security.tls else { return ConnectionStream(fd: socket.fd, peer: address.description) }
+        do throws(ConnectionError) {
+            let session: TLSSession
+            do {
+                session = try tls.makeSession(serverName: address.host)
+            } catch {
+                throw ConnectionError(kind: .tls(error.kind), server: address, phase: .beforeHandshakeCompletes, reason: error.description)
+            }
+            let stream = ConnectionStream(fd: socket.fd, peer: address.description, tls: session)
+            try BlockingChannel(stream: stream, server: address, phase: .beforeHandshakeCompletes).handshakeTLS(until: deadline)
+            return stream
+        } catch {
+            socket.close()
+            throw error
+        }
+    }
+
     private static func handshake(
         _ socket: NonBlockingSocket,
+        stream: ConnectionStream,
         address: ServerAddress,
         generation: Int,
         settings: ClientSettings,
@@ -110,7 +140,7 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
     ) throws(ConnectionError) -> ServerConnection {
         let fd = socket.fd
         canceller?.register { _ = shutdown(fd, Int32(SHUT_RDWR)) }
-        let channel = BlockingChannel(socket: socket, server: address, phase: .beforeHandshakeCompletes)
+        let channel = BlockingChannel(stream: stream, server: address, phase: .beforeHandshakeCompletes)
         let message = Handshake.handshakeMessage(
             requestID: makeRequestID(), appName: settings.monitoring.appName, loadBalanced: settings.topology.loadBalanced
         )
@@ -140,7 +170,7 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
                         + "is \(address) a load balancer in front of mongos?")
             }
             canceller?.unregister()
-            return ServerConnection(address: address, generation: generation, socket: socket, handshake: document)
+            return ServerConnection(address: address, generation: generation, socket: socket, stream: stream, handshake: document)
         } catch {
             canceller?.unregister()
             socket.close()
@@ -161,7 +191,7 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
     /// - Throws: `ConnectionError` in phase `afterHandshakeCompletes`; after a network error,
     ///   a timeout or an invalid reply the connection must be closed.
     package func run(_ command: BSONDocument, database: String, socketTimeout: Duration?) throws(ConnectionError) -> BSONDocument {
-        let channel = BlockingChannel(socket: socket, server: address, phase: .afterHandshakeCompletes)
+        let channel = BlockingChannel(stream: stream, server: address, phase: .afterHandshakeCompletes)
         let name = command.keys.first ?? "(empty)"
         let message = Handshake.commandMessage(requestID: Self.makeRequestID(), command: command, database: database)
         let reply = try channel.roundTrip(

@@ -1,6 +1,7 @@
 import MongoBSON
 import SDAMCore
 import MongoWire
+import MongoTLS
 @_spi(LoopPrimitives) import PoolMonitor
 #if canImport(Glibc)
 import Glibc
@@ -24,6 +25,8 @@ final class ClientConnection {
 
     let fd: Int32
     let connectionId: Int64
+    /// The connection's bytes: plaintext, or through the server's TLS session.
+    private let stream: ConnectionStream
     /// `client.application.name` of the connection's handshake, for fail points filtered by
     /// `appName`.
     var appName: String?
@@ -48,6 +51,7 @@ final class ClientConnection {
     /// starting another.
     private var isProcessing = false
     private(set) var isClosed = false
+    private var sawFirstBytes = false
     private let onMessage: (ClientConnection, WireMessage) -> Response
     private let onClose: (ClientConnection) -> Void
 
@@ -56,7 +60,7 @@ final class ClientConnection {
     private static let readsPerEvent = 4
 
     init(
-        loop: MonitorLoop, fd: Int32, connectionId: Int64, readBuffer: ReadBuffer,
+        loop: MonitorLoop, fd: Int32, connectionId: Int64, readBuffer: ReadBuffer, tls: TLSSession? = nil,
         onMessage: @escaping (ClientConnection, WireMessage) -> Response,
         onClose: @escaping (ClientConnection) -> Void
     ) {
@@ -64,6 +68,7 @@ final class ClientConnection {
         self.fd = fd
         self.connectionId = connectionId
         self.readBuffer = readBuffer
+        stream = ConnectionStream(fd: fd, peer: "client connection \(connectionId)", tls: tls)
         self.onMessage = onMessage
         self.onClose = onClose
         decoder.maxMessageSizeBytes = Int(CommandHandler.maxMessageSizeBytes)
@@ -131,18 +136,58 @@ final class ClientConnection {
         close()
     }
 
+    /// The subject of the client's TLS certificate (RFC 2253), for MONGODB-X509; nil without
+    /// TLS or without a certificate.
+    var peerCertificateSubject: String? { stream.tls?.peerCertificateSubject }
+
     private func handle(_ events: IOWatcher.Events) {
         // The server may drop its last reference while this runs (close); keep self alive.
         withExtendedLifetime(self) {
+            if !stream.isHandshakeComplete {
+                advanceHandshake()
+                return
+            }
             if events.contains(.write) { flush() }
             if events.contains(.read), !isClosed, !paused { readAvailable() }
         }
     }
 
+    /// The server's side of the TLS handshake; a client that fails it (or speaks plaintext)
+    /// is disconnected.
+    private func advanceHandshake() {
+        do {
+            switch try stream.advanceHandshake(scratch: readBuffer.bytes) {
+            case .wantsRead: watcher?.set(events: .read)
+            case .wantsWrite: watcher?.set(events: [.read, .write])
+            case .complete:
+                watcher?.set(events: .read)
+                if stream.hasBufferedInput { readAvailable() }
+            }
+        } catch {
+            close()
+        }
+    }
+
     private func readAvailable() {
         for _ in 0..<Self.readsPerEvent {
-            let n = recv(fd, readBuffer.bytes.baseAddress, readBuffer.bytes.count, 0)
-            if n > 0 {
+            let result: NonBlockingSocket.ReadResult
+            do {
+                result = try stream.read(into: readBuffer.bytes)
+            } catch {
+                close()
+                return
+            }
+            switch result {
+            case .bytes(let n):
+                if !sawFirstBytes {
+                    sawFirstBytes = true
+                    if stream.tls == nil, n >= 2, readBuffer.bytes[0] == 0x16, readBuffer.bytes[1] == 0x03 {
+                        // A TLS ClientHello on a plaintext port: mongod hangs up on it at once
+                        // (rather than wait for a 16 MB "message"), and so does the simulator.
+                        close()
+                        return
+                    }
+                }
                 decoder.append(UnsafeRawBufferPointer(rebasing: readBuffer.bytes[0..<n]))
                 if isHeld, decoder.bufferedByteCount > Self.maxPendingOutput {
                     // A client piling requests behind a held hello: it cannot be served.
@@ -150,14 +195,12 @@ final class ClientConnection {
                     return
                 }
                 processBuffered()
-                if isClosed || paused || n < readBuffer.bytes.count { return }
-            } else if n == 0 {
+                if isClosed || paused || (n < readBuffer.bytes.count && !stream.hasBufferedInput) { return }
+            case .endOfStream:
                 close()
                 return
-            } else {
-                let err = errno
-                if err == EINTR { continue }
-                if err != EAGAIN && err != EWOULDBLOCK { close() }
+            case .wouldBlock:
+                if stream.hasPendingOutput { watcher?.set(events: [.read, .write]) }
                 return
             }
         }
@@ -246,18 +289,19 @@ final class ClientConnection {
     }
 
     private func flush() {
-        while outboxOffset < outbox.count {
-            let n = outbox.withUnsafeBytes { raw in
-                Glibc.send(fd, raw.baseAddress! + outboxOffset, raw.count - outboxOffset, Int32(MSG_NOSIGNAL))
-            }
-            if n > 0 {
+        do {
+            while outboxOffset < outbox.count {
+                let n = try stream.write(outbox, from: outboxOffset)
+                if n == 0 { break }
                 outboxOffset += n
-                continue
             }
-            let err = errno
-            if n < 0, err == EINTR { continue }
-            if n < 0, err == EAGAIN || err == EWOULDBLOCK { break }
+            try stream.flushPending()
+        } catch {
             close()
+            return
+        }
+        if stream.hasPendingOutput {
+            watcher?.set(events: [.read, .write])
             return
         }
         if outboxOffset == outbox.count {

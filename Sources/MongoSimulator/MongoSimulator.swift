@@ -1,6 +1,7 @@
 import MongoBSON
 import SDAMCore
 import MongoWire
+import MongoTLS
 @_spi(LoopPrimitives) import PoolMonitor
 
 /// A simulated MongoDB deployment — a standalone, a replica set or mongos routers — speaking the
@@ -25,6 +26,12 @@ public final class MongoSimulator: Sendable {
     public init(_ configuration: SimulatorConfiguration) throws(SimulatorError) {
         try configuration.validate()
         self.configuration = configuration
+        let tls: TLSContext?
+        do {
+            tls = try configuration.tls.map { c throws(TLSError) in try TLSContext(role: .server, configuration: c) }
+        } catch {
+            throw .invalidConfiguration("TLS: \(error)")
+        }
         do {
             loop = try MonitorLoop(name: configuration.threadName)
         } catch {
@@ -35,7 +42,7 @@ public final class MongoSimulator: Sendable {
         let directory = self.directory
         let loop = self.loop
         let started = Self.run(on: loop) { () -> Result<Void, SimulatorError> in
-            let simulator = SimulatorCore(loop: loop, configuration: configuration, directory: directory)
+            let simulator = SimulatorCore(loop: loop, configuration: configuration, directory: directory, tls: tls)
             do throws(SimulatorError) {
                 try simulator.start()
             } catch {

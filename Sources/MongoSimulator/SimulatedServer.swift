@@ -1,7 +1,11 @@
 import MongoBSON
 import SDAMCore
 import MongoWire
+import MongoTLS
 @_spi(LoopPrimitives) import PoolMonitor
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One simulated mongod or mongos: its listener, its connections, its behaviour and its
 /// counters. What it answers comes from the simulator (`respond`), which knows the deployment.
@@ -32,6 +36,8 @@ final class SimulatedServer {
 
     let loop: MonitorLoop
     private let readBuffer: ReadBuffer
+    /// Every accepted connection speaks TLS with this context when set.
+    private let tls: TLSContext?
     private let listener: Listener
     private var nextConnectionID: Int64 = 1
     private var nextRequestID: Int32 = 1
@@ -44,12 +50,14 @@ final class SimulatedServer {
     /// Binds the port (0: the kernel chooses); call `start()` to listen.
     init(
         loop: MonitorLoop, port: UInt16, processId: BSONObjectID, reportsTopologyVersion: Bool, readBuffer: ReadBuffer,
+        tls: TLSContext? = nil,
         respond: @escaping (SimulatedServer, CommandRequest, Int64) -> BSONDocument
     ) throws(SocketError) {
         self.loop = loop
         self.processId = processId
         self.reportsTopologyVersion = reportsTopologyVersion
         self.readBuffer = readBuffer
+        self.tls = tls
         self.respond = respond
         listener = try Listener(loop: loop, port: port)
         address = "127.0.0.1:\(listener.port)"
@@ -136,10 +144,17 @@ final class SimulatedServer {
     }
 
     private func accept(_ fd: Int32) {
+        let session: TLSSession?
+        do {
+            session = try tls?.makeSession()
+        } catch {
+            _ = Glibc.close(fd)
+            return
+        }
         let id = nextConnectionID
         nextConnectionID += 1
         let connection = ClientConnection(
-            loop: loop, fd: fd, connectionId: id, readBuffer: readBuffer,
+            loop: loop, fd: fd, connectionId: id, readBuffer: readBuffer, tls: session,
             onMessage: { [unowned self] connection, message in self.handle(message, on: connection) },
             onClose: { [unowned self] connection in
                 self.connections[connection.connectionId] = nil

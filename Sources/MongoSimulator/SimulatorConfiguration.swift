@@ -1,3 +1,5 @@
+import MongoTLS
+
 /// What to simulate and where: the deployment's kind, its ports and its election timing.
 public struct SimulatorConfiguration: Sendable, Equatable {
     /// The shape of the simulated deployment.
@@ -33,14 +35,18 @@ public struct SimulatorConfiguration: Sendable, Equatable {
     public var topologyVersion: Bool
     /// The loop thread's name (at most 15 characters are kept), so that a test can count it.
     public var threadName: String
+    /// TLS for every connection (the servers' certificate and key; with
+    /// `requestClientCertificate`, the CA of client certificates); nil for plaintext.
+    public var tls: TLSConfiguration?
 
     public init(kind: Kind = .standalone, portBase: UInt16 = 0, electionDelayMS: Int = 0,
-                topologyVersion: Bool = false, threadName: String = "mongo-sim") {
+                topologyVersion: Bool = false, threadName: String = "mongo-sim", tls: TLSConfiguration? = nil) {
         self.kind = kind
         self.portBase = portBase
         self.electionDelayMS = electionDelayMS
         self.topologyVersion = topologyVersion
         self.threadName = threadName
+        self.tls = tls
     }
 
     /// How many servers the deployment starts with.

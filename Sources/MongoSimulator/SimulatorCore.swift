@@ -1,6 +1,7 @@
 import MongoBSON
 import SDAMCore
 import MongoWire
+import MongoTLS
 @_spi(LoopPrimitives) import PoolMonitor
 #if canImport(Glibc)
 import Glibc
@@ -16,6 +17,8 @@ final class SimulatorCore {
     private let loop: MonitorLoop
     private let directory: SimulatorDirectory
     private let readBuffer = ReadBuffer()
+    /// The servers' TLS context (one for the deployment), when it speaks TLS.
+    private let tls: TLSContext?
     private(set) var servers: [String: SimulatedServer] = [:]
     /// Addresses in the order the servers started.
     private(set) var order: [String] = []
@@ -29,8 +32,9 @@ final class SimulatorCore {
     private let processSeed = UInt32.random(in: 0...UInt32.max)
     private var processesStarted: UInt32 = 0
 
-    init(loop: MonitorLoop, configuration: SimulatorConfiguration, directory: SimulatorDirectory) {
+    init(loop: MonitorLoop, configuration: SimulatorConfiguration, directory: SimulatorDirectory, tls: TLSContext? = nil) {
         self.loop = loop
+        self.tls = tls
         self.configuration = configuration
         self.directory = directory
         nextPort = configuration.portBase == 0 ? nil : configuration.portBase
@@ -255,7 +259,7 @@ final class SimulatorCore {
         do {
             server = try SimulatedServer(
                 loop: loop, port: port, processId: processId,
-                reportsTopologyVersion: configuration.topologyVersion, readBuffer: readBuffer
+                reportsTopologyVersion: configuration.topologyVersion, readBuffer: readBuffer, tls: tls
             ) { [unowned self] server, request, connectionId in
                 self.respond(server, request, connectionId: connectionId)
             }

@@ -34,12 +34,16 @@ import Testing
         }
     }
 
-    @Test("asking for TLS never yields plaintext: the pool is refused, naming the option")
-    func tlsIsRefused() {
-        for uri in ["mongodb://127.0.0.1:1/?tls=true", "mongodb://127.0.0.1:1/?ssl=true", "mongodb://127.0.0.1:1/?tlsCAFile=/tmp/ca.pem"] {
-            let reason = Self.refusal(uri)
-            #expect(reason?.contains("TLS is not implemented") == true, "\(uri): \(String(describing: reason))")
+    @Test("TLS options are in effect: a pool with TLS is created without I/O, and an unreadable CA file refuses it by name")
+    func tlsOptionsAreInEffect() {
+        for uri in ["mongodb://127.0.0.1:1/?tls=true", "mongodb://127.0.0.1:1/?ssl=true&tlsAllowInvalidHostnames=true"] {
+            #expect(Self.refusal(uri) == nil, "\(uri)")
         }
+        let reason = Self.refusal("mongodb://127.0.0.1:1/?tls=true&tlsCAFile=/nonexistent/ca.pem")
+        #expect(reason?.contains("/nonexistent/ca.pem") == true, "\(String(describing: reason))")
+        let keyPassword = Self.refusal("mongodb://127.0.0.1:1/?tls=true&tlsCertificateKeyFile=/nonexistent/c.pem&tlsCertificateKeyFilePassword=k3y-pw")
+        #expect(keyPassword?.contains("/nonexistent/c.pem") == true)
+        #expect(keyPassword?.contains("k3y-pw") == false, "the key's password is never shown")
     }
 
     @Test("credentials are refused without repeating the password")

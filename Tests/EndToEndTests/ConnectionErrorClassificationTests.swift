@@ -53,6 +53,51 @@ import TestSupport
     }
 }
 
+/// TLS failures of application connections: a certificate the client refuses is the server's
+/// identity, not its load (no backpressure labels; SDAM marks it Unknown and clears its pool);
+/// a connection closed during the TLS handshake may be load shedding (the labels, nothing
+/// cleared).
+@Suite struct TLSFailureClassificationTests {
+    static func establish(_ uri: String, to address: String) throws -> ConnectionError? {
+        let connectionString = try ConnectionString(uri)
+        let settings = try ClientSettings(connectionString: connectionString)
+        let security = try ConnectionSecurity(connectionString: connectionString)
+        do {
+            let connection = try ServerConnection.establish(to: ServerAddress(address)!, generation: 0, settings: settings, security: security)
+            connection.close()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func aRejectedCertificateCarriesNoBackpressureLabels() throws {
+        let certificates = try TestCertificates.shared()
+        let sim = try MongoSimulator(SimulatorConfiguration(
+            kind: .standalone, threadName: "tls-class", tls: TLSConfiguration(certificateKeyFile: certificates.selfSignedServerFile)))
+        defer { sim.stop() }
+        let address = sim.addresses[0]
+        let error = try #require(try Self.establish("mongodb://\(address)/?tls=true&tlsCAFile=\(certificates.caFile)", to: address))
+        #expect(error.kind == .tls(.certificateRejected), "\(error.reason)")
+        #expect(error.reason.contains(address), "the error names the server: \(error.reason)")
+        let feedback = try #require(error.applicationError(generation: 0, maxWireVersion: 0))
+        #expect(feedback.kind == .network && feedback.backpressureLabels.isEmpty)
+    }
+
+    @Test func aConnectionClosedDuringTheTLSHandshakeCarriesThem() throws {
+        // A plaintext server hangs up on a ClientHello: EOF in the middle of the handshake.
+        let sim = try MongoSimulator(SimulatorConfiguration(kind: .standalone, threadName: "tls-eof"))
+        defer { sim.stop() }
+        let address = sim.addresses[0]
+        let error = try #require(try Self.establish("mongodb://\(address)/?tls=true", to: address))
+        #expect(error.kind == .network, "\(error.reason)")
+        #expect(error.reason.contains("TLS handshake") && error.reason.contains(address), "\(error.reason)")
+        let feedback = try #require(error.applicationError(generation: 0, maxWireVersion: 0))
+        #expect(feedback.backpressureLabels == ["SystemOverloadedError", "RetryableError"])
+        #expect(sim.statistics(for: address)?.hellosReceived == 0)
+    }
+}
+
 /// CMAP (DRIVERS-1785): when a check-out's new connection fails its handshake and SDAM clears
 /// the pool for it, ConnectionPoolCleared comes before that connection's ConnectionClosed and
 /// the ConnectionCheckOutFailed.

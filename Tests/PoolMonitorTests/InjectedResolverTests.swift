@@ -35,7 +35,7 @@ import TestSupport
             settings: TopologySettings(seeds: [server.address], heartbeatFrequencyMS: 60_000),
             options: MonitorOptions(), events: EventPublisher(), resolver: .shared,
             connectionFactory: {
-                { loop, server, address, scratch, onEvent throws(SocketError) in
+                { loop, server, address, scratch, onEvent throws(StreamError) in
                     opened.withLock { $0.append(address) }
                     return try MonitorConnection(loop: loop, server: server, address: address, scratch: scratch, onEvent: onEvent)
                 }

@@ -11,6 +11,7 @@ import SDAMCore
 final class ServerPools: Sendable {
     private let topology: Topology
     private let settings: ClientSettings
+    private let security: ConnectionSecurity
     private let events: EventPublisher
     private let pools = ConditionLock<State>(State())
     /// The periodic background runs (they only take locks and queue work).
@@ -22,9 +23,10 @@ final class ServerPools: Sendable {
         var runsScheduled = false
     }
 
-    init(topology: Topology, settings: ClientSettings, events: EventPublisher) {
+    init(topology: Topology, settings: ClientSettings, security: ConnectionSecurity = .plaintext, events: EventPublisher) {
         self.topology = topology
         self.settings = settings
+        self.security = security
         self.events = events
     }
 
@@ -86,6 +88,7 @@ final class ServerPools: Sendable {
 
     private func makePool(_ address: ServerAddress, generation: Int) -> ServerConnectionPool<ServerConnection> {
         let settings = self.settings
+        let security = self.security
         let events = self.events
         let topology = self.topology
         return ServerConnectionPool<ServerConnection>(
@@ -94,7 +97,8 @@ final class ServerPools: Sendable {
             loadBalanced: settings.topology.loadBalanced,
             generation: generation,
             establish: { generation, canceller throws(ConnectionError) in
-                let connection = try ServerConnection.establish(to: address, generation: generation, settings: settings, canceller: canceller)
+                let connection = try ServerConnection.establish(
+                    to: address, generation: generation, settings: settings, security: security, canceller: canceller)
                 // The handshake's reply is as good as a check's (SDAM: application handshakes
                 // SHOULD update the server's description).
                 topology.applyApplicationHandshake(connection.helloReply, from: address)

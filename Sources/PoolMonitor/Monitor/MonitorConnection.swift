@@ -1,32 +1,37 @@
 import MongoBSON
 import SDAMCore
 import MongoWire
+import MongoTLS
 
-/// One monitoring connection on the loop: a non-blocking socket, its read/write watcher, the
-/// bytes not yet written and the frame decoder for replies.
-///
-/// Loop-confined. It reports to its owner through closures; it never blocks. Closing stops the
-/// watcher and closes the socket in the same loop turn.
 /// Opens a monitoring connection: the loop, the server, the resolved address, the shared read
-/// buffer and the event handler. The seam where a test's or a TLS connection slots in.
+/// buffer and the event handler. The seam where a test's connection slots in.
 typealias MonitorConnectionFactory = (
     MonitorLoop, ServerAddress, ResolvedAddress, ReadScratch, @escaping (MonitorConnection.Event) -> Void
-) throws(SocketError) -> MonitorConnection
+) throws(StreamError) -> MonitorConnection
 
+/// One monitoring connection on the loop: a non-blocking socket, its read/write watcher, the
+/// TLS session when TLS is on, the bytes not yet written and the frame decoder for replies.
+///
+/// Loop-confined. It reports to its owner through closures; it never blocks: the TCP connect
+/// and the TLS handshake both advance on socket readiness, switching the watcher between read
+/// and write as they ask. `.connected` means "ready for the hello": TCP connected and, with
+/// TLS, the handshake done (so the check's connect timeout covers the TLS handshake too).
+/// Closing stops the watcher and closes the socket in the same loop turn.
 final class MonitorConnection {
     enum Event {
-        /// The non-blocking connect completed.
+        /// The connection is ready for the hello (TCP connected, TLS handshake complete).
         case connected
         /// A whole reply arrived.
         case message(WireMessage)
         /// The peer closed the connection (EOF or reset).
         case closedByPeer(String)
-        /// A socket or protocol failure; the text names the server and what went wrong.
+        /// A socket, TLS or protocol failure; the text names the server and what went wrong.
         case failed(String)
     }
 
     let server: ServerAddress
     private let socket: NonBlockingSocket
+    private let stream: ConnectionStream
     private let loop: MonitorLoop
     /// Created (and started) in init, once `self` exists for its callback to reach.
     private lazy var watcher = IOWatcher(loop: loop, fd: socket.fd, events: isConnected ? .read : .write) { [unowned self] events in
@@ -35,24 +40,51 @@ final class MonitorConnection {
     private var decoder: FrameDecoder
     private var pendingWrite: [UInt8] = []
     private var pendingOffset = 0
+    private var isTCPConnected = false
     private(set) var isConnected = false
     private(set) var isClosed = false
     private let scratch: ReadScratch
     private let onEvent: (Event) -> Void
 
-    /// Starts a non-blocking connect to `address`. When the connect completes at once
-    /// (`isConnected` is true after init) no `.connected` event follows: the owner proceeds.
-    /// - Throws: `SocketError` when the connect fails at once (refused on loopback, no route).
-    init(loop: MonitorLoop, server: ServerAddress, address: ResolvedAddress, scratch: ReadScratch, onEvent: @escaping (Event) -> Void) throws(SocketError) {
+    /// Starts a non-blocking connect to `address`, and with `tls` the TLS handshake after it
+    /// (SNI and certificate checks for `server.host`). When a plaintext connect completes at
+    /// once (`isConnected` is true after init) no `.connected` event follows: the owner
+    /// proceeds. A TLS handshake always starts in a later loop turn and ends in `.connected`.
+    /// - Throws: `StreamError` when the connect fails at once (refused on loopback, no route)
+    ///   or no TLS session can be made.
+    init(
+        loop: MonitorLoop, server: ServerAddress, address: ResolvedAddress, scratch: ReadScratch,
+        tls: TLSContext? = nil, onEvent: @escaping (Event) -> Void
+    ) throws(StreamError) {
         self.server = server
         self.scratch = scratch
         self.onEvent = onEvent
         decoder = FrameDecoder(server: server.description)
         self.loop = loop
-        let (socket, connected) = try NonBlockingSocket.connect(to: address)
+        let session: TLSSession?
+        do {
+            session = try tls?.makeSession(serverName: server.host)
+        } catch {
+            throw .tls(error, peer: server.description)
+        }
+        let (socket, connected): (NonBlockingSocket, Bool)
+        do {
+            (socket, connected) = try NonBlockingSocket.connect(to: address)
+        } catch {
+            throw .socket(error)
+        }
         self.socket = socket
-        isConnected = connected
+        stream = ConnectionStream(fd: socket.fd, peer: server.description, tls: session)
+        isTCPConnected = connected
+        isConnected = connected && session == nil
         watcher.start()
+    }
+
+    /// The factory of connections with `tls` (nil: plaintext).
+    static func factory(tls: TLSContext?) -> MonitorConnectionFactory {
+        { loop, server, address, scratch, onEvent throws(StreamError) in
+            try MonitorConnection(loop: loop, server: server, address: address, scratch: scratch, tls: tls, onEvent: onEvent)
+        }
     }
 
     /// Sends a message; what the kernel does not take now is written when the socket is writable.
@@ -78,31 +110,38 @@ final class MonitorConnection {
         decoder.expectedResponseTo = requestID
     }
 
+    /// Closes the connection (with TLS's close_notify when the socket takes it).
     func close() {
         guard !isClosed else { return }
         isClosed = true
         watcher.stop()
+        if isConnected { stream.shutdown() }
         socket.close()
     }
 
     private func flush() {
-        while pendingOffset < pendingWrite.count {
-            let written: Int
-            do {
-                written = try socket.write(pendingWrite, from: pendingOffset)
-            } catch {
-                fail(error.description)
-                return
+        do {
+            while pendingOffset < pendingWrite.count {
+                let written = try stream.write(pendingWrite, from: pendingOffset)
+                if written == 0 { break }
+                pendingOffset += written
             }
-            if written == 0 { break }
-            pendingOffset += written
+            try stream.flushPending()
+        } catch {
+            fail(error.description)
+            return
         }
-        watcher.set(events: pendingOffset < pendingWrite.count ? [.read, .write] : .read)
+        updateWatcher()
+    }
+
+    private func updateWatcher() {
+        let writing = pendingOffset < pendingWrite.count || stream.hasPendingOutput
+        watcher.set(events: writing ? [.read, .write] : .read)
     }
 
     private func handle(_ events: IOWatcher.Events) {
         guard !isClosed else { return }
-        if !isConnected {
+        if !isTCPConnected {
             guard events.contains(.write) else { return }
             do {
                 try socket.finishConnect()
@@ -110,26 +149,50 @@ final class MonitorConnection {
                 fail(error.description)
                 return
             }
-            isConnected = true
-            watcher.set(events: .read)
-            onEvent(.connected)
+            isTCPConnected = true
+        }
+        if !isConnected {
+            advanceHandshake()
             return
         }
         if events.contains(.write) { flush() }
         if !isClosed, events.contains(.read) { readAvailable() }
     }
 
+    /// Moves the TLS handshake on (or, in plaintext, reports the connect); a failure names
+    /// the server and OpenSSL's reason.
+    private func advanceHandshake() {
+        let progress: ConnectionStream.HandshakeProgress
+        do {
+            progress = try stream.advanceHandshake(scratch: &scratch.buffer)
+        } catch {
+            fail(error.description)
+            return
+        }
+        switch progress {
+        case .wantsRead:
+            watcher.set(events: .read)
+        case .wantsWrite:
+            watcher.set(events: [.read, .write])
+        case .complete:
+            isConnected = true
+            updateWatcher()
+            onEvent(.connected)
+        }
+    }
+
     private func readAvailable() {
         while !isClosed {
             let result: NonBlockingSocket.ReadResult
             do {
-                result = try scratch.buffer.withUnsafeMutableBytes { try socket.read(into: $0) }
+                result = try stream.read(into: &scratch.buffer)
             } catch {
-                closedByPeer("\(error)")
+                if case .tls = error { fail(error.description) } else { closedByPeer(error.description) }
                 return
             }
             switch result {
             case .wouldBlock:
+                if !isClosed { updateWatcher() }
                 return
             case .endOfStream:
                 closedByPeer("\(server) closed the connection")
@@ -137,7 +200,10 @@ final class MonitorConnection {
             case .bytes(let count):
                 decoder.append(scratch.buffer[0..<count])
                 deliverMessages()
-                if count < scratch.buffer.count { return }
+                if count < scratch.buffer.count, !stream.hasBufferedInput {
+                    if !isClosed { updateWatcher() }
+                    return
+                }
             }
         }
     }

@@ -13,18 +13,22 @@ final class MonitorCore {
     let options: MonitorOptions
     /// Where host names are resolved: the process's bounded resolver, or a test's.
     let resolver: BoundedResolver
-    /// Opens monitoring connections: a plain non-blocking TCP connection unless a test (or,
-    /// later, TLS) supplies its own.
+    /// Opens monitoring connections: non-blocking TCP, with TLS when the pool asks for it, or a
+    /// test's own.
     let connectionFactory: MonitorConnectionFactory
     let scratch = ReadScratch()
     /// Decided once per monitor from `serverMonitoringMode` and the environment.
     let streamingEnabled: Bool
+    /// Whether the connections use TLS (for the words of a connect timeout).
+    let usesTLS: Bool
     private var monitors: [ServerAddress: ServerMonitor] = [:]
     private var lastRequestID: Int32 = 0
     private var closed = false
 
     init(loop: MonitorLoop, topology: Topology, options: MonitorOptions, resolver: BoundedResolver = .shared,
-         connectionFactory: @escaping MonitorConnectionFactory = MonitorConnection.init) {
+         usesTLS: Bool = false,
+         connectionFactory: @escaping MonitorConnectionFactory = MonitorConnection.factory(tls: nil)) {
+        self.usesTLS = usesTLS
         self.resolver = resolver
         self.connectionFactory = connectionFactory
         loop.preconditionInLoop()
@@ -49,7 +53,7 @@ final class MonitorCore {
     /// Opens a monitoring connection to one resolved address of `server` (loop thread).
     func openConnection(
         server: ServerAddress, address: ResolvedAddress, onEvent: @escaping (MonitorConnection.Event) -> Void
-    ) throws(SocketError) -> MonitorConnection {
+    ) throws(StreamError) -> MonitorConnection {
         try connectionFactory(loop, server, address, scratch, onEvent)
     }
 

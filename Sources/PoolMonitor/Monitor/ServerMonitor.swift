@@ -32,7 +32,7 @@ final class ServerMonitor {
         cycle = ServerCheckCycle(server: address, configuration: .init(
             heartbeatFrequencyMS: Int64(context.settings.heartbeatFrequencyMS),
             connectTimeoutMS: Int64(context.options.connectTimeoutMS),
-            streamingEnabled: context.streamingEnabled))
+            streamingEnabled: context.streamingEnabled, usesTLS: context.usesTLS))
     }
 
     // MARK: - Inputs from the monitor

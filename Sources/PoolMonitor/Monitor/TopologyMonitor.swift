@@ -1,6 +1,7 @@
 import MongoBSON
 import SDAMCore
 import MongoWire
+import MongoTLS
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,10 +24,14 @@ public final class TopologyMonitor: Sendable {
     ///   - settings: seeds and SDAM options (validated here).
     ///   - options: connect timeout and application name for the handshakes.
     ///   - events: where SDAM and heartbeat events go, off the loop thread.
+    ///   - tls: the TLS context of every monitoring connection; nil for plaintext.
     /// - Throws: `TopologySettingsError` for an invalid combination, `MonitorLoop.CreationError`
     ///   when the loop thread cannot start.
-    public convenience init(settings: TopologySettings, options: MonitorOptions = MonitorOptions(), events: EventPublisher = EventPublisher()) throws {
-        try self.init(settings: settings, options: options, events: events, beforeOpening: { _ in })
+    public convenience init(
+        settings: TopologySettings, options: MonitorOptions = MonitorOptions(), events: EventPublisher = EventPublisher(),
+        tls: TLSContext? = nil
+    ) throws {
+        try self.init(settings: settings, options: options, events: events, tls: tls, beforeOpening: { _ in })
     }
 
     /// `init(settings:options:events:)`, with `beforeOpening` run on the topology before the
@@ -36,10 +41,11 @@ public final class TopologyMonitor: Sendable {
         options: MonitorOptions = MonitorOptions(),
         events: EventPublisher = EventPublisher(),
         resolver: BoundedResolver = .shared,
+        tls: TLSContext? = nil,
         beforeOpening: (Topology) -> Void
     ) throws {
         try self.init(settings: settings, options: options, events: events, resolver: resolver,
-                      connectionFactory: { MonitorConnection.init }, beforeOpening: beforeOpening)
+                      usesTLS: tls != nil, connectionFactory: { MonitorConnection.factory(tls: tls) }, beforeOpening: beforeOpening)
     }
 
     /// The designated initializer; `connectionFactory` makes the loop's connection factory
@@ -49,6 +55,7 @@ public final class TopologyMonitor: Sendable {
         options: MonitorOptions,
         events: EventPublisher,
         resolver: BoundedResolver,
+        usesTLS: Bool = false,
         connectionFactory: @escaping @Sendable () -> MonitorConnectionFactory,
         beforeOpening: (Topology) -> Void
     ) throws {
@@ -66,7 +73,7 @@ public final class TopologyMonitor: Sendable {
         }
         loop.execute {
             let monitorCore = MonitorCore(loop: loop, topology: topology, options: options, resolver: resolver,
-                                          connectionFactory: connectionFactory())
+                                          usesTLS: usesTLS, connectionFactory: connectionFactory())
             core.value = monitorCore
             monitorCore.perform(topology.open())
         }

@@ -77,20 +77,32 @@ package final class NonBlockingSocket {
     /// - Returns: the number of bytes written (0 when it would block).
     package func write(_ bytes: [UInt8], from offset: Int) throws(SocketError) -> Int {
         guard offset < bytes.count else { return 0 }
-        while true {
-            let n = bytes.withUnsafeBytes { raw in
-                send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-            }
-            if n >= 0 { return n }
-            let err = errno
-            if err == EINTR { continue }
-            if err == EAGAIN || err == EWOULDBLOCK { return 0 }
-            throw SocketError(operation: "write", errno: err, peer: peer.description)
-        }
+        let fd = self.fd, peer = self.peer.description
+        return try bytes.withUnsafeBytes { raw in
+            Result { () throws(SocketError) in try Self.send(fd, UnsafeRawBufferPointer(rebasing: raw[offset...]), peer: peer) }
+        }.get()
     }
 
     /// Reads what is available into `buffer`.
     package func read(into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> ReadResult {
+        try Self.receive(fd, into: buffer, peer: peer.description)
+    }
+
+    /// One non-blocking `send` without SIGPIPE, retried on EINTR.
+    /// - Returns: the bytes the kernel took (0 when it would block).
+    package static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, peer: String) throws(SocketError) -> Int {
+        while true {
+            let n = Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+            if n >= 0 { return n }
+            let err = errno
+            if err == EINTR { continue }
+            if err == EAGAIN || err == EWOULDBLOCK { return 0 }
+            throw SocketError(operation: "write", errno: err, peer: peer)
+        }
+    }
+
+    /// One non-blocking `recv`, retried on EINTR.
+    package static func receive(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, peer: String) throws(SocketError) -> ReadResult {
         while true {
             let n = recv(fd, buffer.baseAddress, buffer.count, 0)
             if n > 0 { return .bytes(n) }
@@ -98,7 +110,7 @@ package final class NonBlockingSocket {
             let err = errno
             if err == EINTR { continue }
             if err == EAGAIN || err == EWOULDBLOCK { return .wouldBlock }
-            throw SocketError(operation: "read", errno: err, peer: peer.description)
+            throw SocketError(operation: "read", errno: err, peer: peer)
         }
     }
 

@@ -38,8 +38,12 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
         public var connectTimeoutMS: Int64
         /// From `serverMonitoringMode` and the environment.
         public var streamingEnabled: Bool
+        /// Whether connecting includes a TLS handshake (it shares connectTimeoutMS with the TCP
+        /// connect); only the words of a connect timeout depend on it.
+        public var usesTLS: Bool
 
-        public init(heartbeatFrequencyMS: Int64, connectTimeoutMS: Int64, streamingEnabled: Bool) {
+        public init(heartbeatFrequencyMS: Int64, connectTimeoutMS: Int64, streamingEnabled: Bool, usesTLS: Bool = false) {
+            self.usesTLS = usesTLS
             self.heartbeatFrequencyMS = min(max(heartbeatFrequencyMS, ServerCheckCycle.minHeartbeatFrequencyMS),
                                             ServerCheckCycle.maxHeartbeatFrequencyMS)
             self.connectTimeoutMS = max(0, min(connectTimeoutMS, ServerCheckCycle.maxHeartbeatFrequencyMS))
@@ -348,7 +352,8 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
         case .connecting(let addresses, let index):
             // This address is black-holed (a filtered AAAA record, say): the same check goes
             // on to the next one, with connectTimeoutMS of its own.
-            check.connectErrors.append("no connect to \(addresses[index]) within connectTimeoutMS (\(limit) ms)")
+            let what = configuration.usesTLS ? "no TCP connect and TLS handshake with" : "no connect to"
+            check.connectErrors.append("\(what) \(addresses[index]) within connectTimeoutMS (\(limit) ms)")
             return tryNextAddress(&check, of: addresses, after: index, at: now)
         case .handshaking, .polling:
             return failCheck(check, "no reply within connectTimeoutMS (\(limit) ms)", isNetworkError: true, timedOut: true, at: now)

@@ -4,8 +4,12 @@ import MongoBSON
 /// created ("nothing silently ignored"): an option is in effect, or refused with an error, or
 /// accepted with a warning that names it.
 ///
-/// - Refused: options whose neglect would weaken what the user asked for — TLS (asking for TLS
-///   must never yield plaintext), credentials and authentication, `timeoutMS`, a SOCKS5 proxy.
+/// - Refused: options whose neglect would weaken what the user asked for — credentials and
+///   authentication, `timeoutMS`, a SOCKS5 proxy.
+/// - TLS is in effect: `tls`/`ssl`, `tlsCAFile`, `tlsCertificateKeyFile`,
+///   `tlsCertificateKeyFilePassword`, `tlsAllowInvalidCertificates`, `tlsAllowInvalidHostnames`,
+///   `tlsInsecure`. This driver checks no certificate revocation (no OCSP, no CRL), so the two
+///   options that turn those checks off are accepted with a warning that says so.
 /// - Warned: options with no effect on `runCommand` (the command carries its own read and write
 ///   concerns: RunCommand spec) or of features not built yet (retryable reads and writes,
 ///   compression), and `serverSelectionTryOnce`, which only single-threaded clients read.
@@ -16,21 +20,6 @@ public enum OptionSupport {
     public static func refusal(for connectionString: ConnectionString) -> String? {
         let options = connectionString.options
         var refused: [String] = []
-        if connectionString.usesTLS, !connectionString.isSRV {
-            refused.append("tls=true (TLS is not implemented yet; this driver refuses rather than connect in plaintext)")
-        }
-        let tlsOptions: [(String, Bool)] = [
-            ("tlsCAFile", options.tlsCAFile != nil), ("tlsCertificateKeyFile", options.tlsCertificateKeyFile != nil),
-            ("tlsCertificateKeyFilePassword", options.tlsCertificateKeyFilePassword != nil),
-            ("tlsAllowInvalidCertificates", options.tlsAllowInvalidCertificates != nil),
-            ("tlsAllowInvalidHostnames", options.tlsAllowInvalidHostnames != nil), ("tlsInsecure", options.tlsInsecure != nil),
-            ("tlsDisableOCSPEndpointCheck", options.tlsDisableOCSPEndpointCheck != nil),
-            ("tlsDisableCertificateRevocationCheck", options.tlsDisableCertificateRevocationCheck != nil),
-        ]
-        let givenTLS = tlsOptions.filter(\.1).map(\.0)
-        if !givenTLS.isEmpty, !(connectionString.usesTLS && !connectionString.isSRV) {
-            refused.append(givenTLS.joined(separator: ", ") + " (TLS is not implemented yet)")
-        }
         if connectionString.username != nil || connectionString.password != nil {
             refused.append("credentials in the connection string (authentication is not implemented yet; refusing rather than connect unauthenticated)")
         }
@@ -65,6 +54,13 @@ public enum OptionSupport {
         ]
         for (name, given) in notBuilt where given {
             warnings.append("\(name) has no effect yet: that feature is not built (overload retries do apply)")
+        }
+        let revocation: [(String, Bool)] = [
+            ("tlsDisableOCSPEndpointCheck", options.tlsDisableOCSPEndpointCheck != nil),
+            ("tlsDisableCertificateRevocationCheck", options.tlsDisableCertificateRevocationCheck != nil),
+        ]
+        for (name, given) in revocation where given {
+            warnings.append("\(name) has no effect: this driver does not check certificate revocation (no OCSP, no CRL) in any case")
         }
         if options.serverSelectionTryOnce != nil {
             warnings.append("serverSelectionTryOnce has no effect on a pooled client (it is a single-threaded option)")

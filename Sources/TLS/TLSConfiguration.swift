@@ -1,0 +1,48 @@
+/// What a TLS context is made from, for either side of a connection.
+///
+/// The client side carries the connection string's TLS options; the server side (the test
+/// simulator) carries its certificate and, to accept client certificates, the CA that issued them.
+public struct TLSConfiguration: Sendable, Hashable, CustomStringConvertible {
+    /// PEM file of CA certificates to trust; nil trusts the system store (client side).
+    /// On the server side, the CA that client certificates must chain to.
+    public var caFile: String?
+    /// PEM file holding a certificate (with its chain) and its private key: the client
+    /// certificate (`tlsCertificateKeyFile`), or the server's own.
+    public var certificateKeyFile: String?
+    /// The password of an encrypted private key in `certificateKeyFile`. Never printed.
+    public var certificateKeyFilePassword: String?
+    /// Accept any certificate (`tlsAllowInvalidCertificates`): encryption without identity.
+    public var allowInvalidCertificates: Bool
+    /// Accept a valid certificate for another host (`tlsAllowInvalidHostnames`).
+    public var allowInvalidHostnames: Bool
+    /// Server side: ask clients for a certificate and verify it against `caFile` when given
+    /// (a client without one is still accepted; X.509 authentication then fails).
+    public var requestClientCertificate: Bool
+
+    public init(
+        caFile: String? = nil,
+        certificateKeyFile: String? = nil,
+        certificateKeyFilePassword: String? = nil,
+        allowInvalidCertificates: Bool = false,
+        allowInvalidHostnames: Bool = false,
+        requestClientCertificate: Bool = false
+    ) {
+        self.caFile = caFile
+        self.certificateKeyFile = certificateKeyFile
+        self.certificateKeyFilePassword = certificateKeyFilePassword
+        self.allowInvalidCertificates = allowInvalidCertificates
+        self.allowInvalidHostnames = allowInvalidHostnames
+        self.requestClientCertificate = requestClientCertificate
+    }
+
+    public var description: String {
+        var parts: [String] = []
+        if let caFile { parts.append("caFile: \(caFile)") }
+        if let certificateKeyFile { parts.append("certificateKeyFile: \(certificateKeyFile)") }
+        if certificateKeyFilePassword != nil { parts.append("certificateKeyFilePassword: ***") }
+        if allowInvalidCertificates { parts.append("allowInvalidCertificates") }
+        if allowInvalidHostnames { parts.append("allowInvalidHostnames") }
+        if requestClientCertificate { parts.append("requestClientCertificate") }
+        return "TLSConfiguration(" + parts.joined(separator: ", ") + ")"
+    }
+}
