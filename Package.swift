@@ -74,7 +74,7 @@ let package = Package(
             name: "sdam",
             dependencies: [
                 "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor",
-                "MongoClientPool",
+                "MongoClientPool", "MongoTLS",
                 "SpecRunner",
                 "MongoSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

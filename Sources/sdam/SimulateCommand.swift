@@ -4,6 +4,7 @@ import MongoSimulator
 import MongoBSON
 import SDAMCore
 import MongoWire
+import MongoTLS
 @_spi(LoopPrimitives) import PoolMonitor
 
 /// `sdam simulate`: runs a simulated deployment on 127.0.0.1 and obeys control lines on stdin.
@@ -54,10 +55,41 @@ struct SimulateCommand: ParsableCommand {
           help: "Behave like MongoDB 4.4+: report topologyVersion and hold awaitable hellos (streaming monitoring); without it, like 4.2 (clients poll).")
     var topologyVersion = false
 
+    @Option(name: .customLong("tls-certificate-key-file"),
+            help: "Speak TLS on every port with this PEM file's certificate and key (MongoDB's layout: certificate, then key).")
+    var tlsCertificateKeyFile: String?
+
+    @Option(name: .customLong("tls-ca-file"),
+            help: "With --tls-certificate-key-file: ask clients for certificates and verify them against this CA (for MONGODB-X509).")
+    var tlsCAFile: String?
+
+    @Flag(name: .customLong("tls-generate"),
+          help: "Speak TLS with certificates made now by the openssl command; prints where the CA and the client certificate are (deleted on exit).")
+    var tlsGenerate = false
+
     func validate() throws {
         if replicaSet != nil, mongos != nil {
             throw ValidationError("choose --replica-set or --mongos, not both")
         }
+        if tlsGenerate, tlsCertificateKeyFile != nil {
+            throw ValidationError("choose --tls-generate or --tls-certificate-key-file, not both")
+        }
+        if tlsCAFile != nil, tlsCertificateKeyFile == nil {
+            throw ValidationError("--tls-ca-file needs --tls-certificate-key-file")
+        }
+    }
+
+    /// The TLS configuration asked for, and generated certificates to delete at exit.
+    private func tlsConfiguration() throws -> (TLSConfiguration?, GeneratedCertificates?) {
+        if tlsGenerate {
+            let certificates = try GeneratedCertificates.generate()
+            printLine("tls ca=\(certificates.caFile) client=\(certificates.clientFile)")
+            return (TLSConfiguration(caFile: certificates.caFile, certificateKeyFile: certificates.serverFile,
+                                     requestClientCertificate: true), certificates)
+        }
+        guard let tlsCertificateKeyFile else { return (nil, nil) }
+        return (TLSConfiguration(caFile: tlsCAFile, certificateKeyFile: tlsCertificateKeyFile,
+                                 requestClientCertificate: tlsCAFile != nil), nil)
     }
 
     func run() throws {
@@ -71,15 +103,21 @@ struct SimulateCommand: ParsableCommand {
         }
         OpenFileLimit.raiseToHardLimit()
         let simulator: MongoSimulator
+        let generated: GeneratedCertificates?
         do {
+            let tls: TLSConfiguration?
+            (tls, generated) = try tlsConfiguration()
             simulator = try MongoSimulator(
                 SimulatorConfiguration(kind: kind, portBase: portBase, electionDelayMS: electionDelayMS,
-                                       topologyVersion: topologyVersion))
+                                       topologyVersion: topologyVersion, tls: tls))
         } catch {
             printLine("error \(error)")
             throw ExitCode(1)
         }
-        defer { simulator.stop() }
+        defer {
+            simulator.stop()
+            generated?.remove()
+        }
         let console = ControlConsole(simulator: simulator)
         printLine(console.readyLine)
         while let line = readLine() {
