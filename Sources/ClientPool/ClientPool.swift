@@ -51,7 +51,8 @@ public final class ClientPool: Sendable {
     ///   - logger: where the pool logs; connection-string warnings go here at `warning`.
     ///   - events: receives the SDAM and heartbeat events of the pool's monitor, in order, on a
     ///     thread of its own.
-    /// - Throws: `ClientPoolError.invalidConnectionString` naming the offending part;
+    /// - Throws: `ClientPoolError.invalidConnectionString` naming the offending part (a
+    ///   credential that breaks the auth spec's rules included);
     ///   `.unsupportedConfiguration` for `mongodb+srv://` (not supported yet), UNIX domain
     ///   sockets, options refused as above, or option combinations the SDAM spec forbids; `.monitorStartFailed`. Never
     ///   because a server is down.
@@ -81,7 +82,10 @@ public final class ClientPool: Sendable {
         do {
             settings = try ClientSettings(connectionString: connectionString)
         } catch {
-            throw .unsupportedConfiguration(error.description)
+            switch error {
+            case .invalidCredential(let error): throw .invalidConnectionString(error)
+            case .unsupportedConfiguration(let error): throw .unsupportedConfiguration(error.description)
+            }
         }
         if let refusal = OptionSupport.refusal(for: connectionString) {
             throw .unsupportedConfiguration(refusal)
@@ -93,7 +97,7 @@ public final class ClientPool: Sendable {
             logger.warning("connection string option has no effect", metadata: ["mongo.warning": "\(warning)"])
         }
         adjust(&settings)
-        let security = try ConnectionSecurity(connectionString: connectionString)
+        let security = try ConnectionSecurity(settings: settings)
         let (monitor, pools) = try Self.startMonitor(settings: settings, security: security, events: events)
         self.init(settings: settings, monitor: monitor, pools: pools, logger: logger)
     }

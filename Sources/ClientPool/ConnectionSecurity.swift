@@ -17,26 +17,13 @@ package struct ConnectionSecurity: Sendable {
         self.tls = tls
     }
 
-    /// Loads the TLS configuration the connection string asks for (local files only: no I/O
-    /// on the network).
+    /// Loads the TLS configuration the settings ask for (local files only: no I/O on the
+    /// network).
     /// - Throws: `ClientPoolError.unsupportedConfiguration` naming the file and OpenSSL's
     ///   reason (never a key's password).
-    init(connectionString: ConnectionString) throws(ClientPoolError) {
-        guard connectionString.usesTLS else {
-            self.init(tls: nil)
-            return
-        }
-        let options = connectionString.options
-        let insecure = options.tlsInsecure == true
-        let configuration = TLSConfiguration(
-            caFile: options.tlsCAFile,
-            certificateKeyFile: options.tlsCertificateKeyFile,
-            certificateKeyFilePassword: options.tlsCertificateKeyFilePassword,
-            allowInvalidCertificates: insecure || options.tlsAllowInvalidCertificates == true,
-            allowInvalidHostnames: insecure || options.tlsAllowInvalidHostnames == true
-        )
+    init(settings: ClientSettings) throws(ClientPoolError) {
         do {
-            self.init(tls: try TLSContext(role: .client, configuration: configuration))
+            self.init(tls: try TLSContext.client(for: settings.tls))
         } catch {
             throw .unsupportedConfiguration(error.description)
         }

@@ -4,6 +4,7 @@ import MongoSimulator
 import MongoBSON
 import SDAMCore
 import MongoWire
+import MongoTLS
 @_spi(LoopPrimitives) import PoolMonitor
 
 /// `sdam watch [URI]`: monitors a deployment and prints one line per event.
@@ -68,7 +69,8 @@ struct WatchCommand: ParsableCommand {
         let printer = EventPrinter(start: start, json: json, changesOnly: changes)
         let events = EventPublisher()
         events.addTimedHandler { printer.print($0, at: $1) }
-        let monitor = try TopologyMonitor(settings: settings, options: options, events: events)
+        let monitor = try TopologyMonitor(settings: settings, options: options, events: events,
+                                          tls: TLSContext.client(for: clientSettings.tls))
         let stop = WatchStop()
         stop.installSignalHandlers()
         stop.wait(seconds: duration)

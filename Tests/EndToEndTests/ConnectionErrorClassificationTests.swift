@@ -61,7 +61,7 @@ import TestSupport
     static func establish(_ uri: String, to address: String) throws -> ConnectionError? {
         let connectionString = try ConnectionString(uri)
         let settings = try ClientSettings(connectionString: connectionString)
-        let security = try ConnectionSecurity(connectionString: connectionString)
+        let security = try ConnectionSecurity(settings: settings)
         do {
             let connection = try ServerConnection.establish(to: ServerAddress(address)!, generation: 0, settings: settings, security: security)
             connection.close()

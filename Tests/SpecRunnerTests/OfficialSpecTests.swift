@@ -23,6 +23,7 @@ import Testing
         "connection-monitoring-and-pooling/cmap-format",
         "connection-monitoring-and-pooling/logging",
         "bson-corpus",
+        "auth",
     ]
 
     /// Suites that run every case: a skip there is a regression (the CMAP format skips

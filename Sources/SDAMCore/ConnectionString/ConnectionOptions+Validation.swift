@@ -45,6 +45,11 @@ extension ConnectionOptions {
         if let appName, appName.utf8.count > DriverIdentity.maxApplicationNameBytes {
             throw .invalidOption(key: "appname", reason: "must be at most \(DriverIdentity.maxApplicationNameBytes) bytes of UTF-8, got \(appName.utf8.count)")
         }
+        // Auth spec, "Connection String Options": an empty authSource MUST raise an error,
+        // with or without credentials.
+        if authSource == "" {
+            throw .invalidOption(key: "authSource", reason: "must not be empty (leave it out for the mechanism's default)")
+        }
         if let minPoolSize, let maxPoolSize, maxPoolSize > 0, minPoolSize > maxPoolSize {
             throw .conflictingOptions("minPoolSize=\(minPoolSize) is greater than maxPoolSize=\(maxPoolSize)")
         }

@@ -6,6 +6,8 @@ import MongoBSON
 /// Only structural problems and the specs' cross-option rules throw. An invalid value of a
 /// single option, or an unknown option, is not an error: it is ignored and reported in
 /// ``ConnectionString/warnings``, as the connection-string spec requires.
+///
+/// No case carries a password: the credential cases name the part at fault, never its value.
 public enum ConnectionStringError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The text does not start with `mongodb://` or `mongodb+srv://`.
     case invalidScheme(found: String)
@@ -27,6 +29,12 @@ public enum ConnectionStringError: Error, Sendable, Equatable, CustomStringConve
     case conflictingOptions(String)
     /// The `mongodb+srv` scheme's own rules: one host name, no port.
     case invalidSRV(reason: String)
+    /// `authMechanism` names no mechanism of the auth spec (MONGODB-CR, removed in MongoDB
+    /// 4.0, included).
+    case invalidAuthMechanism(found: String)
+    /// The credential breaks the auth spec's rules for `mechanism` (nil: the default,
+    /// negotiated between SCRAM-SHA-256 and SCRAM-SHA-1).
+    case invalidCredential(mechanism: AuthMechanism?, problem: CredentialProblem)
 
     public var description: String {
         switch self {
@@ -52,6 +60,12 @@ public enum ConnectionStringError: Error, Sendable, Equatable, CustomStringConve
             return "conflicting options: \(reason)"
         case .invalidSRV(let reason):
             return "invalid mongodb+srv connection string: \(reason)"
+        case .invalidAuthMechanism(let found):
+            let known = AuthMechanism.allCases.map(\.rawValue).joined(separator: ", ")
+            return "authMechanism '\(found)' is not an authentication mechanism: expected one of \(known)"
+        case .invalidCredential(let mechanism, let problem):
+            let named = mechanism.map { "authMechanism=\($0)" } ?? "the default mechanism (SCRAM-SHA-256 or SCRAM-SHA-1, negotiated)"
+            return "invalid credential for \(named): \(problem)" + problem.hint(for: mechanism)
         }
     }
 }

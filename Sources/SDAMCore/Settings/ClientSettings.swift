@@ -33,6 +33,12 @@ public struct ClientSettings: Sendable, Equatable {
     /// `maxStalenessSeconds`). `runCommand` ignores it, as the spec's generic command method
     /// must; it is here for helpers built on top.
     public var readPreference: ReadPreference = .primary
+    /// How connections use TLS; nil: plaintext. From the `tls*` options, and on by default for
+    /// `mongodb+srv` (see ``TLSSettings``).
+    public var tls: TLSSettings?
+    /// Who application connections authenticate as; nil: no authentication. Monitoring
+    /// connections never authenticate (auth spec).
+    public var credential: MongoCredential?
 
     /// Settings for `seeds` with every other option at its default.
     public init(seeds: [ServerAddress]) {
@@ -47,20 +53,28 @@ public struct ClientSettings: Sendable, Equatable {
 
     /// The settings a parsed connection string asks for: its hosts as seeds and its options.
     ///
-    /// - Throws: `TopologySettingsError` when a host is a UNIX domain socket (not monitored by
-    ///   this driver yet), when the string is `mongodb+srv://` (SRV resolution is not supported
-    ///   yet), or when the combination breaks the SDAM spec's allowed configurations.
-    public init(connectionString: ConnectionString) throws(TopologySettingsError) {
+    /// - Throws: `ClientSettingsError.unsupportedConfiguration` when a host is a UNIX domain
+    ///   socket (not monitored by this driver yet), when the string is `mongodb+srv://` (SRV
+    ///   resolution is not supported yet), or when the combination breaks the SDAM spec's
+    ///   allowed configurations; `.invalidCredential` when the credential breaks the auth
+    ///   spec's rules (see ``ConnectionString/credential``).
+    public init(connectionString: ConnectionString) throws(ClientSettingsError) {
         if connectionString.isSRV {
-            throw TopologySettingsError("mongodb+srv:// is not supported yet: SRV resolution is not implemented; list the hosts with mongodb://")
+            throw .unsupported("mongodb+srv:// is not supported yet: SRV resolution is not implemented; list the hosts with mongodb://")
         }
         var seeds: [ServerAddress] = []
         for host in connectionString.hosts {
             guard let address = host.serverAddress else {
-                throw TopologySettingsError("host \(host) is a UNIX domain socket, which this driver does not monitor yet")
+                throw .unsupported("host \(host) is a UNIX domain socket, which this driver does not monitor yet")
             }
             seeds.append(address)
         }
+        do {
+            credential = try connectionString.credential
+        } catch {
+            throw .invalidCredential(error)
+        }
+        tls = TLSSettings(connectionString: connectionString)
         let options = connectionString.options
         topology = TopologySettings(
             seeds: seeds,
@@ -86,7 +100,11 @@ public struct ClientSettings: Sendable, Equatable {
             retargets: options.enableOverloadRetargeting ?? true)
         socketTimeout = .optionalTimeout(milliseconds: options.socketTimeoutMS)
         if let readPreference = options.readPreference { self.readPreference = readPreference }
-        try topology.validate()
+        do {
+            try topology.validate()
+        } catch {
+            throw .unsupportedConfiguration(error)
+        }
     }
 
     /// Each server's connection pool options: maxPoolSize bounds the connections per server as
@@ -99,5 +117,26 @@ public struct ClientSettings: Sendable, Equatable {
     /// The pure selector these settings configure.
     public var selector: ServerSelector {
         ServerSelector(localThresholdMS: topology.localThresholdMS, heartbeatFrequencyMS: topology.heartbeatFrequencyMS)
+    }
+}
+
+/// Why `ClientSettings(connectionString:)` refused a parsed connection string.
+public enum ClientSettingsError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The credential breaks the auth spec's rules: the connection string is invalid (the
+    /// error never contains the password).
+    case invalidCredential(ConnectionStringError)
+    /// Something this driver cannot do yet (`mongodb+srv://`, UNIX domain sockets), or a
+    /// topology the SDAM spec forbids.
+    case unsupportedConfiguration(TopologySettingsError)
+
+    static func unsupported(_ reason: String) -> ClientSettingsError {
+        .unsupportedConfiguration(TopologySettingsError(reason))
+    }
+
+    public var description: String {
+        switch self {
+        case .invalidCredential(let error): return error.description
+        case .unsupportedConfiguration(let error): return error.description
+        }
     }
 }

@@ -5,7 +5,9 @@ import MongoBSON
 /// accepted with a warning that names it.
 ///
 /// - Refused: options whose neglect would weaken what the user asked for — credentials and
-///   authentication, `timeoutMS`, a SOCKS5 proxy.
+///   authentication until they work, `timeoutMS`, a SOCKS5 proxy, `tls*` options without TLS
+///   — and, for good, the mechanisms this driver will not implement (GSSAPI, PLAIN,
+///   MONGODB-AWS, MONGODB-OIDC).
 /// - TLS is in effect: `tls`/`ssl`, `tlsCAFile`, `tlsCertificateKeyFile`,
 ///   `tlsCertificateKeyFilePassword`, `tlsAllowInvalidCertificates`, `tlsAllowInvalidHostnames`,
 ///   `tlsInsecure`. This driver checks no certificate revocation (no OCSP, no CRL), so the two
@@ -15,17 +17,34 @@ import MongoBSON
 ///   compression), and `serverSelectionTryOnce`, which only single-threaded clients read.
 /// - Everything else is in effect (see the README's options table).
 public enum OptionSupport {
+    /// What works today. Lifting a "not implemented yet" refusal is one line here.
+    struct Implemented: Sendable {
+        /// TLS connections work (MongoTLS).
+        static let tls = true
+        /// Add `.scramSHA256, .scramSHA1` when SCRAM works (negotiation, `mechanism` nil, needs
+        /// both), `.x509` when MONGODB-X509 does.
+        static let mechanisms: Set<AuthMechanism> = []
+
+        static let current = Implemented(tls: tls, mechanisms: mechanisms)
+
+        var tls: Bool
+        var mechanisms: Set<AuthMechanism>
+    }
+
+    /// The mechanisms this driver authenticates with (or will): the others of the auth spec
+    /// (GSSAPI, PLAIN, MONGODB-AWS, MONGODB-OIDC) are refused for good.
+    public static let supportedMechanisms: [AuthMechanism] = [.scramSHA256, .scramSHA1, .x509]
+
     /// Why the pool cannot be created for this connection string, or nil.
     /// The text names options, never their values (a password or key file never appears).
     public static func refusal(for connectionString: ConnectionString) -> String? {
+        refusal(for: connectionString, implemented: .current)
+    }
+
+    static func refusal(for connectionString: ConnectionString, implemented: Implemented) -> String? {
         let options = connectionString.options
-        var refused: [String] = []
-        if connectionString.username != nil || connectionString.password != nil {
-            refused.append("credentials in the connection string (authentication is not implemented yet; refusing rather than connect unauthenticated)")
-        }
-        if options.authMechanism != nil || options.authMechanismProperties != nil {
-            refused.append("authMechanism/authMechanismProperties (authentication is not implemented yet)")
-        }
+        var refused = tlsRefusals(connectionString, implemented: implemented)
+        refused += credentialRefusals(connectionString, implemented: implemented)
         if options.timeoutMS != nil {
             refused.append("timeoutMS (client-side operation timeouts are not implemented yet; use socketTimeoutMS and serverSelectionTimeoutMS)")
         }
@@ -34,6 +53,65 @@ public enum OptionSupport {
         }
         guard !refused.isEmpty else { return nil }
         return "options this driver cannot honour: " + refused.joined(separator: "; ")
+    }
+
+    /// TLS asked for before it works; `tls*` options on a plaintext connection, which would be
+    /// ignored (TLS is never turned on by them implicitly).
+    private static func tlsRefusals(_ connectionString: ConnectionString, implemented: Implemented) -> [String] {
+        let options = connectionString.options
+        let tlsOptions: [(String, Bool)] = [
+            ("tlsCAFile", options.tlsCAFile != nil), ("tlsCertificateKeyFile", options.tlsCertificateKeyFile != nil),
+            ("tlsCertificateKeyFilePassword", options.tlsCertificateKeyFilePassword != nil),
+            ("tlsAllowInvalidCertificates", options.tlsAllowInvalidCertificates != nil),
+            ("tlsAllowInvalidHostnames", options.tlsAllowInvalidHostnames != nil), ("tlsInsecure", options.tlsInsecure != nil),
+            ("tlsDisableOCSPEndpointCheck", options.tlsDisableOCSPEndpointCheck != nil),
+            ("tlsDisableCertificateRevocationCheck", options.tlsDisableCertificateRevocationCheck != nil),
+        ]
+        let givenTLS = tlsOptions.filter(\.1).map(\.0)
+        // mongodb+srv (TLS by default) is refused by ClientSettings until SRV resolution works.
+        let asksForTLS = connectionString.usesTLS && !connectionString.isSRV
+        var refused: [String] = []
+        if !implemented.tls {
+            if asksForTLS {
+                refused.append("tls=true (TLS is not implemented yet; this driver refuses rather than connect in plaintext)")
+            } else if !givenTLS.isEmpty {
+                refused.append(givenTLS.joined(separator: ", ") + " (TLS is not implemented yet)")
+            }
+        } else if !connectionString.usesTLS, !givenTLS.isEmpty {
+            refused.append(givenTLS.joined(separator: ", ") + " without TLS (TLS is on only with tls=true or mongodb+srv; add tls=true)")
+        }
+        return refused
+    }
+
+    /// Mechanisms never to be implemented, those not implemented yet, and MONGODB-X509 without
+    /// a client certificate. An invalid credential is named by its error (which never holds
+    /// the password); `ClientSettings` throws it first.
+    private static func credentialRefusals(_ connectionString: ConnectionString, implemented: Implemented) -> [String] {
+        let credential: MongoCredential?
+        do {
+            credential = try connectionString.credential
+        } catch {
+            return [error.description]
+        }
+        guard let credential else { return [] }
+        if let mechanism = credential.mechanism, !supportedMechanisms.contains(mechanism) {
+            let supported = supportedMechanisms.map(\.rawValue).joined(separator: ", ")
+            return ["authMechanism=\(mechanism) is not supported by this driver; supported: \(supported)"]
+        }
+        var refused: [String] = []
+        let needed: Set<AuthMechanism> = credential.mechanism.map { [$0] } ?? [.scramSHA256, .scramSHA1]
+        if !needed.isSubset(of: implemented.mechanisms) {
+            if connectionString.username != nil {
+                refused.append("credentials in the connection string (authentication is not implemented yet; refusing rather than connect unauthenticated)")
+            }
+            if connectionString.options.authMechanism != nil || connectionString.options.authMechanismProperties != nil {
+                refused.append("authMechanism/authMechanismProperties (authentication is not implemented yet)")
+            }
+        }
+        if credential.mechanism == .x509, !connectionString.usesTLS || connectionString.options.tlsCertificateKeyFile == nil {
+            refused.append("authMechanism=MONGODB-X509 without a client certificate (it needs tls=true and tlsCertificateKeyFile)")
+        }
+        return refused
     }
 
     /// Options accepted with no effect, by name, with the reason (logged once each at pool
@@ -65,8 +143,8 @@ public enum OptionSupport {
         if options.serverSelectionTryOnce != nil {
             warnings.append("serverSelectionTryOnce has no effect on a pooled client (it is a single-threaded option)")
         }
-        if options.authSource != nil {
-            warnings.append("authSource has no effect: authentication is not implemented yet and no credentials were given")
+        if options.authSource != nil, !connectionString.configuresCredential {
+            warnings.append("authSource has no effect without credentials (no username or authMechanism is given)")
         }
         return warnings
     }
