@@ -1,0 +1,41 @@
+import Foundation
+import MongoSimulator
+import MongoBSON
+import MongoTLS
+import Testing
+import TestSupport
+
+/// PyMongo, a client we did not write, against the simulator's TLS (and authentication) server
+/// side: if PyMongo completes its handshake, verifies the certificate against the generated CA
+/// and runs commands, the simulator speaks TLS as a server should.
+@Suite(.serialized) struct SecuredInteropTests {
+    static func runPyMongo(_ uri: String) throws -> InteropResult {
+        let peer = try InteropPeer(script: "pymongo_secured.py", arguments: [uri], timeLimit: 40)
+        defer { peer.stop() }
+        let line = try peer.readLine(within: 30)
+        let result = try InteropResult(line, from: peer)
+        #expect(try peer.waitForExit(within: 10) == .exited(0), "\(peer.diagnostics)")
+        return result
+    }
+
+    @Test func pymongoVerifiesTheSimulatorsCertificateAndRunsCommandsOverTLS() throws {
+        let certificates = try TestCertificates.shared()
+        let sim = try MongoSimulator(SimulatorConfiguration(
+            kind: .replicaSet(name: "rs0", members: 3), threadName: "interop-tls",
+            tls: TLSConfiguration(certificateKeyFile: certificates.serverFile)))
+        defer { sim.stop() }
+        let result = try Self.runPyMongo("mongodb://\(sim.addresses[0])/?replicaSet=rs0&tls=true&tlsCAFile=\(certificates.caFile)")
+        #expect(result.value["ok"] as? Bool == true, "\(result.value)")
+        #expect(result.number("found") == 1)
+    }
+
+    @Test func pymongoRefusesTheSimulatorUnderAnUntrustedCA() throws {
+        let certificates = try TestCertificates.shared()
+        let sim = try MongoSimulator(SimulatorConfiguration(
+            kind: .standalone, threadName: "interop-tls-ca", tls: TLSConfiguration(certificateKeyFile: certificates.serverFile)))
+        defer { sim.stop() }
+        let result = try Self.runPyMongo("mongodb://\(sim.addresses[0])/?directConnection=true&tls=true&tlsCAFile=\(certificates.otherCAFile)&serverSelectionTimeoutMS=1500")
+        #expect(result.value["ok"] as? Bool == false)
+        #expect(result.string("error")?.contains("certificate verify failed") == true, "\(result.value)")
+    }
+}
