@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "SDAMCore", targets: ["SDAMCore"]),
         .library(name: "MongoWire", targets: ["MongoWire"]),
         .library(name: "MongoTLS", targets: ["MongoTLS"]),
+        .library(name: "MongoAuth", targets: ["MongoAuth"]),
         .library(name: "PoolMonitor", targets: ["PoolMonitor"]),
         .library(name: "MongoClientPool", targets: ["MongoClientPool"]),
         .library(name: "SpecRunner", targets: ["SpecRunner"]),
@@ -37,6 +38,10 @@ let package = Package(
         // TLS sessions over memory BIOs (the caller moves the bytes, so no SIGPIPE and no
         // blocking), the per-pool TLS context, and the cryptography authentication needs.
         .target(name: "MongoTLS", dependencies: ["COpenSSL"], path: "Sources/TLS"),
+        // Authentication without I/O: SASLprep, the SCRAM-SHA-1 and SCRAM-SHA-256 conversations
+        // (client, and a server side for the simulator), their SASL command documents and a
+        // cache of derived keys. Foundation only for SASLprep's NFKC.
+        .target(name: "MongoAuth", dependencies: ["MongoBSON", "MongoTLS"], path: "Sources/Auth"),
         // BSON values and documents, their validating parser, Extended JSON and plain JSON.
         .target(name: "MongoBSON", path: "Sources/BSON"),
         // The pure SDAM core: descriptions, the state machine, selection, check scheduling,
@@ -83,6 +88,7 @@ let package = Package(
         // Fixtures shared by the test targets: seeded randomness, resource counts, loopback peers.
         .target(name: "TestSupport", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoSimulator"], path: "Tests/TestSupport"),
         .testTarget(name: "TLSTests", dependencies: ["MongoTLS", "MongoSimulator", "PoolMonitor", "TestSupport"]),
+        .testTarget(name: "AuthTests", dependencies: ["MongoAuth", "MongoBSON", "MongoTLS"]),
         .testTarget(name: "PoolMonitorTests", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "TestSupport"]),
         .testTarget(name: "ClientPoolTests", dependencies: ["MongoClientPool", "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "TestSupport"]),
         .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "TestSupport"]),

@@ -1,5 +1,7 @@
-/// Standard base64 (RFC 4648, with padding), for Extended JSON's `$binary`.
-enum Base64 {
+/// Standard base64 (RFC 4648, with padding), for Extended JSON's `$binary` and for SCRAM's
+/// messages (MongoAuth). `package`, not public: one encoder for the whole package, and none added
+/// to MongoBSON's public API.
+package enum Base64 {
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     private static let reverse: [UInt8] = {
@@ -8,7 +10,7 @@ enum Base64 {
         return table
     }()
 
-    static func encode(_ bytes: [UInt8]) -> String {
+    package static func encode(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var i = 0
@@ -29,7 +31,7 @@ enum Base64 {
     }
 
     /// Decodes padded base64; nil for any other input.
-    static func decode(_ text: String) -> [UInt8]? {
+    package static func decode(_ text: String) -> [UInt8]? {
         let chars = Array(text.utf8)
         guard chars.count % 4 == 0 else { return nil }
         var out: [UInt8] = []
