@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "MongoClientPool",
             dependencies: [
-                "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor",
+                "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoTLS", "MongoAuth",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/ClientPool"
@@ -74,7 +74,7 @@ let package = Package(
         // files against the simulator.
         .target(name: "SpecRunner", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoClientPool", "MongoSimulator"]),
         // A simulated deployment speaking the wire protocol on loopback, for tests and demos.
-        .target(name: "MongoSimulator", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoTLS"]),
+        .target(name: "MongoSimulator", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoTLS", "MongoAuth"]),
         .executableTarget(
             name: "sdam",
             dependencies: [

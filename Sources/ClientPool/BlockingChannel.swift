@@ -73,6 +73,20 @@ struct BlockingChannel {
         return try receive(responseTo: message.requestID, maxMessageSizeBytes: maxMessageSizeBytes, until: deadline, doing: activity)
     }
 
+    /// Sends `command` to `database` over OP_MSG and returns its reply document, whatever its
+    /// `ok`, within `deadline`.
+    func command(
+        _ command: BSONDocument, database: String, requestID: Int32, deadline: UInt64?, doing activity: String
+    ) throws(ConnectionError) -> BSONDocument {
+        let message = Handshake.commandMessage(requestID: requestID, command: command, database: database)
+        let reply = try roundTrip(message, deadline: deadline, maxMessageSizeBytes: FrameDecoder.defaultMaxMessageSizeBytes, doing: activity)
+        do {
+            return try Handshake.replyDocument(of: reply, from: server)
+        } catch {
+            throw ConnectionError(kind: .invalidReply, server: server, phase: phase, reason: error.reason)
+        }
+    }
+
     /// Runs the TLS handshake (nothing in plaintext) within `deadline`.
     func handshakeTLS(until deadline: UInt64?) throws(ConnectionError) {
         var scratch = [UInt8](repeating: 0, count: 16 * 1024)

@@ -2,6 +2,7 @@ import Logging
 import MongoBSON
 import SDAMCore
 import MongoWire
+import MongoAuth
 @_spi(LoopPrimitives) import PoolMonitor
 import Synchronization
 
@@ -70,6 +71,7 @@ public final class ClientPool: Sendable {
         uri: String,
         logger: Logger,
         events: EventPublisher,
+        keyCache: ScramKeyCache = ScramKeyCache(),
         adjust: (inout ClientSettings) -> Void
     ) throws(ClientPoolError) {
         let connectionString: ConnectionString
@@ -97,7 +99,7 @@ public final class ClientPool: Sendable {
             logger.warning("connection string option has no effect", metadata: ["mongo.warning": "\(warning)"])
         }
         adjust(&settings)
-        let security = try ConnectionSecurity(settings: settings)
+        let security = try ConnectionSecurity(settings: settings, keyCache: keyCache)
         let (monitor, pools) = try Self.startMonitor(settings: settings, security: security, events: events)
         self.init(settings: settings, monitor: monitor, pools: pools, logger: logger)
     }

@@ -44,6 +44,10 @@ public enum ClientPoolError: Error, Sendable, CustomStringConvertible {
     /// not cover, a server that does not speak TLS. The server is Unknown and its pool cleared;
     /// the operation did not run (nothing is ever sent in plaintext when TLS was asked for).
     case tlsFailed(TLSFailure)
+    /// The server refused the credential, or the conversation failed (a server that does not
+    /// know the password, an iteration count below 4096). The server is Unknown to this pool and
+    /// its connection pool cleared; the operation did not run.
+    case authenticationFailed(AuthenticationFailure)
 
     public var description: String {
         switch self {
@@ -74,6 +78,8 @@ public enum ClientPoolError: Error, Sendable, CustomStringConvertible {
             failure.description
         case .tlsFailed(let failure):
             failure.description
+        case .authenticationFailed(let failure):
+            failure.description
         }
     }
 
@@ -102,8 +108,30 @@ public enum ClientPoolError: Error, Sendable, CustomStringConvertible {
         case .commandFailed(let failure): failure.server
         case .connectionPoolCleared(let failure): failure.server
         case .tlsFailed(let failure): failure.server
+        case .authenticationFailed(let failure): failure.server
         default: nil
         }
+    }
+}
+
+/// An authentication that failed: who, how, where, and why — never the password.
+public struct AuthenticationFailure: Sendable, Equatable, CustomStringConvertible {
+    public var server: ServerAddress
+    /// Nil for MONGODB-X509 without a user name (the certificate's subject is the user).
+    public var username: String?
+    /// "SCRAM-SHA-256", "SCRAM-SHA-1" or "MONGODB-X509".
+    public var mechanism: String
+    /// The authentication database (the credential's source).
+    public var database: String
+    /// The server's message or the conversation's reason.
+    public var reason: String
+    /// The server's error code (18, AuthenticationFailed, for a wrong password), when it sent one.
+    public var code: Int?
+
+    public var description: String {
+        let user = username.map { " of user \"\($0)\"" } ?? ""
+        let codeText = code.map { " (code \($0))" } ?? ""
+        return "\(mechanism) authentication\(user) on database \"\(database)\" at \(server) failed\(codeText): \(reason)"
     }
 }
 

@@ -24,6 +24,8 @@ package struct ConnectionError: Error, Sendable {
         /// (a plaintext server, no common protocol). A reset or EOF during the TLS handshake
         /// is `.network` instead: that one may be an overloaded server.
         case tls(TLSError.Kind)
+        /// The credential was refused, or the SASL conversation failed.
+        case authentication(AuthenticationFailure)
     }
 
     package var kind: Kind
@@ -47,6 +49,7 @@ package struct ConnectionError: Error, Sendable {
         case .invalidReply: phase == .beforeHandshakeCompletes ? .network : nil
         case .invalidCommand: nil
         case .tls: .network
+        case .authentication(let failure): .authentication(failure.reason)
         }
     }
 

@@ -184,6 +184,8 @@ public final class MongoClient: Sendable {
             return .commandFailed(failure)
         case .tls(let kind):
             return .tlsFailed(TLSFailure(server: error.server, kind: kind, reason: error.reason))
+        case .authentication(let failure):
+            return .authenticationFailed(failure)
         }
     }
 

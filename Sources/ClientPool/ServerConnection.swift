@@ -64,7 +64,8 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
     /// Resolves the server's host (on this application thread: it may block), connects to each
     /// resolved address in turn until one accepts, each within connectTimeoutMS, runs the TLS
     /// handshake when `security` has TLS (within the same connectTimeoutMS), then sends the
-    /// handshake and reads its reply within connectTimeoutMS.
+    /// handshake and reads its reply within connectTimeoutMS, and with credentials
+    /// authenticates (each SASL round trip within connectTimeoutMS).
     ///
     /// The connect itself is bounded by connectTimeoutMS; from the handshake on, `canceller`
     /// (a pool clear with interruptInUseConnections, or the pool closing) can interrupt it.
@@ -93,7 +94,8 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
             do {
                 let socket = try BlockingChannel.connect(to: socketAddress, server: address, deadline: deadline)
                 let stream = try secure(socket, address: address, security: security, deadline: deadline)
-                return try handshake(socket, stream: stream, address: address, generation: generation, settings: settings, canceller: canceller)
+                return try handshake(socket, stream: stream, authentication: security.authentication(for: address),
+                                     address: address, generation: generation, settings: settings, canceller: canceller)
             } catch {
                 failures.append(error)
             }
@@ -133,6 +135,7 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
     private static func handshake(
         _ socket: NonBlockingSocket,
         stream: ConnectionStream,
+        authentication: ConnectionAuthentication?,
         address: ServerAddress,
         generation: Int,
         settings: ClientSettings,
@@ -141,10 +144,12 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
         let fd = socket.fd
         canceller?.register { _ = shutdown(fd, Int32(SHUT_RDWR)) }
         let channel = BlockingChannel(stream: stream, server: address, phase: .beforeHandshakeCompletes)
-        let message = Handshake.handshakeMessage(
-            requestID: makeRequestID(), appName: settings.monitoring.appName, loadBalanced: settings.topology.loadBalanced
-        )
         do throws(ConnectionError) {
+            let opening = try authentication?.opening()
+            let message = Handshake.handshakeMessage(
+                requestID: makeRequestID(), appName: settings.monitoring.appName, loadBalanced: settings.topology.loadBalanced,
+                saslSupportedMechs: opening?.saslSupportedMechs, speculativeAuthenticate: opening?.speculativeAuthenticate
+            )
             let reply = try channel.roundTrip(
                 message,
                 deadline: BlockingChannel.deadline(after: settings.monitoring.connectTimeout),
@@ -168,6 +173,13 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
                     kind: .invalidReply, server: address, phase: .beforeHandshakeCompletes,
                     reason: "expected a serviceId in the load balancer's handshake reply (loadBalanced=true), got none: "
                         + "is \(address) a load balancer in front of mongos?")
+            }
+            if let authentication, let opening {
+                try authentication.complete(opening, helloReply: document) { command, database throws(ConnectionError) in
+                    try channel.command(command, database: database, requestID: makeRequestID(),
+                                        deadline: BlockingChannel.deadline(after: settings.monitoring.connectTimeout),
+                                        doing: "authenticating (\(command.keys.first ?? "?"))")
+                }
             }
             canceller?.unregister()
             return ServerConnection(address: address, generation: generation, socket: socket, stream: stream, handshake: document)

@@ -32,6 +32,7 @@ public final class MongoSimulator: Sendable {
         } catch {
             throw .invalidConfiguration("TLS: \(error)")
         }
+        let users = try UserDirectory(users: configuration.users)
         do {
             loop = try MonitorLoop(name: configuration.threadName)
         } catch {
@@ -42,7 +43,7 @@ public final class MongoSimulator: Sendable {
         let directory = self.directory
         let loop = self.loop
         let started = Self.run(on: loop) { () -> Result<Void, SimulatorError> in
-            let simulator = SimulatorCore(loop: loop, configuration: configuration, directory: directory, tls: tls)
+            let simulator = SimulatorCore(loop: loop, configuration: configuration, directory: directory, tls: tls, users: users)
             do throws(SimulatorError) {
                 try simulator.start()
             } catch {

@@ -8,6 +8,12 @@ public struct ServerStatistics: Sendable, Equatable {
     public var connectionsAccepted: Int
     /// Connections open now.
     public var openConnections: Int
+    /// Connections that authenticated (speculatively in the handshake, or with SASL commands
+    /// or `authenticate` after it).
+    public var authenticatedConnections: Int = 0
+    /// `saslStart`, `saslContinue` and `authenticate` commands received (the handshake's
+    /// speculative step is not one of them).
+    public var authenticationCommandsReceived: Int = 0
 }
 
 /// The live counters behind `ServerStatistics`: atomics written on the loop thread.
@@ -15,6 +21,11 @@ final class ServerCounters: Sendable {
     private let hellos = Atomic<Int>(0)
     private let accepted = Atomic<Int>(0)
     private let open = Atomic<Int>(0)
+    private let authenticated = Atomic<Int>(0)
+    private let authenticationCommands = Atomic<Int>(0)
+
+    func connectionAuthenticated() { authenticated.add(1, ordering: .relaxed) }
+    func authenticationCommandReceived() { authenticationCommands.add(1, ordering: .relaxed) }
 
     func helloReceived() { hellos.add(1, ordering: .relaxed) }
 
@@ -29,6 +40,8 @@ final class ServerCounters: Sendable {
         ServerStatistics(
             hellosReceived: hellos.load(ordering: .relaxed),
             connectionsAccepted: accepted.load(ordering: .relaxed),
-            openConnections: open.load(ordering: .relaxed))
+            openConnections: open.load(ordering: .relaxed),
+            authenticatedConnections: authenticated.load(ordering: .relaxed),
+            authenticationCommandsReceived: authenticationCommands.load(ordering: .relaxed))
     }
 }

@@ -38,6 +38,9 @@ final class SimulatedServer {
     private let readBuffer: ReadBuffer
     /// Every accepted connection speaks TLS with this context when set.
     private let tls: TLSContext?
+    /// Users, conversations and who each connection is (authentication required when the
+    /// deployment has users).
+    let authentication: ServerAuthentication
     private let listener: Listener
     private var nextConnectionID: Int64 = 1
     private var nextRequestID: Int32 = 1
@@ -51,6 +54,7 @@ final class SimulatedServer {
     init(
         loop: MonitorLoop, port: UInt16, processId: BSONObjectID, reportsTopologyVersion: Bool, readBuffer: ReadBuffer,
         tls: TLSContext? = nil,
+        users: UserDirectory = .none,
         respond: @escaping (SimulatedServer, CommandRequest, Int64) -> BSONDocument
     ) throws(SocketError) {
         self.loop = loop
@@ -58,6 +62,7 @@ final class SimulatedServer {
         self.reportsTopologyVersion = reportsTopologyVersion
         self.readBuffer = readBuffer
         self.tls = tls
+        authentication = ServerAuthentication(directory: users)
         self.respond = respond
         listener = try Listener(loop: loop, port: port)
         address = "127.0.0.1:\(listener.port)"
@@ -161,6 +166,7 @@ final class SimulatedServer {
                 self.held[connection.connectionId]?.stopWaiting()
                 self.held[connection.connectionId] = nil
                 self.dropBlockedCommand(of: connection)
+                self.authentication.connectionClosed(connection.connectionId)
                 self.counters.connectionClosed()
             })
         connections[id] = connection
@@ -193,15 +199,45 @@ final class SimulatedServer {
 
     /// Runs a command: an awaitable hello is held, anything else answered now.
     func execute(_ request: CommandRequest, message: WireMessage, on connection: ClientConnection) -> ClientConnection.Response {
+        if let reply = authenticating(request, on: connection) { return respond(with: reply, to: message) }
         switch awaitable(request) {
         case .success(let awaitable?):
             hold(request, message: message, awaitable: awaitable, on: connection)
             return .none
         case .success(nil):
-            return respond(with: answerDocument(request, connectionId: connection.connectionId), to: message)
+            var document = answerDocument(request, connectionId: connection.connectionId)
+            if request.isHello {
+                document = counting(on: connection) {
+                    authentication.decorate(hello: document, request: request.command, connection: connection.connectionId,
+                                            certificateSubject: connection.peerCertificateSubject)
+                }
+            }
+            return respond(with: document, to: message)
         case .failure(let failure):
             return respond(with: failure.document(), to: message)
         }
+    }
+
+    /// The reply to an authentication command, or Unauthorized for a command that needs an
+    /// authenticated connection; nil when the command is to run.
+    private func authenticating(_ request: CommandRequest, on connection: ClientConnection) -> BSONDocument? {
+        let reply = counting(on: connection) {
+            authentication.reply(to: request.command, database: request.database, connection: connection.connectionId,
+                                 certificateSubject: connection.peerCertificateSubject)
+        }
+        if reply != nil {
+            counters.authenticationCommandReceived()
+            return reply
+        }
+        return authentication.refusal(of: request.name, connection: connection.connectionId)
+    }
+
+    /// Runs `body`, counting the connection as authenticated when it became so.
+    private func counting<T>(on connection: ClientConnection, _ body: () -> T) -> T {
+        let before = authentication.authenticated[connection.connectionId] != nil
+        let result = body()
+        if !before, authentication.authenticated[connection.connectionId] != nil { counters.connectionAuthenticated() }
+        return result
     }
 
     /// The reply to `message` carrying `document`; `.none` when the request wants none.

@@ -38,9 +38,14 @@ public struct SimulatorConfiguration: Sendable, Equatable {
     /// TLS for every connection (the servers' certificate and key; with
     /// `requestClientCertificate`, the CA of client certificates); nil for plaintext.
     public var tls: TLSConfiguration?
+    /// The users to authenticate; with any, every command but the handshake, `ping` and the
+    /// authentication commands needs an authenticated connection.
+    public var users: [SimulatedUser]
 
     public init(kind: Kind = .standalone, portBase: UInt16 = 0, electionDelayMS: Int = 0,
-                topologyVersion: Bool = false, threadName: String = "mongo-sim", tls: TLSConfiguration? = nil) {
+                topologyVersion: Bool = false, threadName: String = "mongo-sim", tls: TLSConfiguration? = nil,
+                users: [SimulatedUser] = []) {
+        self.users = users
         self.kind = kind
         self.portBase = portBase
         self.electionDelayMS = electionDelayMS

@@ -19,6 +19,8 @@ final class SimulatorCore {
     private let readBuffer = ReadBuffer()
     /// The servers' TLS context (one for the deployment), when it speaks TLS.
     private let tls: TLSContext?
+    /// The deployment's users, their keys derived once for every server.
+    private let users: UserDirectory
     private(set) var servers: [String: SimulatedServer] = [:]
     /// Addresses in the order the servers started.
     private(set) var order: [String] = []
@@ -32,9 +34,11 @@ final class SimulatorCore {
     private let processSeed = UInt32.random(in: 0...UInt32.max)
     private var processesStarted: UInt32 = 0
 
-    init(loop: MonitorLoop, configuration: SimulatorConfiguration, directory: SimulatorDirectory, tls: TLSContext? = nil) {
+    init(loop: MonitorLoop, configuration: SimulatorConfiguration, directory: SimulatorDirectory, tls: TLSContext? = nil,
+         users: UserDirectory = .none) {
         self.loop = loop
         self.tls = tls
+        self.users = users
         self.configuration = configuration
         self.directory = directory
         nextPort = configuration.portBase == 0 ? nil : configuration.portBase
@@ -259,7 +263,7 @@ final class SimulatorCore {
         do {
             server = try SimulatedServer(
                 loop: loop, port: port, processId: processId,
-                reportsTopologyVersion: configuration.topologyVersion, readBuffer: readBuffer, tls: tls
+                reportsTopologyVersion: configuration.topologyVersion, readBuffer: readBuffer, tls: tls, users: users
             ) { [unowned self] server, request, connectionId in
                 self.respond(server, request, connectionId: connectionId)
             }

@@ -17,16 +17,24 @@ public enum Handshake {
     /// whether later checks may use `hello`; with `loadBalanced`, `hello` and
     /// `loadBalanced: true`. It carries `backpressure: "2"` and the `client` document (at most
     /// 512 bytes; see `ClientMetadata.document`).
-    /// No authentication, no `saslSupportedMechs`: monitoring connections never authenticate.
+    /// Monitoring connections never authenticate, so theirs carries neither of the two
+    /// authentication fields; an application connection with credentials adds
+    /// `saslSupportedMechs` ("source.user", when the mechanism is to be negotiated) and
+    /// `speculativeAuthenticate` (the first step of the conversation, saving a round trip).
     ///
     /// PoolMonitor adds `handshakeMessage(requestID:appName:loadBalanced:)`, which fills the
     /// metadata with what it read of the host.
-    public static func handshakeMessage(requestID: Int32, metadata: ClientMetadata, loadBalanced: Bool = false) -> WireMessage {
+    public static func handshakeMessage(
+        requestID: Int32, metadata: ClientMetadata, loadBalanced: Bool = false,
+        saslSupportedMechs: String? = nil, speculativeAuthenticate: BSONDocument? = nil
+    ) -> WireMessage {
         var command: BSONDocument = loadBalanced ? ["hello": .int32(1)] : ["isMaster": .int32(1)]
         command.append("helloOk", .bool(true))
         command.append("backpressure", .string(backpressureVersion))
         command.append("client", .document(metadata.document))
         if loadBalanced { command.append("loadBalanced", .bool(true)) }
+        if let saslSupportedMechs { command.append("saslSupportedMechs", .string(saslSupportedMechs)) }
+        if let speculativeAuthenticate { command.append("speculativeAuthenticate", .document(speculativeAuthenticate)) }
         command.append("$db", .string("admin"))
         return WireMessage(requestID: requestID, payload: .msg(OpMsg(body: command.encoded())))
     }

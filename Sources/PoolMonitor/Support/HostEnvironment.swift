@@ -100,7 +100,11 @@ public enum HostEnvironment {
 extension Handshake {
     /// The handshake with this process's client metadata (`HostEnvironment`) and `appName`:
     /// what the monitor's and the application's connections send.
-    public static func handshakeMessage(requestID: Int32, appName: String?, loadBalanced: Bool = false) -> WireMessage {
-        handshakeMessage(requestID: requestID, metadata: HostEnvironment.metadata(appName: appName), loadBalanced: loadBalanced)
+    public static func handshakeMessage(
+        requestID: Int32, appName: String?, loadBalanced: Bool = false,
+        saslSupportedMechs: String? = nil, speculativeAuthenticate: BSONDocument? = nil
+    ) -> WireMessage {
+        handshakeMessage(requestID: requestID, metadata: HostEnvironment.metadata(appName: appName), loadBalanced: loadBalanced,
+                         saslSupportedMechs: saslSupportedMechs, speculativeAuthenticate: speculativeAuthenticate)
     }
 }

@@ -4,8 +4,8 @@ import MongoBSON
 /// created ("nothing silently ignored"): an option is in effect, or refused with an error, or
 /// accepted with a warning that names it.
 ///
-/// - Refused: options whose neglect would weaken what the user asked for — credentials and
-///   authentication until they work, `timeoutMS`, a SOCKS5 proxy, `tls*` options without TLS
+/// - Refused: options whose neglect would weaken what the user asked for — `timeoutMS`, a
+///   SOCKS5 proxy, `tls*` options without TLS, MONGODB-X509 without a client certificate
 ///   — and, for good, the mechanisms this driver will not implement (GSSAPI, PLAIN,
 ///   MONGODB-AWS, MONGODB-OIDC).
 /// - TLS is in effect: `tls`/`ssl`, `tlsCAFile`, `tlsCertificateKeyFile`,
@@ -21,9 +21,9 @@ public enum OptionSupport {
     struct Implemented: Sendable {
         /// TLS connections work (MongoTLS).
         static let tls = true
-        /// Add `.scramSHA256, .scramSHA1` when SCRAM works (negotiation, `mechanism` nil, needs
-        /// both), `.x509` when MONGODB-X509 does.
-        static let mechanisms: Set<AuthMechanism> = []
+        /// SCRAM-SHA-256 and SCRAM-SHA-1 (negotiation, `mechanism` nil, needs both) and
+        /// MONGODB-X509 authenticate application connections (MongoAuth).
+        static let mechanisms: Set<AuthMechanism> = [.scramSHA256, .scramSHA1, .x509]
 
         static let current = Implemented(tls: tls, mechanisms: mechanisms)
 
