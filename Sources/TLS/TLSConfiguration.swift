@@ -18,6 +18,14 @@ public struct TLSConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// Server side: ask clients for a certificate and verify it against `caFile` when given
     /// (a client without one is still accepted; X.509 authentication then fails).
     public var requestClientCertificate: Bool
+    /// Client side: check the OCSP response the server staples, and require one from a
+    /// Must-Staple certificate (see `TLSSession.handshake()`); off with
+    /// `tlsDisableCertificateRevocationCheck`. Without verification (`allowInvalidCertificates`)
+    /// nothing is checked either way.
+    public var checkRevocation: Bool
+    /// Server side: a DER-encoded OCSP response stapled to every handshake whose client asks
+    /// for one (the status_request extension). Read once, when the context is made.
+    public var ocspResponseFile: String?
 
     public init(
         caFile: String? = nil,
@@ -25,7 +33,9 @@ public struct TLSConfiguration: Sendable, Hashable, CustomStringConvertible {
         certificateKeyFilePassword: String? = nil,
         allowInvalidCertificates: Bool = false,
         allowInvalidHostnames: Bool = false,
-        requestClientCertificate: Bool = false
+        requestClientCertificate: Bool = false,
+        checkRevocation: Bool = true,
+        ocspResponseFile: String? = nil
     ) {
         self.caFile = caFile
         self.certificateKeyFile = certificateKeyFile
@@ -33,6 +43,8 @@ public struct TLSConfiguration: Sendable, Hashable, CustomStringConvertible {
         self.allowInvalidCertificates = allowInvalidCertificates
         self.allowInvalidHostnames = allowInvalidHostnames
         self.requestClientCertificate = requestClientCertificate
+        self.checkRevocation = checkRevocation
+        self.ocspResponseFile = ocspResponseFile
     }
 
     public var description: String {
@@ -43,6 +55,8 @@ public struct TLSConfiguration: Sendable, Hashable, CustomStringConvertible {
         if allowInvalidCertificates { parts.append("allowInvalidCertificates") }
         if allowInvalidHostnames { parts.append("allowInvalidHostnames") }
         if requestClientCertificate { parts.append("requestClientCertificate") }
+        if !checkRevocation { parts.append("checkRevocation: false") }
+        if let ocspResponseFile { parts.append("ocspResponseFile: \(ocspResponseFile)") }
         return "TLSConfiguration(" + parts.joined(separator: ", ") + ")"
     }
 }

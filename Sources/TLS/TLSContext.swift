@@ -8,18 +8,22 @@ import Glibc
 /// connection.
 ///
 /// Clients: TLS 1.2 or later, the system CA store unless `caFile` names one, peer verification
-/// unless `allowInvalidCertificates`. Servers: the certificate and key of `certificateKeyFile`,
-/// optionally asking clients for their certificates.
+/// unless `allowInvalidCertificates`, a stapled OCSP response asked for and checked. Servers: the certificate and key of `certificateKeyFile`,
+/// optionally asking clients for their certificates, and stapling `ocspResponseFile` when given.
 ///
-/// `@unchecked Sendable`: the context is configured in `init` and only read afterwards; OpenSSL
-/// makes creating sessions from one `SSL_CTX` on several threads safe (its internal state,
-/// the session cache and reference counts, is guarded by OpenSSL's own locks).
+/// `@unchecked Sendable`: the context (and `ocspStaple`) is configured in `init` and only read
+/// afterwards; OpenSSL makes creating sessions from one `SSL_CTX` on several threads safe (its
+/// internal state, the session cache and reference counts, is guarded by OpenSSL's own locks),
+/// and the status callback only reads the immutable staple.
 public final class TLSContext: @unchecked Sendable {
     public enum Role: Sendable { case client, server }
 
     public let role: Role
     public let configuration: TLSConfiguration
     let context: OpaquePointer
+    /// The server's stapled OCSP response, alive as long as the `SSL_CTX` whose status
+    /// callback reads it. Set in `init` only.
+    private var ocspStaple: OCSPStaple?
 
     /// Loads the configuration.
     /// - Throws: `TLSError` of kind `configuration` naming the file that could not be used and
@@ -64,6 +68,11 @@ public final class TLSContext: @unchecked Sendable {
             throw TLSError(kind: .configuration, reason: "a TLS server needs a certificate and key file")
         }
         try loadCertificateAndKey(file, option: "certificate key file")
+        if let responseFile = configuration.ocspResponseFile {
+            let staple = try OCSPStaple(file: responseFile)
+            staple.install(on: context)
+            ocspStaple = staple
+        }
         // No session tickets: the clients here do not resume, so tickets would be wasted work.
         _ = SSL_CTX_set_num_tickets(context, 0)
         if configuration.requestClientCertificate {
@@ -105,7 +114,7 @@ public final class TLSContext: @unchecked Sendable {
         }
     }
 
-    private static func checkReadable(_ file: String, option: String) throws(TLSError) {
+    static func checkReadable(_ file: String, option: String) throws(TLSError) {
         guard access(file, R_OK) == 0 else {
             let reason = String(cString: strerror(errno))
             throw TLSError(kind: .configuration, reason: "cannot read \(option) \(file): \(reason)")

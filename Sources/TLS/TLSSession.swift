@@ -23,7 +23,7 @@ public final class TLSSession {
     public let context: TLSContext
     public let serverName: String?
     public private(set) var isHandshakeComplete = false
-    private let ssl: OpaquePointer
+    let ssl: OpaquePointer
     private let readBIO: OpaquePointer
     private let writeBIO: OpaquePointer
 
@@ -49,6 +49,10 @@ public final class TLSSession {
             SSL_set_accept_state(ssl)
         case .client:
             SSL_set_connect_state(ssl)
+            // Ask for a stapled OCSP response (status_request), checked after the handshake.
+            guard copenssl_request_ocsp_status(ssl) == 1 else {
+                throw TLSError(kind: .configuration, reason: "cannot request OCSP stapling: \(TLSError.drainErrorQueue())")
+            }
             if let serverName { try configurePeerName(serverName) }
         }
     }
@@ -83,12 +87,20 @@ public final class TLSSession {
     /// Advances the handshake with what was fed so far.
     /// - Returns: true once the handshake is complete; false when it needs more input (send
     ///   `drainOutput` first: the session may have produced a flight of its own).
-    /// - Throws: `TLSError`: certificate or host name rejected, a plaintext peer, an alert.
+    ///   A client that verifies certificates then checks the stapled OCSP response, if any,
+    ///   and requires one from a Must-Staple certificate (`checkStapledOCSPResponse`; not with
+    ///   `checkRevocation` off).
+    /// - Throws: `TLSError`: certificate or host name rejected (revoked too), a plaintext
+    ///   peer, an alert.
     public func handshake() throws(TLSError) -> Bool {
         if isHandshakeComplete { return true }
         ERR_clear_error()
         let rc = SSL_do_handshake(ssl)
         if rc == 1 {
+            let configuration = context.configuration
+            if context.role == .client, configuration.checkRevocation, !configuration.allowInvalidCertificates {
+                try checkStapledOCSPResponse()
+            }
             isHandshakeComplete = true
             return true
         }

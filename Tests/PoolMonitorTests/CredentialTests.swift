@@ -241,6 +241,13 @@ import MongoBSON
             == "TLSSettings(allowInvalidCertificates, allowInvalidHostnames, disableOCSPEndpointCheck)")
     }
 
+    @Test func onlyTheOCSPEndpointCheckOptionIsWarnedAsWithoutEffect() throws {
+        let endpoint = OptionSupport.warnings(for: try ConnectionString("mongodb://h/?tls=true&tlsDisableOCSPEndpointCheck=true"))
+        #expect(endpoint.contains { $0.hasPrefix("tlsDisableOCSPEndpointCheck has no effect") && $0.contains("stapled") }, "\(endpoint)")
+        let revocation = OptionSupport.warnings(for: try ConnectionString("mongodb://h/?tls=true&tlsDisableCertificateRevocationCheck=true"))
+        #expect(revocation.isEmpty, "it turns off the stapled OCSP check: \(revocation)")
+    }
+
     @Test(arguments: [
         ("tlsInsecure", "tlsAllowInvalidCertificates"), ("tlsInsecure", "tlsAllowInvalidHostnames"),
         ("tlsInsecure", "tlsDisableOCSPEndpointCheck"), ("tlsInsecure", "tlsDisableCertificateRevocationCheck"),

@@ -23,33 +23,8 @@ import TestSupport
         try TLSContext(role: .client, configuration: configuration ?? TLSConfiguration(caFile: certificates.caFile))
     }
 
-    /// Runs both handshakes to completion or failure, moving each side's output to the other.
-    /// - Returns: the client's error, if any.
-    @discardableResult
-    private func handshake(_ client: TLSSession, _ server: TLSSession) -> TLSError? {
-        for _ in 0..<20 {
-            var toServer: [UInt8] = []
-            client.drainOutput(into: &toServer)
-            toServer.withUnsafeBytes { server.feed($0) }
-            _ = try? server.handshake()
-            var toClient: [UInt8] = []
-            server.drainOutput(into: &toClient)
-            toClient.withUnsafeBytes { client.feed($0) }
-            do {
-                if try client.handshake(), server.isHandshakeComplete { return nil }
-            } catch {
-                return error
-            }
-        }
-        Issue.record("the handshake did not finish in 20 flights")
-        return nil
-    }
-
     private func pair(serverName: String = "localhost", client clientContext: TLSContext? = nil, server serverContext: TLSContext? = nil) throws -> (TLSSession, TLSSession, TLSError?) {
-        let c = try (clientContext ?? client()).makeSession(serverName: serverName)
-        let s = try (serverContext ?? server()).makeSession()
-        #expect(try c.handshake() == false)
-        return (c, s, handshake(c, s))
+        try InMemoryHandshake.pair(serverName: serverName, client: clientContext ?? client(), server: serverContext ?? server())
     }
 
     @Test func trustedServerCompletesTheHandshakeWithTLS12OrLater() throws {

@@ -3,15 +3,17 @@ import MongoTLS
 
 extension TLSConfiguration {
     /// The client side of the connection string's TLS options (`ClientSettings.tls`).
-    /// Revocation options have nothing to turn off: no revocation check is made (OptionSupport
-    /// warns when they are given).
+    /// `tlsDisableCertificateRevocationCheck` turns off the stapled OCSP check
+    /// (`checkRevocation`); `tlsDisableOCSPEndpointCheck` has nothing to turn off, as no OCSP
+    /// responder is ever contacted (OptionSupport warns when it is given).
     public init(client settings: TLSSettings) {
         self.init(
             caFile: settings.caFile,
             certificateKeyFile: settings.certificateKeyFile,
             certificateKeyFilePassword: settings.certificateKeyFilePassword,
             allowInvalidCertificates: settings.allowInvalidCertificates,
-            allowInvalidHostnames: settings.allowInvalidHostnames
+            allowInvalidHostnames: settings.allowInvalidHostnames,
+            checkRevocation: !settings.disableCertificateRevocationCheck
         )
     }
 }

@@ -10,8 +10,9 @@ import MongoBSON
 ///   MONGODB-AWS, MONGODB-OIDC).
 /// - TLS is in effect: `tls`/`ssl`, `tlsCAFile`, `tlsCertificateKeyFile`,
 ///   `tlsCertificateKeyFilePassword`, `tlsAllowInvalidCertificates`, `tlsAllowInvalidHostnames`,
-///   `tlsInsecure`. This driver checks no certificate revocation (no OCSP, no CRL), so the two
-///   options that turn those checks off are accepted with a warning that says so.
+///   `tlsInsecure`, `tlsDisableCertificateRevocationCheck` (turns off the check of stapled OCSP
+///   responses, the only revocation check made). No OCSP responder is ever contacted (no
+///   endpoint check), so `tlsDisableOCSPEndpointCheck` is accepted with a warning that says so.
 /// - Warned: options with no effect on `runCommand` (the command carries its own read and write
 ///   concerns: RunCommand spec) or of features not built yet (retryable reads and writes,
 ///   compression), and `serverSelectionTryOnce`, which only single-threaded clients read.
@@ -133,12 +134,8 @@ public enum OptionSupport {
         for (name, given) in notBuilt where given {
             warnings.append("\(name) has no effect yet: that feature is not built (overload retries do apply)")
         }
-        let revocation: [(String, Bool)] = [
-            ("tlsDisableOCSPEndpointCheck", options.tlsDisableOCSPEndpointCheck != nil),
-            ("tlsDisableCertificateRevocationCheck", options.tlsDisableCertificateRevocationCheck != nil),
-        ]
-        for (name, given) in revocation where given {
-            warnings.append("\(name) has no effect: this driver does not check certificate revocation (no OCSP, no CRL) in any case")
+        if options.tlsDisableOCSPEndpointCheck != nil {
+            warnings.append("tlsDisableOCSPEndpointCheck has no effect: this driver never contacts OCSP responders (it checks stapled OCSP responses only)")
         }
         if options.serverSelectionTryOnce != nil {
             warnings.append("serverSelectionTryOnce has no effect on a pooled client (it is a single-threaded option)")
