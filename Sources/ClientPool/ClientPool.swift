@@ -89,6 +89,10 @@ public final class ClientPool: Sendable {
             case .unsupportedConfiguration(let error): throw .unsupportedConfiguration(error.description)
             }
         }
+        if settings.topology.srv != nil {
+            // Until the monitor reads the records (the next step of issue 14).
+            throw .unsupportedConfiguration("mongodb+srv:// is not supported yet: the monitor does not read SRV records yet")
+        }
         if let refusal = OptionSupport.refusal(for: connectionString) {
             throw .unsupportedConfiguration(refusal)
         }

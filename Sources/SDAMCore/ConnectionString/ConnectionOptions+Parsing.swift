@@ -58,7 +58,7 @@ extension ConnectionOptions {
 
     /// Splits on `&` and each pair at its first `=`, then percent-decodes key and value. Empty
     /// segments (`a=1&&b=2`, a trailing `&`) are skipped.
-    private static func splitPairs(_ query: Substring) throws(ConnectionStringError) -> [OptionPair] {
+    static func splitPairs(_ query: Substring) throws(ConnectionStringError) -> [OptionPair] {
         var pairs: [OptionPair] = []
         for segment in query.split(separator: "&", omittingEmptySubsequences: true) {
             guard let equals = segment.firstIndex(of: "=") else {

@@ -7,16 +7,21 @@ import MongoBSON
 /// the topology lock and execute what it returns (see architecture.md, "the topology
 /// description is a value"). Every public input is one transition.
 public struct TopologyStateMachine: Sendable {
-    public let settings: TopologySettings
+    /// The settings; a `mongodb+srv://` topology's are completed once DNS gave its seeds
+    /// (`seedlistDiscovered`).
+    public internal(set) var settings: TopologySettings
     public internal(set) var description: TopologyDescription
+    /// Where the seeds stand: given, awaited from DNS, discovered, or refused.
+    public internal(set) var seedlist: SeedlistStatus
     /// CMAP generation of each server's pool, bumped whenever SDAM clears it.
     var poolGenerations: [ServerAddress: Int] = [:]
 
     /// The initial description from `settings`. Emits nothing: call `open()` for the opening
-    /// events.
+    /// events. A `mongodb+srv://` topology starts with no servers, awaiting its seed list.
     public init(settings: TopologySettings) {
         self.settings = settings
         self.description = TopologyDescription(settings: settings)
+        seedlist = settings.awaitsSeedlist ? .awaitingDNS(lastFailure: nil) : .given
         for seed in settings.seeds { poolGenerations[seed] = 0 }
         refreshDerivedFields()
     }
@@ -37,26 +42,34 @@ public struct TopologyStateMachine: Sendable {
             .topologyOpening,
             .topologyDescriptionChanged(previous: TopologyDescription(type: .unknown), new: description),
         ])
+        let before = description
+        announceSeeds(&update)
+        if description.type == .loadBalanced {
+            update.events.append(.topologyDescriptionChanged(previous: before, new: description))
+        }
+        return update
+    }
+
+    /// ServerOpening for each seed, then their monitors start; in load-balanced mode there is
+    /// no monitoring: each seed becomes a LoadBalancer at once, with its
+    /// ServerDescriptionChanged, and its pool is ready.
+    mutating func announceSeeds(_ update: inout TopologyUpdate) {
         var seen = Set<ServerAddress>()
         let seeds = settings.seeds.filter { seen.insert($0).inserted }
         for seed in seeds { update.events.append(.serverOpening(seed)) }
         guard description.type == .loadBalanced else {
-            update.actions = seeds.map(SDAMAction.startMonitoring)
-            return update
+            update.actions += seeds.map(SDAMAction.startMonitoring)
+            return
         }
-        let before = description
         for seed in seeds {
             var lb = ServerDescription(address: seed)
             lb.type = .loadBalancer
-            description.servers[seed] = lb
-            if let previous = before.servers[seed] {
+            if let previous = description.servers.updateValue(lb, forKey: seed) {
                 update.events.append(.serverDescriptionChanged(seed, previous: previous, new: lb))
             }
             update.actions.append(.markPoolReady(seed))
         }
         refreshDerivedFields()
-        update.events.append(.topologyDescriptionChanged(previous: before, new: description))
-        return update
     }
 
     /// The closing events: every server removed (ServerClosed each, monitors stopped), the

@@ -53,17 +53,18 @@ public struct ClientSettings: Sendable, Equatable {
 
     /// The settings a parsed connection string asks for: its hosts as seeds and its options.
     ///
+    /// A `mongodb+srv://` string gives settings with no seeds yet and `topology.srv` set: the
+    /// monitor reads the SRV and TXT records in the background (no I/O here) and completes
+    /// them with ``resolved(by:)``.
+    ///
     /// - Throws: `ClientSettingsError.unsupportedConfiguration` when a host is a UNIX domain
-    ///   socket (not monitored by this driver yet), when the string is `mongodb+srv://` (SRV
-    ///   resolution is not supported yet), or when the combination breaks the SDAM spec's
-    ///   allowed configurations; `.invalidCredential` when the credential breaks the auth
-    ///   spec's rules (see ``ConnectionString/credential``).
+    ///   socket (not monitored by this driver yet), or when the combination breaks the SDAM
+    ///   spec's allowed configurations; `.invalidCredential` when the credential breaks the
+    ///   auth spec's rules (see ``ConnectionString/credential``).
     public init(connectionString: ConnectionString) throws(ClientSettingsError) {
-        if connectionString.isSRV {
-            throw .unsupported("mongodb+srv:// is not supported yet: SRV resolution is not implemented; list the hosts with mongodb://")
-        }
+        let srv = SRVSeedlist(connectionString: connectionString)
         var seeds: [ServerAddress] = []
-        for host in connectionString.hosts {
+        for host in connectionString.hosts where srv == nil {
             guard let address = host.serverAddress else {
                 throw .unsupported("host \(host) is a UNIX domain socket, which this driver does not monitor yet")
             }
@@ -100,11 +101,36 @@ public struct ClientSettings: Sendable, Equatable {
             retargets: options.enableOverloadRetargeting ?? true)
         socketTimeout = .optionalTimeout(milliseconds: options.socketTimeoutMS)
         if let readPreference = options.readPreference { self.readPreference = readPreference }
+        topology.srv = srv
         do {
             try topology.validate()
         } catch {
             throw .unsupportedConfiguration(error)
         }
+    }
+
+    /// These settings completed by what DNS gave a `mongodb+srv://` client: the seeds, and
+    /// the options a TXT record may set (`replicaSet`, `loadBalanced`, and `authSource` for
+    /// the credential). Everything else stays as it is, adjustments made in code included.
+    /// - Throws: `.invalidCredential` when the TXT record's authSource breaks the auth spec's
+    ///   rules; `.unsupportedConfiguration` when the topology breaks the SDAM spec's.
+    public func resolved(by seedlist: ResolvedSeedlist) throws(ClientSettingsError) -> ClientSettings {
+        var settings = self
+        let options = seedlist.connectionString.options
+        settings.topology.seeds = seedlist.seeds
+        settings.topology.replicaSet = options.replicaSet
+        settings.topology.loadBalanced = options.loadBalanced ?? false
+        do {
+            settings.credential = try seedlist.connectionString.credential
+        } catch {
+            throw .invalidCredential(error)
+        }
+        do {
+            try settings.topology.validate()
+        } catch {
+            throw .unsupportedConfiguration(error)
+        }
+        return settings
     }
 
     /// Each server's connection pool options: maxPoolSize bounds the connections per server as
@@ -125,8 +151,8 @@ public enum ClientSettingsError: Error, Sendable, Equatable, CustomStringConvert
     /// The credential breaks the auth spec's rules: the connection string is invalid (the
     /// error never contains the password).
     case invalidCredential(ConnectionStringError)
-    /// Something this driver cannot do yet (`mongodb+srv://`, UNIX domain sockets), or a
-    /// topology the SDAM spec forbids.
+    /// Something this driver cannot do yet (UNIX domain sockets), or a topology the SDAM spec
+    /// forbids.
     case unsupportedConfiguration(TopologySettingsError)
 
     static func unsupported(_ reason: String) -> ClientSettingsError {

@@ -4,6 +4,8 @@ import MongoBSON
 /// created ("nothing silently ignored"): an option is in effect, or refused with an error, or
 /// accepted with a warning that names it.
 ///
+/// - `mongodb+srv://` is in effect: its seeds, and the TXT record's options, come from DNS in
+///   the background (`SRVSeedlist`), with TLS on unless `tls=false` is given.
 /// - Refused: options whose neglect would weaken what the user asked for — `timeoutMS`, a
 ///   SOCKS5 proxy, `tls*` options without TLS, MONGODB-X509 without a client certificate
 ///   — and, for good, the mechanisms this driver will not implement (GSSAPI, PLAIN,
@@ -69,8 +71,7 @@ public enum OptionSupport {
             ("tlsDisableCertificateRevocationCheck", options.tlsDisableCertificateRevocationCheck != nil),
         ]
         let givenTLS = tlsOptions.filter(\.1).map(\.0)
-        // mongodb+srv (TLS by default) is refused by ClientSettings until SRV resolution works.
-        let asksForTLS = connectionString.usesTLS && !connectionString.isSRV
+        let asksForTLS = connectionString.usesTLS
         var refused: [String] = []
         if !implemented.tls {
             if asksForTLS {

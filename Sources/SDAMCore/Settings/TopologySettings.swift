@@ -23,6 +23,10 @@ public struct TopologySettings: Sendable, Equatable {
     public var serverSelectionTimeout: Duration
     /// The wire protocol range this driver speaks (`clientMinWireVersion...clientMaxWireVersion`).
     public var supportedWireVersions: ClosedRange<Int>
+    /// For a `mongodb+srv://` client: where the seeds come from. Until its records are read,
+    /// `seeds` is empty; afterwards they are the records' hosts, and Sharded and Unknown
+    /// topologies keep rescanning them (polling spec).
+    public var srv: SRVSeedlist?
 
     public init(
         seeds: [ServerAddress],
@@ -62,10 +66,14 @@ public struct TopologySettings: Sendable, Equatable {
         return replicaSet != nil ? .replicaSetNoPrimary : .unknown
     }
 
+    /// Whether the seeds are still to come from DNS (a `mongodb+srv://` client before its
+    /// first answer).
+    public var awaitsSeedlist: Bool { srv != nil && seeds.isEmpty }
+
     /// Checks the spec's allowed configuration combinations.
     /// - Throws: `TopologySettingsError` naming the offending combination.
     public func validate() throws(TopologySettingsError) {
-        if seeds.isEmpty { throw TopologySettingsError("at least one seed address is required") }
+        if seeds.isEmpty, srv == nil { throw TopologySettingsError("at least one seed address is required") }
         if directConnection == true && seeds.count > 1 {
             throw TopologySettingsError("directConnection=true cannot be used with multiple seeds (\(seeds.count) given)")
         }
