@@ -28,6 +28,9 @@ let package = Package(
             path: "Sources/CLibev",
             providers: [.apt(["libev-dev"])]
         ),
+        // glibc's stub resolver (libresolv, part of libc6-dev) for SRV and TXT records: the module
+        // map links `resolv`; a shim wraps the macros Swift cannot call (res_nsearch, ns_msg_count).
+        .systemLibrary(name: "CResolv", path: "Sources/CResolv"),
         // OpenSSL 3 from Debian's libssl-dev (no pkg-config needed: the module map links ssl and
         // crypto); a shim wraps the macros Swift cannot call.
         .systemLibrary(
@@ -51,11 +54,12 @@ let package = Package(
         // The wire protocol: frames, OP_MSG, OP_QUERY/OP_REPLY, the incremental decoder and
         // the handshake documents.
         .target(name: "MongoWire", dependencies: ["MongoBSON", "SDAMCore"], path: "Sources/Wire"),
-        // The loop, sockets, name resolution, the monitors and the Topology shell.
+        // The loop, sockets, name resolution (addresses, SRV and TXT records), SRV polling, the
+        // monitors and the Topology shell.
         .target(
             name: "PoolMonitor",
             dependencies: [
-                "CLibev", "MongoBSON", "SDAMCore", "MongoWire", "MongoTLS",
+                "CLibev", "CResolv", "MongoBSON", "SDAMCore", "MongoWire", "MongoTLS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
