@@ -1,3 +1,4 @@
+import Logging
 import MongoBSON
 import SDAMCore
 import MongoWire
@@ -19,17 +20,25 @@ extension ClientPool {
     /// The one place a pool creates its monitor: it starts the monitor's thread and returns.
     /// No network I/O, never waits for a server. The servers' connection pools are connected to
     /// the topology before it opens, so they see every server join.
+    ///
+    /// A `mongodb+srv://` pool's monitor reads the records in the background; `configuration`
+    /// is completed with them before the topology takes its seeds.
     static func startMonitor(
-        settings: ClientSettings,
-        security: ConnectionSecurity,
-        events: EventPublisher
+        configuration: PoolConfiguration,
+        events: EventPublisher,
+        logger: Logger,
+        resolvers: Resolvers = Resolvers()
     ) throws(ClientPoolError) -> (any TopologyMonitoring, ServerPools) {
+        let settings = configuration.settings
         do {
             let pools = ConditionLock<ServerPools?>(nil)
             let monitor = try TopologyMonitor(
-                settings: settings.topology, options: settings.monitoring, events: events, tls: security.tls
+                settings: settings.topology, options: settings.monitoring, events: events,
+                resolver: resolvers.addresses, records: resolvers.records,
+                acceptSeedlist: { resolved throws(SeedlistError) in try configuration.accept(resolved, logger: logger) },
+                tls: configuration.security.tls
             ) { topology in
-                let made = ServerPools(topology: topology, settings: settings, security: security, events: events)
+                let made = ServerPools(topology: topology, configuration: configuration, events: events)
                 topology.setPoolSink { commands in made.handle(commands) }
                 pools.withLock { $0 = made }
             }

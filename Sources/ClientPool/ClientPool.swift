@@ -66,12 +66,13 @@ public final class ClientPool: Sendable {
     }
 
     /// `init(uri:logger:events:)` with a last word on the settings (tests name the monitor
-    /// thread).
-    convenience init(
+    /// thread, shorten SRV polling's interval) and, for tests, resolvers of their own.
+    package convenience init(
         uri: String,
         logger: Logger,
         events: EventPublisher,
         keyCache: ScramKeyCache = ScramKeyCache(),
+        resolvers: Resolvers = Resolvers(),
         adjust: (inout ClientSettings) -> Void
     ) throws(ClientPoolError) {
         let connectionString: ConnectionString
@@ -89,10 +90,6 @@ public final class ClientPool: Sendable {
             case .unsupportedConfiguration(let error): throw .unsupportedConfiguration(error.description)
             }
         }
-        if settings.topology.srv != nil {
-            // Until the monitor reads the records (the next step of issue 14).
-            throw .unsupportedConfiguration("mongodb+srv:// is not supported yet: the monitor does not read SRV records yet")
-        }
         if let refusal = OptionSupport.refusal(for: connectionString) {
             throw .unsupportedConfiguration(refusal)
         }
@@ -104,20 +101,36 @@ public final class ClientPool: Sendable {
         }
         adjust(&settings)
         let security = try ConnectionSecurity(settings: settings, keyCache: keyCache)
-        let (monitor, pools) = try Self.startMonitor(settings: settings, security: security, events: events)
-        self.init(settings: settings, monitor: monitor, pools: pools, logger: logger)
+        let configuration = PoolConfiguration(settings: settings, security: security)
+        let (monitor, pools) = try Self.startMonitor(configuration: configuration, events: events, logger: logger, resolvers: resolvers)
+        self.init(configuration: configuration, monitor: monitor, pools: pools, logger: logger)
     }
 
     /// A pool over a monitor already running (tests hand in a topology they feed themselves).
-    init(settings: ClientSettings, monitor: any TopologyMonitoring, pools: ServerPools? = nil, logger: Logger = Logger(label: "mongo.clientpool")) {
+    convenience init(settings: ClientSettings, monitor: any TopologyMonitoring, pools: ServerPools? = nil, logger: Logger = Logger(label: "mongo.clientpool")) {
+        self.init(configuration: PoolConfiguration(settings: settings, security: .plaintext), monitor: monitor, pools: pools, logger: logger)
+    }
+
+    private init(configuration: PoolConfiguration, monitor: any TopologyMonitoring, pools: ServerPools?, logger: Logger) {
         self.monitor = ConditionLock(monitor)
-        let pools = pools ?? ServerPools(topology: monitor.topology, settings: settings, events: monitor.topology.events)
+        let pools = pools ?? ServerPools(topology: monitor.topology, configuration: configuration, events: monitor.topology.events)
         monitor.topology.setPoolSink { commands in pools.handle(commands) }
-        shared = PoolShared(topology: monitor.topology, settings: settings, pools: pools, logger: logger)
+        shared = PoolShared(topology: monitor.topology, configuration: configuration, pools: pools, logger: logger)
     }
 
     deinit {
         close()
+    }
+
+    /// Where a pool's monitor looks names up: the process's bounded resolvers, or a test's.
+    package struct Resolvers: Sendable {
+        package var addresses: BoundedResolver
+        package var records: RecordResolver
+
+        package init(addresses: BoundedResolver = .shared, records: RecordResolver = .shared) {
+            self.addresses = addresses
+            self.records = records
+        }
     }
 
     // MARK: - Clients
@@ -230,7 +243,9 @@ public final class ClientPool: Sendable {
 /// (which holds its clients) is not kept alive by them.
 final class PoolShared: Sendable {
     let topology: Topology
-    let settings: ClientSettings
+    /// The settings and security of every connection (a `mongodb+srv://` pool's are completed
+    /// by DNS).
+    let configuration: PoolConfiguration
     let selector: ServerSelector
     let operationCounts = OperationCounts()
     /// One connection pool per server, shared by every client.
@@ -242,13 +257,16 @@ final class PoolShared: Sendable {
     /// Set and broadcast by `markClosed`: waits that must end when the pool closes wait on it.
     let closedSignal = ConditionLock(false)
 
-    init(topology: Topology, settings: ClientSettings, pools: ServerPools, logger: Logger) {
+    init(topology: Topology, configuration: PoolConfiguration, pools: ServerPools, logger: Logger) {
         self.topology = topology
-        self.settings = settings
+        self.configuration = configuration
         self.pools = pools
         self.logger = logger
-        selector = settings.selector
+        selector = configuration.settings.selector
     }
+
+    /// The pool's settings (a `mongodb+srv://` pool's completed once DNS gave its seeds).
+    var settings: ClientSettings { configuration.settings }
 
     var isClosed: Bool { closed.load(ordering: .acquiring) }
 

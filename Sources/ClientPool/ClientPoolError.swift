@@ -12,8 +12,13 @@ public enum ClientPoolError: Error, Sendable, CustomStringConvertible {
     /// The connection string is malformed; the parser's error names the offending part.
     case invalidConnectionString(ConnectionStringError)
     /// The connection string is well formed but asks for something this driver cannot do
-    /// (`mongodb+srv://`, UNIX domain sockets) or a topology the SDAM spec forbids.
+    /// (UNIX domain sockets) or a topology the SDAM spec forbids.
     case unsupportedConfiguration(String)
+    /// A `mongodb+srv://` pool's SRV or TXT records break the initial seedlist discovery
+    /// spec's rules (a target outside the parent domain, two TXT records, a TXT option not
+    /// allowed, srvMaxHosts with a TXT replicaSet, ...): operations fail with this at once,
+    /// not after serverSelectionTimeoutMS, until the records are fixed.
+    case invalidSeedlist(SeedlistError)
     /// The monitor could not be started (no thread, no event loop).
     case monitorStartFailed(String)
     /// `close()` was called: waiting poppers and selections fail with this, and so does every
@@ -55,6 +60,8 @@ public enum ClientPoolError: Error, Sendable, CustomStringConvertible {
             "invalid connection string: \(error)"
         case .unsupportedConfiguration(let reason):
             "unsupported configuration: \(reason)"
+        case .invalidSeedlist(let error):
+            "mongodb+srv: no seed list: \(error)"
         case .monitorStartFailed(let reason):
             "the client pool could not start its monitor: \(reason)"
         case .poolClosed:
@@ -164,13 +171,18 @@ public struct ServerSelectionTimeout: Sendable, CustomStringConvertible {
     public var reason: String
     /// Sorted by address.
     public var servers: [Server]
+    /// For a `mongodb+srv://` pool whose records were never read: why the last lookup failed
+    /// ("SRV lookup of _mongodb._tcp.cluster0.example.net failed: NXDOMAIN").
+    public var seedlistFailure: String?
 
     public init(
         operation: ServerSelectionOperation,
         timeoutMS: Int,
         topology: TopologyDescription,
-        reason: String
+        reason: String,
+        seedlistFailure: String? = nil
     ) {
+        self.seedlistFailure = seedlistFailure
         self.operation = operation
         self.timeoutMS = timeoutMS
         topologyType = topology.type
@@ -188,8 +200,9 @@ public struct ServerSelectionTimeout: Sendable, CustomStringConvertible {
             let error = server.error.map { ", last error: \($0)" } ?? ""
             return "\(server.address) \(server.type.rawValue), \(rtt)\(error)"
         }.joined(separator: "; ")
+        let seeds = seedlistFailure.map { "; the seed list is not known yet: \($0)" } ?? ""
         return "server selection for \(operation) timed out after serverSelectionTimeoutMS \(timeoutMS) "
-            + "(topology type \(topologyType.rawValue)): \(reason); servers: \(listing)"
+            + "(topology type \(topologyType.rawValue)): \(reason); servers: \(listing)\(seeds)"
     }
 }
 

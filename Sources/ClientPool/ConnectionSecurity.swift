@@ -25,6 +25,12 @@ package struct ConnectionSecurity: Sendable {
         self.keyCache = keyCache
     }
 
+    /// The same TLS context and key cache with another credential (a `mongodb+srv://` pool's
+    /// once its TXT record gave the authSource).
+    func with(credential: MongoCredential?) -> ConnectionSecurity {
+        ConnectionSecurity(tls: tls, credential: credential, keyCache: keyCache)
+    }
+
     /// The authentication of one connection to `server`, or nil without credentials.
     func authentication(for server: ServerAddress) -> ConnectionAuthentication? {
         credential.map { ConnectionAuthentication(credential: $0, keyCache: keyCache, server: server) }

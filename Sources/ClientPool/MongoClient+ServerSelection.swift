@@ -23,7 +23,8 @@ extension MongoClient {
     ///   - deprioritized: servers a retried operation already failed on: used only when
     ///     nothing else is suitable.
     /// - Throws: `ClientPoolError.selectionRefused` at once for an invalid read preference
-    ///   (e.g. maxStalenessSeconds too small) or an incompatible topology;
+    ///   (e.g. maxStalenessSeconds too small) or an incompatible topology; `.invalidSeedlist`
+    ///   at once when a `mongodb+srv://` pool's records break the spec's rules;
     ///   `.serverSelectionTimeout` after serverSelectionTimeoutMS, naming the operation, the
     ///   topology type and every server with its type, RTT and last error; `.poolClosed`.
     @available(*, noasync, message: "blocks the calling thread; call it from a thread of your own, not from a Task")
@@ -59,6 +60,7 @@ extension MongoClient {
         var generator = SplitMix64(seed: UInt64.random(in: .min ... .max))
         while true {
             guard !shared.isClosed else { throw .poolClosed }
+            if let refusal = snapshot.seedlist.refusal { throw .invalidSeedlist(refusal) }
             let counts = shared.operationCounts.all
             do {
                 if let server = try shared.selector.select(
@@ -77,9 +79,9 @@ extension MongoClient {
             let now = MonotonicClock.nanoseconds()
             guard now < deadline else {
                 let reason = shared.selector.reasonForTimeout(for: operation, in: snapshot.description)
-                throw .serverSelectionTimeout(
-                    ServerSelectionTimeout(operation: operation, timeoutMS: timeoutMS, topology: snapshot.description, reason: reason)
-                )
+                throw .serverSelectionTimeout(ServerSelectionTimeout(
+                    operation: operation, timeoutMS: timeoutMS, topology: snapshot.description, reason: reason,
+                    seedlistFailure: snapshot.seedlist.timeoutNote(srvName: shared.settings.topology.srv?.srvName)))
             }
             // Requests coalesce in the topology (one per minHeartbeatFrequencyMS for every
             // waiter together); waking when the next one will count keeps the rhythm.

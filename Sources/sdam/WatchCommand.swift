@@ -91,6 +91,8 @@ struct EventPrinter: Sendable {
     static func isChange(_ event: MonitoringEvent) -> Bool {
         switch event {
         case .sdam: true
+        case .srv(let srv):
+            if case .lookupStarted = srv { false } else { true }
         case .serverHeartbeatStarted, .serverHeartbeatSucceeded, .serverHeartbeatFailed: false
         case .pool(let pool):
             switch pool {

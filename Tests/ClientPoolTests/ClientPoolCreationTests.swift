@@ -19,14 +19,14 @@ struct ClientPoolCreationTests {
         #expect { _ = try ClientPool(uri: "http://a") } throws: { "\($0)".contains("must start with 'mongodb://'") }
     }
 
-    @Test("mongodb+srv:// fails clearly as not supported yet")
-    func srvIsNotSupportedYet() {
-        #expect {
-            _ = try ClientPool(uri: "mongodb+srv://cluster.example.com")
-        } throws: { error in
-            guard case ClientPoolError.unsupportedConfiguration = error else { return false }
-            return "\(error)".contains("not supported yet")
-        }
+    @Test("mongodb+srv:// makes a pool at once: no DNS on the caller's thread, no seeds yet, TLS on")
+    func srvPoolStartsWithoutSeeds() throws {
+        let start = ContinuousClock.now
+        let pool = try ClientPool(uri: "mongodb+srv://cluster0.invalid/?serverSelectionTimeoutMS=1000")
+        defer { pool.close() }
+        #expect(ContinuousClock.now - start < .milliseconds(500))
+        #expect(pool.settings.tls != nil && pool.settings.topology.srv?.srvName == "_mongodb._tcp.cluster0.invalid")
+        #expect(pool.topology.description.servers.isEmpty)
     }
 
     @Test("options reach the pool's settings; unset ones take the specs' defaults")

@@ -18,7 +18,7 @@ import Testing
             switch event {
             case .sdam(.serverClosed(let a)): line = "serverClosed \(a)"
             case .sdam(.serverOpening(let a)): line = "serverOpening \(a)"
-            case .sdam, .pool: line = event.name
+            case .sdam, .pool, .srv: line = event.name
             case .serverHeartbeatStarted(let a, _): line = "started \(a)"
             case .serverHeartbeatSucceeded(let a, _, _, _): line = "succeeded \(a)"
             case .serverHeartbeatFailed(let a, _, _, _): line = "failed \(a)"

@@ -32,7 +32,7 @@ import TestSupport
                 #expect(ms >= 0 && !awaited)
                 seen.withLock { $0.append("heartbeat_succeeded") }
             case .serverHeartbeatFailed: seen.withLock { $0.append("heartbeat_failed") }
-            case .pool: break
+            case .pool, .srv: break
             }
         }
         let settings = TopologySettings(seeds: [server.address])

@@ -10,8 +10,9 @@ import SDAMCore
 /// pool closed and its connections with it.
 final class ServerPools: Sendable {
     private let topology: Topology
-    private let settings: ClientSettings
-    private let security: ConnectionSecurity
+    /// The pool's settings and security, read when a server's pool is made (a `mongodb+srv://`
+    /// pool's are complete by the time its first server joins).
+    private let configuration: PoolConfiguration
     private let events: EventPublisher
     private let pools = ConditionLock<State>(State())
     /// The periodic background runs (they only take locks and queue work).
@@ -23,10 +24,13 @@ final class ServerPools: Sendable {
         var runsScheduled = false
     }
 
-    init(topology: Topology, settings: ClientSettings, security: ConnectionSecurity = .plaintext, events: EventPublisher) {
+    convenience init(topology: Topology, settings: ClientSettings, security: ConnectionSecurity = .plaintext, events: EventPublisher) {
+        self.init(topology: topology, configuration: PoolConfiguration(settings: settings, security: security), events: events)
+    }
+
+    init(topology: Topology, configuration: PoolConfiguration, events: EventPublisher) {
         self.topology = topology
-        self.settings = settings
-        self.security = security
+        self.configuration = configuration
         self.events = events
     }
 
@@ -87,8 +91,8 @@ final class ServerPools: Sendable {
     }
 
     private func makePool(_ address: ServerAddress, generation: Int) -> ServerConnectionPool<ServerConnection> {
-        let settings = self.settings
-        let security = self.security
+        let settings = configuration.settings
+        let security = configuration.security
         let events = self.events
         let topology = self.topology
         return ServerConnectionPool<ServerConnection>(
@@ -121,7 +125,7 @@ final class ServerPools: Sendable {
     /// Background runs (idle connections closed, minPoolSize populated) every 100 ms while
     /// either option asks for them; none otherwise.
     private func scheduleBackgroundRuns() {
-        let options = settings.connectionPool
+        let options = configuration.settings.connectionPool
         guard options.minPoolSize > 0 || options.maxIdleTime != nil else { return }
         let start = pools.withLock { s -> Bool in
             guard !s.runsScheduled, !s.closed else { return false }

@@ -9,10 +9,11 @@ import MongoWire
 final class MonitorCore {
     let loop: MonitorLoop
     let topology: Topology
-    let settings: TopologySettings
     let options: MonitorOptions
     /// Where host names are resolved: the process's bounded resolver, or a test's.
     let resolver: BoundedResolver
+    /// Reads a `mongodb+srv://` topology's records; nil for a seed list given in the URI.
+    private(set) var srvMonitor: SRVMonitor?
     /// Opens monitoring connections: non-blocking TCP, with TLS when the pool asks for it, or a
     /// test's own.
     let connectionFactory: MonitorConnectionFactory
@@ -34,9 +35,21 @@ final class MonitorCore {
         loop.preconditionInLoop()
         self.loop = loop
         self.topology = topology
-        settings = topology.settings
         self.options = options
         streamingEnabled = options.streamingEnabled(environment: ProcessEnvironment.variables)
+    }
+
+    /// The topology's settings now (a `mongodb+srv://` topology's are completed by DNS).
+    var settings: TopologySettings { topology.settings }
+
+    /// Starts reading the records of a `mongodb+srv://` topology that awaits its seeds (the
+    /// lookups run off the loop); nothing for other topologies.
+    func startSeedlistDiscovery(records: RecordResolver, accept: @escaping SeedlistAcceptor) {
+        let settings = self.settings
+        guard !closed, srvMonitor == nil, settings.awaitsSeedlist, let seedlist = settings.srv else { return }
+        let monitor = SRVMonitor(loop: loop, context: self, seedlist: seedlist, records: records, accept: accept)
+        srvMonitor = monitor
+        monitor.start()
     }
 
     /// A Sendable handle to come back to this core from another thread (name resolution).
@@ -99,6 +112,8 @@ final class MonitorCore {
     /// Stops every monitor and closes every socket.
     func stopAll() {
         closed = true
+        srvMonitor?.stop()
+        srvMonitor = nil
         for monitor in monitors.values { monitor.stop() }
         monitors.removeAll()
     }

@@ -36,16 +36,36 @@ public final class TopologyMonitor: Sendable {
 
     /// `init(settings:options:events:)`, with `beforeOpening` run on the topology before the
     /// monitor opens it (the client pool connects its connection pools there).
+    ///
+    /// A `mongodb+srv://` topology (`settings.srv`) starts with no servers; its records are
+    /// read on `records` (off the loop) once the loop runs, and `acceptSeedlist` turns them
+    /// into the topology's settings (by default: the seeds and the TXT options, validated).
     package convenience init(
         settings: TopologySettings,
         options: MonitorOptions = MonitorOptions(),
         events: EventPublisher = EventPublisher(),
         resolver: BoundedResolver = .shared,
+        records: RecordResolver = .shared,
+        acceptSeedlist: SeedlistAcceptor? = nil,
         tls: TLSContext? = nil,
         beforeOpening: (Topology) -> Void
     ) throws {
-        try self.init(settings: settings, options: options, events: events, resolver: resolver,
-                      usesTLS: tls != nil, connectionFactory: { MonitorConnection.factory(tls: tls) }, beforeOpening: beforeOpening)
+        try self.init(settings: settings, options: options, events: events, resolver: resolver, records: records,
+                      acceptSeedlist: acceptSeedlist, usesTLS: tls != nil, connectionFactory: { MonitorConnection.factory(tls: tls) },
+                      beforeOpening: beforeOpening)
+    }
+
+    /// What DNS gave, as the topology's settings: the seeds and the TXT options, validated.
+    static func defaultAcceptor(_ topology: Topology) -> SeedlistAcceptor {
+        { resolved throws(SeedlistError) in
+            let settings = topology.settings.resolved(by: resolved)
+            do throws(TopologySettingsError) {
+                try settings.validate()
+            } catch {
+                throw .unusable(name: topology.settings.srv?.srvName ?? "the SRV name", reason: error.description)
+            }
+            return settings
+        }
     }
 
     /// The designated initializer; `connectionFactory` makes the loop's connection factory
@@ -55,6 +75,8 @@ public final class TopologyMonitor: Sendable {
         options: MonitorOptions,
         events: EventPublisher,
         resolver: BoundedResolver,
+        records: RecordResolver = .shared,
+        acceptSeedlist: SeedlistAcceptor? = nil,
         usesTLS: Bool = false,
         connectionFactory: @escaping @Sendable () -> MonitorConnectionFactory,
         beforeOpening: (Topology) -> Void
@@ -76,6 +98,7 @@ public final class TopologyMonitor: Sendable {
                                           usesTLS: usesTLS, connectionFactory: connectionFactory())
             core.value = monitorCore
             monitorCore.perform(topology.open())
+            monitorCore.startSeedlistDiscovery(records: records, accept: acceptSeedlist ?? Self.defaultAcceptor(topology))
         }
     }
 

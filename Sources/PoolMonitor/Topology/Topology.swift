@@ -11,7 +11,9 @@ import MongoWire
 /// broadcast, so every thread waiting in server selection re-runs selection at once
 /// (architecture rule 3). Readers take a snapshot and work on it without the lock.
 public final class Topology: Sendable {
-    public let settings: TopologySettings
+    /// The settings; a `mongodb+srv://` topology's are completed (seeds, TXT options) when DNS
+    /// gave its seed list.
+    public var settings: TopologySettings { state.withLock { $0.machine.settings } }
 
     struct State: Sendable {
         var machine: TopologyStateMachine
@@ -63,6 +65,8 @@ public final class Topology: Sendable {
     public struct Snapshot: Sendable {
         public var description: TopologyDescription
         public var version: UInt64
+        /// Where the seeds stand (a `mongodb+srv://` topology's wait for DNS, or its refusal).
+        public var seedlist: SeedlistStatus = .given
     }
 
     /// Why a wait on the topology ended without a result.
@@ -73,7 +77,6 @@ public final class Topology: Sendable {
 
     /// Creates the topology in its initial state. No I/O, no thread.
     public init(settings: TopologySettings, events: EventPublisher = EventPublisher()) {
-        self.settings = settings
         self.events = events
         state = ConditionLock(State(machine: TopologyStateMachine(settings: settings)))
     }
@@ -93,7 +96,7 @@ public final class Topology: Sendable {
     // MARK: - Reading
 
     public var snapshot: Snapshot {
-        state.withLock { Snapshot(description: $0.machine.description, version: $0.version) }
+        state.withLock { Snapshot(description: $0.machine.description, version: $0.version, seedlist: $0.machine.seedlist) }
     }
 
     public var description: TopologyDescription { snapshot.description }
@@ -112,7 +115,7 @@ public final class Topology: Sendable {
     public func waitForChange(after version: UInt64, until deadline: UInt64?) throws(WaitError) -> Snapshot? {
         let result: Result<Snapshot, WaitError>? = state.wait(until: deadline) { s in
             if s.closed { return .failure(.closed) }
-            if s.version != version { return .success(Snapshot(description: s.machine.description, version: s.version)) }
+            if s.version != version { return .success(Snapshot(description: s.machine.description, version: s.version, seedlist: s.machine.seedlist)) }
             return nil
         }
         switch result {
@@ -237,6 +240,46 @@ public final class Topology: Sendable {
         return now + window
     }
 
+    // MARK: - mongodb+srv
+
+    /// The first usable answer of a `mongodb+srv://` topology's DNS lookup: `resolved` (its
+    /// settings with the seeds and the TXT options) replaces the settings and the seeds join.
+    /// - Returns: the actions for the monitor (start monitoring the seeds).
+    @discardableResult
+    package func seedlistDiscovered(_ resolved: TopologySettings) -> [SDAMAction] {
+        transition { s in
+            guard !s.closed else { return TopologyUpdate() }
+            return s.machine.seedlistDiscovered(resolved)
+        }
+    }
+
+    /// A lookup brought no seeds: waiting selections look again (an invalid result fails them
+    /// at once; a failed lookup is named when they time out).
+    package func seedlistFailed(_ error: SeedlistError) {
+        let changed = state.withLock { s -> Bool in
+            guard !s.closed, s.machine.seedlistFailed(error) else { return false }
+            s.version &+= 1
+            return true
+        }
+        if changed { state.broadcast() }
+    }
+
+    /// A rescan's verified hosts (polling spec): servers no longer listed leave, new ones join
+    /// (within srvMaxHosts), in a Sharded or Unknown topology.
+    /// - Returns: the actions for the monitor, and what changed.
+    package func srvRescanned(
+        validHosts: [ServerAddress], using generator: inout some RandomNumberGenerator
+    ) -> (actions: [SDAMAction], changes: SRVHostChanges) {
+        var changes = SRVHostChanges()
+        let actions = transition { s in
+            guard !s.closed else { return TopologyUpdate() }
+            let result = s.machine.srvRescanned(validHosts: validHosts, using: &generator)
+            changes = result.changes
+            return result.update
+        }
+        return (actions, changes)
+    }
+
     /// Publishes heartbeat events in order with the SDAM events. A heartbeat that ended already
     /// (its server was removed, see `transition`) publishes nothing more.
     func publish(_ events: [MonitoringEvent]) {
@@ -248,7 +291,7 @@ public final class Topology: Sendable {
                     return true
                 case .serverHeartbeatSucceeded(let address, _, _, _), .serverHeartbeatFailed(let address, _, _, _):
                     return s.heartbeatsInFlight.removeValue(forKey: address) != nil
-                case .sdam, .pool:
+                case .sdam, .pool, .srv:
                     return true
                 }
             }

@@ -22,6 +22,7 @@ extension MonitoringEvent {
         case .serverHeartbeatSucceeded: "serverHeartbeatSucceeded"
         case .serverHeartbeatFailed: "serverHeartbeatFailed"
         case .pool(let event): event.camelCaseName
+        case .srv(let event): event.name
         }
     }
 
@@ -89,6 +90,8 @@ extension MonitoringEvent {
                 break
             }
             return fields
+        case .srv(let event):
+            return event.jsonFields
         }
     }
 
@@ -105,6 +108,7 @@ extension MonitoringEvent {
 
     /// One human-readable line (`sdam watch` without `--json`).
     public var humanLine: String {
+        if case .srv(let event) = self { return event.humanLine }
         let fields = jsonFields
         func field(_ key: String) -> JSONValue? { fields.first(where: { $0.0 == key })?.1 }
         var parts = [name]

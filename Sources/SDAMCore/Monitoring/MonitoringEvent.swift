@@ -13,4 +13,6 @@ public enum MonitoringEvent: Sendable {
     case serverHeartbeatSucceeded(ServerAddress, durationMS: Double, reply: BSONDocument, awaited: Bool)
     /// A check failed; `error` names the server and says what went wrong.
     case serverHeartbeatFailed(ServerAddress, durationMS: Double, error: String, awaited: Bool)
+    /// A `mongodb+srv://` topology's DNS lookup: the initial one and SRV polling's rescans.
+    case srv(SRVEvent)
 }

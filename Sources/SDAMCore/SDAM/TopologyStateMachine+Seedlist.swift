@@ -25,6 +25,13 @@ public enum SeedlistStatus: Sendable, Equatable {
         if case .awaitingDNS(let failure) = self { return failure }
         return nil
     }
+
+    /// What a selection that timed out says about the seeds: the last lookup's failure, or
+    /// that the first lookup (of `srvName`) has not answered; nil once the seeds are known.
+    public func timeoutNote(srvName: String?) -> String? {
+        guard case .awaitingDNS(let failure) = self else { return nil }
+        return failure?.description ?? "the SRV lookup of \(srvName ?? "the SRV name") has not answered yet"
+    }
 }
 
 // MARK: - mongodb+srv: the seed list and its rescans

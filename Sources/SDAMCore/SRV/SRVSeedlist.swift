@@ -206,6 +206,9 @@ public enum SeedlistError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The options with the records break the URI rules (srvMaxHosts with replicaSet,
     /// loadBalanced=true with several hosts, ...).
     case invalidOptions(name: String, ConnectionStringError)
+    /// The settings the records give break a rule of this driver or of SDAM (an authSource
+    /// the credential's mechanism refuses, say).
+    case unusable(name: String, reason: String)
 
     /// Whether waiting cannot help: the records were read and break the spec's rules, so
     /// operations fail at once instead of after serverSelectionTimeoutMS.
@@ -230,6 +233,8 @@ public enum SeedlistError: Error, Sendable, Equatable, CustomStringConvertible {
             "TXT record of \(name) is malformed: \(error)"
         case .invalidOptions(let name, let error):
             "the records of \(name) make the connection string invalid: \(error)"
+        case .unusable(let name, let reason):
+            "the records of \(name) give settings that cannot be used: \(reason)"
         }
     }
 }

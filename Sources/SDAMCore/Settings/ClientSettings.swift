@@ -116,10 +116,7 @@ public struct ClientSettings: Sendable, Equatable {
     ///   rules; `.unsupportedConfiguration` when the topology breaks the SDAM spec's.
     public func resolved(by seedlist: ResolvedSeedlist) throws(ClientSettingsError) -> ClientSettings {
         var settings = self
-        let options = seedlist.connectionString.options
-        settings.topology.seeds = seedlist.seeds
-        settings.topology.replicaSet = options.replicaSet
-        settings.topology.loadBalanced = options.loadBalanced ?? false
+        settings.topology = topology.resolved(by: seedlist)
         do {
             settings.credential = try seedlist.connectionString.credential
         } catch {

@@ -66,6 +66,17 @@ public struct TopologySettings: Sendable, Equatable {
         return replicaSet != nil ? .replicaSetNoPrimary : .unknown
     }
 
+    /// These settings with what DNS gave a `mongodb+srv://` client: its seeds, and the
+    /// `replicaSet` and `loadBalanced` a TXT record may set. Not validated: see `validate()`.
+    public func resolved(by seedlist: ResolvedSeedlist) -> TopologySettings {
+        var settings = self
+        let options = seedlist.connectionString.options
+        settings.seeds = seedlist.seeds
+        settings.replicaSet = options.replicaSet
+        settings.loadBalanced = options.loadBalanced ?? false
+        return settings
+    }
+
     /// Whether the seeds are still to come from DNS (a `mongodb+srv://` client before its
     /// first answer).
     public var awaitsSeedlist: Bool { srv != nil && seeds.isEmpty }
