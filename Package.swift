@@ -76,7 +76,10 @@ let package = Package(
         // Runs the official JSON spec tests; shared by `sdam spec-test` and the test suite.
         // The CMAP format drives the real per-server pool (MongoClientPool), its integration
         // files against the simulator.
-        .target(name: "SpecRunner", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoClientPool", "MongoSimulator"]),
+        .target(name: "SpecRunner", dependencies: [
+            "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoClientPool", "MongoSimulator", "MongoTLS",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // A simulated deployment speaking the wire protocol on loopback, for tests and demos.
         .target(name: "MongoSimulator", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoTLS", "MongoAuth"]),
         .executableTarget(
@@ -100,7 +103,7 @@ let package = Package(
         // The story on loopback: the monitor and the pool against the simulated deployment.
         // Only `import MongoClientPool` in its test file: what an application sees.
         .testTarget(name: "PublicAPITests", dependencies: ["MongoClientPool", "MongoSimulator"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoClientPool", "MongoSimulator", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoClientPool", "MongoSimulator", "SpecRunner", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

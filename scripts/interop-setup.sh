@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up the Python peers the interop tests run against (Tests/Interop): a virtual environment
-# at .build-venv/ with PyMongo and MockupDB from PyPI. Installs only what is missing, so a second
+# at .build-venv/ with PyMongo and MockupDB from PyPI, and dnslib for the tests' DNS server. Installs only what is missing, so a second
 # run takes well under a second. The Swift tests fail, naming this script, when it has not run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,10 +34,11 @@ if [ ! -x "$PY" ]; then
   }
 fi
 
-# One import of both packages decides whether anything needs installing.
-if ! "$PY" -c 'import pymongo, mockupdb' >/dev/null 2>&1; then
-  echo "interop-setup: installing pymongo and mockupdb into $VENV" >&2
-  "$PY" -m pip install -q --disable-pip-version-check pymongo mockupdb ||
-    fail "pip could not install pymongo and mockupdb from PyPI into $VENV"
-  "$PY" -c 'import pymongo, mockupdb' || fail "pymongo or mockupdb still does not import after pip install"
+# One import of the packages decides whether anything needs installing. dnslib is the DNS
+# server of the seedlist discovery tests (scripts/dns/test-dns-server.py).
+if ! "$PY" -c 'import pymongo, mockupdb, dnslib' >/dev/null 2>&1; then
+  echo "interop-setup: installing pymongo, mockupdb and dnslib into $VENV" >&2
+  "$PY" -m pip install -q --disable-pip-version-check pymongo mockupdb dnslib ||
+    fail "pip could not install pymongo, mockupdb and dnslib from PyPI into $VENV"
+  "$PY" -c 'import pymongo, mockupdb, dnslib' || fail "pymongo, mockupdb or dnslib still does not import after pip install"
 fi

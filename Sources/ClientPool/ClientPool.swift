@@ -19,8 +19,12 @@ import Synchronization
 public final class ClientPool: Sendable {
     /// The deployment as the monitor knows it.
     public var topology: Topology { shared.topology }
-    /// The options the pool was created with.
+    /// The options the pool was created with (a `mongodb+srv://` pool's completed with its
+    /// seeds and TXT options once DNS gave them).
     public var settings: ClientSettings { shared.settings }
+    /// What DNS gave a `mongodb+srv://` pool: the seeds, every valid host, and the connection
+    /// string as if written with them and the TXT options. Nil until then, and for other pools.
+    public var resolvedSeedlist: ResolvedSeedlist? { shared.configuration.seedlist }
 
     let shared: PoolShared
     /// Released by `close()`: the monitor's event loop keeps its epoll and eventfd descriptors

@@ -11,6 +11,7 @@ final class PoolConfiguration: Sendable {
     private struct Current {
         var settings: ClientSettings
         var security: ConnectionSecurity
+        var seedlist: ResolvedSeedlist?
     }
 
     private let current: ConditionLock<Current>
@@ -21,6 +22,9 @@ final class PoolConfiguration: Sendable {
 
     var settings: ClientSettings { current.withLock { $0.settings } }
     var security: ConnectionSecurity { current.withLock { $0.security } }
+    /// What DNS gave a `mongodb+srv://` pool (its effective connection string included); nil
+    /// before, and for other pools.
+    var seedlist: ResolvedSeedlist? { current.withLock { $0.seedlist } }
 
     /// Completes the settings with a `mongodb+srv://` pool's records (on the loop thread, just
     /// before the topology takes them) and returns the topology's part. Warnings about the
@@ -41,6 +45,7 @@ final class PoolConfiguration: Sendable {
         }
         current.withLock { c in
             c.settings = resolved
+            c.seedlist = seedlist
             c.security = c.security.with(credential: resolved.credential)
         }
         return resolved.topology

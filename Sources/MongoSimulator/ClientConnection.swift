@@ -26,7 +26,10 @@ final class ClientConnection {
     let fd: Int32
     let connectionId: Int64
     /// The connection's bytes: plaintext, or through the server's TLS session.
-    private let stream: ConnectionStream
+    private var stream: ConnectionStream
+    /// A TLS port that also takes plaintext (mongod's allowTLS/preferTLS): the first byte
+    /// decides, a TLS ClientHello (0x16) or a plaintext message.
+    private var tlsUndecided: Bool
     /// `client.application.name` of the connection's handshake, for fail points filtered by
     /// `appName`.
     var appName: String?
@@ -61,6 +64,7 @@ final class ClientConnection {
 
     init(
         loop: MonitorLoop, fd: Int32, connectionId: Int64, readBuffer: ReadBuffer, tls: TLSSession? = nil,
+        allowPlaintext: Bool = false,
         onMessage: @escaping (ClientConnection, WireMessage) -> Response,
         onClose: @escaping (ClientConnection) -> Void
     ) {
@@ -69,6 +73,7 @@ final class ClientConnection {
         self.connectionId = connectionId
         self.readBuffer = readBuffer
         stream = ConnectionStream(fd: fd, peer: "client connection \(connectionId)", tls: tls)
+        tlsUndecided = tls != nil && allowPlaintext
         self.onMessage = onMessage
         self.onClose = onClose
         decoder.maxMessageSizeBytes = Int(CommandHandler.maxMessageSizeBytes)
@@ -143,6 +148,7 @@ final class ClientConnection {
     private func handle(_ events: IOWatcher.Events) {
         // The server may drop its last reference while this runs (close); keep self alive.
         withExtendedLifetime(self) {
+            if tlsUndecided, !decideTLS() { return }
             if !stream.isHandshakeComplete {
                 advanceHandshake()
                 return
@@ -150,6 +156,21 @@ final class ClientConnection {
             if events.contains(.write) { flush() }
             if events.contains(.read), !isClosed, !paused { readAvailable() }
         }
+    }
+
+    /// On a port that takes both: peeks at the first byte, and drops the TLS session unless it
+    /// starts a ClientHello. False while there is nothing to read yet (or the connection closed).
+    private func decideTLS() -> Bool {
+        var first: UInt8 = 0
+        let n = recv(fd, &first, 1, Int32(MSG_PEEK))
+        if n < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return false }
+        guard n == 1 else {
+            close()
+            return false
+        }
+        tlsUndecided = false
+        if first != 0x16 { stream = ConnectionStream(fd: fd, peer: "client connection \(connectionId)", tls: nil) }
+        return true
     }
 
     /// The server's side of the TLS handshake; a client that fails it (or speaks plaintext)

@@ -25,6 +25,11 @@ extension CommandHandler {
         } else {
             reply.append(writableKey, .bool(true))
             if server.role == .mongos { reply.append("msg", .string("isdbgrid")) }
+            // A mongos behind a load balancer names its service when the client says it
+            // connects through one (load-balancers spec, "serviceId").
+            if server.role == .mongos, request.command["loadBalanced"]?.isTruthy == true, let serviceId = server.serviceId {
+                reply.append("serviceId", .objectID(serviceId))
+            }
             if let version = server.topologyVersion { reply.append("topologyVersion", .document(version.document)) }
         }
         reply.append("maxBsonObjectSize", .int32(maxBsonObjectSize))

@@ -2,7 +2,8 @@ import Foundation
 
 /// Certificates made at run time by the `openssl` command, for tests and demos: no key is ever
 /// committed. One CA signs a server certificate valid for localhost, 127.0.0.1 and ::1 (and
-/// the initial-dns-seedlist-discovery tests' localhost.test.build.10gen.cc), a client
+/// the initial-dns-seedlist-discovery tests' localhost.test.build.10gen.cc, and
+/// localhost.sub.test.build.10gen.cc of their longer-parent-in-return case), a client
 /// certificate for X.509 authentication, and the bad certificates the tests need: expired, for
 /// another host, self-signed. Elliptic-curve keys (P-256): quick to make and to handshake.
 ///
@@ -75,7 +76,8 @@ public struct GeneratedCertificates: Sendable {
     }
 
     private static let curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    private static let serverNames = "subjectAltName=DNS:localhost,DNS:localhost.test.build.10gen.cc,IP:127.0.0.1,IP:::1"
+    private static let serverNames =
+        "subjectAltName=DNS:localhost,DNS:localhost.test.build.10gen.cc,DNS:localhost.sub.test.build.10gen.cc,IP:127.0.0.1,IP:::1"
 
     private func makeAll() throws {
         try makeCA(name: "ca", subject: "/CN=sdam test CA")

@@ -16,9 +16,13 @@ public struct ServerContext: Sendable, Equatable {
     public var topologyVersion: TopologyVersion?
     /// The connection the request came on (hello's `connectionId`).
     public var connectionId: Int64
+    /// What a mongos behind a load balancer answers a hello with `loadBalanced: true` with
+    /// (load-balancers spec); nil: such hellos get no `serviceId`.
+    public var serviceId: BSONObjectID?
 
     public init(me: String, role: ServerRole, replicaSet: ReplicaSetState? = nil,
-                topologyVersion: TopologyVersion?, connectionId: Int64) {
+                topologyVersion: TopologyVersion?, connectionId: Int64, serviceId: BSONObjectID? = nil) {
+        self.serviceId = serviceId
         self.me = me
         self.role = role
         self.replicaSet = replicaSet

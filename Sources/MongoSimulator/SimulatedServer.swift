@@ -12,7 +12,7 @@ import Glibc
 ///
 /// Loop-confined.
 final class SimulatedServer {
-    /// "127.0.0.1:port".
+    /// "127.0.0.1:port" (or the configuration's host name instead of 127.0.0.1).
     let address: String
     let counters = ServerCounters()
     /// Identifies this server process in `topologyVersion` (a new one after a kill and
@@ -38,6 +38,8 @@ final class SimulatedServer {
     private let readBuffer: ReadBuffer
     /// Every accepted connection speaks TLS with this context when set.
     private let tls: TLSContext?
+    /// With `tls`: a connection whose first byte is no TLS ClientHello speaks plaintext.
+    private let allowPlaintext: Bool
     /// Users, conversations and who each connection is (authentication required when the
     /// deployment has users).
     let authentication: ServerAuthentication
@@ -54,9 +56,12 @@ final class SimulatedServer {
     init(
         loop: MonitorLoop, port: UInt16, processId: BSONObjectID, reportsTopologyVersion: Bool, readBuffer: ReadBuffer,
         tls: TLSContext? = nil,
+        allowPlaintext: Bool = false,
+        hostName: String = "127.0.0.1",
         users: UserDirectory = .none,
         respond: @escaping (SimulatedServer, CommandRequest, Int64) -> BSONDocument
     ) throws(SocketError) {
+        self.allowPlaintext = allowPlaintext
         self.loop = loop
         self.processId = processId
         self.reportsTopologyVersion = reportsTopologyVersion
@@ -65,7 +70,7 @@ final class SimulatedServer {
         authentication = ServerAuthentication(directory: users)
         self.respond = respond
         listener = try Listener(loop: loop, port: port)
-        address = "127.0.0.1:\(listener.port)"
+        address = "\(hostName):\(listener.port)"
         listener.onAccept = { [unowned self] fd in self.accept(fd) }
     }
 
@@ -159,7 +164,7 @@ final class SimulatedServer {
         let id = nextConnectionID
         nextConnectionID += 1
         let connection = ClientConnection(
-            loop: loop, fd: fd, connectionId: id, readBuffer: readBuffer, tls: session,
+            loop: loop, fd: fd, connectionId: id, readBuffer: readBuffer, tls: session, allowPlaintext: allowPlaintext,
             onMessage: { [unowned self] connection, message in self.handle(message, on: connection) },
             onClose: { [unowned self] connection in
                 self.connections[connection.connectionId] = nil

@@ -41,6 +41,14 @@ public struct SimulatorConfiguration: Sendable, Equatable {
     /// The users to authenticate; with any, every command but the handshake, `ping` and the
     /// authentication commands needs an authenticated connection.
     public var users: [SimulatedUser]
+    /// With `tls`: a connection that does not start with a TLS ClientHello speaks plaintext
+    /// on the same port (mongod's allowTLS/preferTLS modes). Off: TLS only, as requireTLS.
+    public var allowPlaintext = false
+    /// The name servers give themselves (hello's `me`, a replica set's `hosts`) and the
+    /// simulator's addresses: "127.0.0.1" by default, "localhost" for the seedlist discovery
+    /// tests, whose replica set is "localhost:27017" to "localhost:27019". The servers listen
+    /// on 127.0.0.1 either way.
+    public var hostName = "127.0.0.1"
 
     public init(kind: Kind = .standalone, portBase: UInt16 = 0, electionDelayMS: Int = 0,
                 topologyVersion: Bool = false, threadName: String = "mongo-sim", tls: TLSConfiguration? = nil,

@@ -188,7 +188,8 @@ final class SimulatorCore {
     private func respond(_ server: SimulatedServer, _ request: CommandRequest, connectionId: Int64) -> BSONDocument {
         let context = ServerContext(
             me: server.address, role: role(of: server), replicaSet: replicaSet,
-            topologyVersion: configuration.topologyVersion ? server.topologyVersion : nil, connectionId: connectionId)
+            topologyVersion: configuration.topologyVersion ? server.topologyVersion : nil, connectionId: connectionId,
+            serviceId: server.processId)
         let key = replicaSet == nil ? server.address : ""
         let now = Self.wallClockMilliseconds()
         var store = stores[key] ?? DataStore(seed: processSeed &+ UInt32(truncatingIfNeeded: key.hashValue), now: now)
@@ -263,7 +264,8 @@ final class SimulatorCore {
         do {
             server = try SimulatedServer(
                 loop: loop, port: port, processId: processId,
-                reportsTopologyVersion: configuration.topologyVersion, readBuffer: readBuffer, tls: tls, users: users
+                reportsTopologyVersion: configuration.topologyVersion, readBuffer: readBuffer, tls: tls,
+                allowPlaintext: configuration.allowPlaintext, hostName: configuration.hostName, users: users
             ) { [unowned self] server, request, connectionId in
                 self.respond(server, request, connectionId: connectionId)
             }

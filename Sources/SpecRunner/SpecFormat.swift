@@ -58,4 +58,10 @@ public protocol SpecFormat: Sendable {
     func recognizes(_ file: SpecFile) -> Bool
     /// Runs every case of the file.
     func run(_ file: SpecFile) -> [SpecCaseResult]
+    /// Called once after the last file of a run: stops what the format started for it.
+    func finish()
+}
+
+extension SpecFormat {
+    public func finish() {}
 }

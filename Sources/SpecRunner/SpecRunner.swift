@@ -67,6 +67,7 @@ public struct SpecRunner: Sendable {
     /// Runs every file under every path; `report` sees each result as it comes.
     public func run(paths: [String], report: (SpecCaseResult) -> Void = { _ in }) throws -> Summary {
         var summary = Summary()
+        defer { for format in formats { format.finish() } }
         for path in paths {
             for file in try SpecRunner.jsonFiles(under: path) {
                 for result in run(file: file) {

@@ -5,6 +5,6 @@ struct SDAMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sdam",
         abstract: "MongoDB server discovery and monitoring: spec tests and tools.",
-        subcommands: [SpecTestCommand.self, WatchCommand.self, SimulateCommand.self, DemoCommand.self]
+        subcommands: [SpecTestCommand.self, SRVPollingTestCommand.self, WatchCommand.self, SimulateCommand.self, DemoCommand.self]
     )
 }

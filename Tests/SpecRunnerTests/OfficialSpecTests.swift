@@ -19,7 +19,8 @@ import Testing
         "server-discovery-and-monitoring/load-balanced",
         "server-discovery-and-monitoring/errors",
         "server-discovery-and-monitoring/monitoring",
-        "initial-dns-seedlist-discovery",
+        // initial-dns-seedlist-discovery runs in the DNS sandbox, through `sdam spec-test`
+        // (EndToEndTests/DNSSandboxTests): its records come from the tests' DNS server.
         "connection-monitoring-and-pooling/cmap-format",
         "connection-monitoring-and-pooling/logging",
         "bson-corpus",
