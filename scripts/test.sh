@@ -8,7 +8,9 @@ bash scripts/check-purity.sh
 bash scripts/interop-setup.sh
 swift build --build-tests -Xswiftc -warnings-as-errors
 swift test --skip-build
-# The seedlist discovery spec tests once more as the README's command runs them: `sdam spec-test`
-# enters a network namespace of its own (root) with the tests' DNS server.
+# The DNS tests, after the suite (they load both cores, which the suite's timing tests must not
+# share): each command enters a network and mount namespace of its own (root) with the tests' DNS
+# server, and says why when it cannot.
 .build/debug/sdam spec-test "${MONGO_SPECS_DIR:-../shared/specs}/initial-dns-seedlist-discovery"
-bash scripts/sanitize.sh thread --filter "MonitorLoopTests|ConditionLockTests|CheckSchedulerTests|TopologyMonitorTests|PopPushTests|CloseTests|CallersThreadLoopTests|BoundedResolverTests|EventOrderTests|ServerSelectionWaitTests|CommandExecutionTests|ErrorFeedbackTests|LoadBalancedPoolTests"
+.build/debug/sdam srv-polling-test
+bash scripts/sanitize.sh thread --filter "MonitorLoopTests|ConditionLockTests|CheckSchedulerTests|TopologyMonitorTests|PopPushTests|CloseTests|CallersThreadLoopTests|BoundedResolverTests|EventOrderTests|ServerSelectionWaitTests|CommandExecutionTests|ErrorFeedbackTests|LoadBalancedPoolTests|RecordResolverTests|SRVPoolTests"

@@ -52,15 +52,17 @@ public final class ClientPool: Sendable {
     /// `runCommand` are logged once each as warnings (`OptionSupport`).
     ///
     /// - Parameters:
-    ///   - uri: a `mongodb://` connection string.
+    ///   - uri: a `mongodb://` or `mongodb+srv://` connection string. For `mongodb+srv://` the
+    ///     SRV and TXT records are read in the background (never here): operations wait for
+    ///     them, and fail with `.invalidSeedlist` at once when they break the spec's rules.
     ///   - logger: where the pool logs; connection-string warnings go here at `warning`.
-    ///   - events: receives the SDAM and heartbeat events of the pool's monitor, in order, on a
-    ///     thread of its own.
+    ///   - events: receives the SDAM, heartbeat and SRV lookup events of the pool's monitor, in
+    ///     order, on a thread of its own.
     /// - Throws: `ClientPoolError.invalidConnectionString` naming the offending part (a
     ///   credential that breaks the auth spec's rules included);
-    ///   `.unsupportedConfiguration` for `mongodb+srv://` (not supported yet), UNIX domain
-    ///   sockets, options refused as above, or option combinations the SDAM spec forbids; `.monitorStartFailed`. Never
-    ///   because a server is down.
+    ///   `.unsupportedConfiguration` for UNIX domain sockets, options refused as above, or
+    ///   option combinations the SDAM spec forbids; `.monitorStartFailed`. Never because a
+    ///   server is down or DNS does not answer.
     public convenience init(
         uri: String,
         logger: Logger = Logger(label: "mongo.clientpool"),

