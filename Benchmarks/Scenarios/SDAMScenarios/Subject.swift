@@ -70,7 +70,7 @@ enum Subject {
         let sim = try SimulatorProcess(sdam: sdam, arguments: ["--replica-set", "rs0", "--members", "\(members)"])
         defer { sim.stop() }
         let start = nowNS()
-        let pool = try ClientPool(uri: "mongodb://\(sim.addresses[1])/?replicaSet=rs0")
+        let pool = try ClientPool(uri: "mongodb://\(sim.addresses[1])/?replicaSet=rs0" + sim.clientOptions)
         defer { pool.close() }
         try waitFor(pool.topology, seconds: 30) { $0.hasPrimary }
         let primaryMS = ms(since: start)
@@ -86,7 +86,7 @@ enum Subject {
     static func stepdown(sdam: String, electionDelayMS: Int, mode: Mode) throws -> [(String, JSONValue)] {
         let sim = try SimulatorProcess(sdam: sdam, arguments: ["--replica-set", "rs0", "--members", "3", "--election-delay-ms", "\(electionDelayMS)"] + mode.simulatorArguments)
         defer { sim.stop() }
-        let pool = try ClientPool(uri: "mongodb://\(sim.addresses.joined(separator: ","))/?replicaSet=rs0&serverSelectionTimeoutMS=10000")
+        let pool = try ClientPool(uri: "mongodb://\(sim.addresses.joined(separator: ","))/?replicaSet=rs0&serverSelectionTimeoutMS=10000" + sim.clientOptions)
         defer { pool.close() }
         let client = try pool.pop()
         defer { pool.push(client) }
@@ -131,7 +131,7 @@ enum Subject {
     static func idleStepdown(sdam: String, mode: Mode) throws -> [(String, JSONValue)] {
         let sim = try SimulatorProcess(sdam: sdam, arguments: ["--replica-set", "rs0", "--members", "3"] + mode.simulatorArguments)
         defer { sim.stop() }
-        let pool = try ClientPool(uri: "mongodb://\(sim.addresses.joined(separator: ","))/?replicaSet=rs0&serverSelectionTimeoutMS=30000")
+        let pool = try ClientPool(uri: "mongodb://\(sim.addresses.joined(separator: ","))/?replicaSet=rs0&serverSelectionTimeoutMS=30000" + sim.clientOptions)
         defer { pool.close() }
         let client = try pool.pop()
         defer { pool.push(client) }
@@ -168,7 +168,7 @@ enum Subject {
         let baseRSS = ProcessUsage.residentMiB()
         let baseDescriptors = ProcessUsage.openDescriptors()
         let start = nowNS()
-        let pool = try ClientPool(uri: "mongodb://\(sim.addresses.joined(separator: ","))/?heartbeatFrequencyMS=\(heartbeatMS)", events: events)
+        let pool = try ClientPool(uri: "mongodb://\(sim.addresses.joined(separator: ","))/?heartbeatFrequencyMS=\(heartbeatMS)" + sim.clientOptions, events: events)
         defer { pool.close() }
         try waitFor(pool.topology, seconds: 120) { t in
             t.servers.count == count && t.servers.values.allSatisfy { $0.type == .mongos }

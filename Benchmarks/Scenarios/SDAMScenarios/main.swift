@@ -13,6 +13,7 @@ import MongoWire
 //   SDAMScenarios subject idle-stepdown poll|stream --sdam PATH
 //   SDAMScenarios subject mongos COUNT HEARTBEAT_MS WINDOW_S [poll|stream] --sdam PATH
 //       one run, one JSON line (the peers' programs take the same arguments)
+//   --tls   (anywhere) every scenario over TLS, with certificates the simulator makes
 
 var arguments = Array(CommandLine.arguments.dropFirst())
 
@@ -34,6 +35,7 @@ func fail(_ message: String) -> Never {
 }
 
 let sdam = option("--sdam", in: &arguments) ?? "../.build/release/sdam"
+_ = flag("--tls", in: &arguments)  // read once, as `scenariosUseTLS`
 guard FileManager.default.isExecutableFile(atPath: sdam) else { fail("no sdam executable at \(sdam) (--sdam PATH)") }
 
 do {
