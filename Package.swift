@@ -20,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // libev: Debian's libev-dev ships no pkg-config file, so the module map links `ev`.
@@ -47,7 +48,9 @@ let package = Package(
         // The pure SDAM core: descriptions, the state machine, selection, check scheduling,
         // the connection string and the settings. No Glibc, Dispatch, Foundation or libev
         // (checked by scripts/check-purity.sh): time, randomness and I/O results are inputs.
-        .target(name: "SDAMCore", dependencies: ["MongoBSON"]),
+        .target(name: "SDAMCore", dependencies: [
+            "MongoBSON", .product(name: "HashTreeCollections", package: "swift-collections"),
+        ]),
         // The wire protocol: frames, OP_MSG, OP_QUERY/OP_REPLY, the incremental decoder and
         // the handshake documents.
         .target(name: "MongoWire", dependencies: ["MongoBSON", "SDAMCore"], path: "Sources/Wire"),

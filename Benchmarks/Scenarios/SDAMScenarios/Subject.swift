@@ -204,6 +204,33 @@ enum Subject {
         ]
     }
 
+    /// N mongos listed as seeds, with a listener that keeps every event it receives (as an
+    /// application recording its monitoring would): when all are known by the topology, when
+    /// the listener has received the last of those events, how many events it holds, and the
+    /// memory they take.
+    static func mongosListener(sdam: String, count: Int) throws -> [(String, JSONValue)] {
+        OpenFileLimit.raiseToHardLimit()
+        let sim = try SimulatorProcess(sdam: sdam, arguments: ["--mongos", "\(count)"])
+        defer { sim.stop() }
+        let kept = ConditionLock<[MonitoringEvent]>([])
+        let events = EventPublisher()
+        events.addHandler { event in kept.withLock { $0.append(event) } }
+        let baseRSS = ProcessUsage.residentMiB()
+        let start = nowNS()
+        let pool = try ClientPool(uri: "mongodb://\(sim.addresses.joined(separator: ","))/?heartbeatFrequencyMS=10000" + sim.clientOptions, events: events)
+        defer { pool.close() }
+        try waitFor(pool.topology, seconds: 120) { t in
+            t.servers.count == count && t.servers.values.allSatisfy { $0.type == .mongos }
+        }
+        let knownMS = ms(since: start)
+        events.flush()
+        let deliveredMS = ms(since: start)
+        let held = kept.withLock { $0.count }
+        let rss = ProcessUsage.residentMiB()
+        return [("count", .number("\(count)")), ("knownMS", num(knownMS)), ("deliveredMS", num(deliveredMS)),
+                ("eventsKept", .number("\(held)")), ("rssMiB", num(rss)), ("baseRssMiB", num(baseRSS))]
+    }
+
     /// A server's achieved check rate: its successes in the window over the time from its last
     /// success before the window (every server has one: the window opens once all are known)
     /// to its last in the window. A plain count over a 20 s window would read a 10 s heartbeat

@@ -13,6 +13,8 @@ import MongoWire
 //   SDAMScenarios subject idle-stepdown poll|stream --sdam PATH
 //   SDAMScenarios subject mongos COUNT HEARTBEAT_MS WINDOW_S [poll|stream] --sdam PATH
 //       one run, one JSON line (the peers' programs take the same arguments)
+//   SDAMScenarios subject mongos-listener COUNT --sdam PATH
+//       all known with a listener that keeps every event (time, events, RSS)
 //   --tls   (anywhere) every scenario over TLS, with certificates the simulator makes
 
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -60,6 +62,9 @@ do {
                 fail("mongos COUNT HEARTBEAT_MS WINDOW_S [poll|stream]")
             }
             fields = try Subject.mongos(sdam: sdam, count: count, heartbeatMS: heartbeat, windowSeconds: window, mode: mode)
+        case ("mongos-listener", 2):
+            guard let count = Int(rest[1]) else { fail("mongos-listener COUNT") }
+            fields = try Subject.mongosListener(sdam: sdam, count: count)
         default:
             fail("unknown subject scenario: \(rest.joined(separator: " "))")
         }
