@@ -81,6 +81,36 @@ enum Subject {
         return [("members", .number("\(members)")), ("primaryMS", num(primaryMS)), ("allMS", num(allMS))]
     }
 
+    /// The timeline of one discovery from one secondary seed: when pool creation returned, and
+    /// when each monitoring event happened (by the event's own timestamp), from `ClientPool(uri:)`.
+    static func discoveryTimeline(sdam: String, members: Int) throws -> [(String, JSONValue)] {
+        let sim = try SimulatorProcess(sdam: sdam, arguments: ["--replica-set", "rs0", "--members", "\(members)"])
+        defer { sim.stop() }
+        let marks = ConditionLock<[(UInt64, String)]>([])
+        let events = EventPublisher()
+        events.addTimedHandler { event, ns in
+            let line: String? = switch event {
+            case .serverHeartbeatStarted(let s, _): "started \(s)"
+            case .serverHeartbeatSucceeded(let s, let ms, _, _): "succeeded \(s) (\(ms) ms)"
+            case .sdam(.serverOpening(let s)): "opening \(s)"
+            case .sdam(.topologyDescriptionChanged(_, let new)): "topology \(new.type)"
+            default: nil
+            }
+            if let line { marks.withLock { $0.append((ns, line)) } }
+        }
+        let start = nowNS()
+        let pool = try ClientPool(uri: "mongodb://\(sim.addresses[1])/?replicaSet=rs0" + sim.clientOptions, events: events)
+        let created = ms(since: start)
+        defer { pool.close() }
+        try waitFor(pool.topology, seconds: 30) { t in
+            t.servers.count == members && t.servers.values.allSatisfy { $0.type == .rsPrimary || $0.type == .rsSecondary }
+        }
+        let allMS = ms(since: start)
+        events.flush()
+        let timeline = marks.withLock { $0 }.map { ns, line in JSONValue.string(String(format: "%.3f ", Double(ns &- start) / 1e6) + line) }
+        return [("createdMS", num(created)), ("allMS", num(allMS)), ("timeline", .array(timeline))]
+    }
+
     /// A stepdown while the application writes: the time from the stepdown to the next
     /// successful write, retrying after each error as an application does.
     static func stepdown(sdam: String, electionDelayMS: Int, mode: Mode) throws -> [(String, JSONValue)] {

@@ -62,6 +62,9 @@ do {
                 fail("mongos COUNT HEARTBEAT_MS WINDOW_S [poll|stream]")
             }
             fields = try Subject.mongos(sdam: sdam, count: count, heartbeatMS: heartbeat, windowSeconds: window, mode: mode)
+        case ("discovery-timeline", 2):
+            guard let members = Int(rest[1]) else { fail("discovery-timeline MEMBERS") }
+            fields = try Subject.discoveryTimeline(sdam: sdam, members: members)
         case ("mongos-listener", 2):
             guard let count = Int(rest[1]) else { fail("mongos-listener COUNT") }
             fields = try Subject.mongosListener(sdam: sdam, count: count)
