@@ -80,6 +80,9 @@ final class MonitorConnection {
         watcher.start()
     }
 
+    /// The socket's descriptor (for the monitor's estimate of the descriptor table).
+    var descriptor: Int32 { socket.fd }
+
     /// The factory of connections with `tls` (nil: plaintext).
     static func factory(tls: TLSContext?) -> MonitorConnectionFactory {
         { loop, server, address, scratch, onEvent throws(StreamError) in
