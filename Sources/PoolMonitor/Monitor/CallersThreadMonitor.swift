@@ -78,7 +78,6 @@ package final class CallersThreadMonitor {
                               coolingDown: [], topologyType: topology.description.type)
         }
         var baselines: [ServerAddress: Int] = [:]
-        var ended: [ServerAddress: UInt64] = [:]
         loop.perform {
             guard let core = core.value else { return }
             if !opened {
@@ -106,8 +105,8 @@ package final class CallersThreadMonitor {
             for server in schedule.scan?.pending ?? [] {
                 guard let monitor = core.monitor(for: server) else { continue }
                 if !monitor.isCheckInFlight, monitor.checksCompleted > baselines[server, default: 0] {
-                    schedule.checkEnded(server, networkError: monitor.lastCheckOutcome == .failed(networkError: true), at: now)
-                    ended[server] = now
+                    schedule.checkEnded(server, networkError: monitor.lastCheckOutcome == .failed(networkError: true),
+                                        at: monitor.lastCheckEndedAt ?? now)
                 }
             }
             return schedule.scan?.isComplete ?? true
@@ -116,10 +115,10 @@ package final class CallersThreadMonitor {
         let scan = schedule.endScan(at: finished)
         let description = topology.description
         let joined = Set(scan?.joined ?? [])
-        let checks = (scan?.ended ?? []).map { entry -> ScanReport.Check in
+        let checks = (scan?.ended ?? []).sorted { $0.at < $1.at }.map { entry -> ScanReport.Check in
             let server = description.servers[entry.server]
             return ScanReport.Check(address: entry.server, type: server?.type ?? .unknown,
-                                    durationMS: Double(entry.at - started) / 1e6, error: server?.error,
+                                    durationMS: Double(entry.at &- started) / 1e6, error: server?.error,
                                     joined: joined.contains(entry.server))
         }
         return ScanReport(reason: reason, number: schedule.scansCompleted, startedNS: started,

@@ -80,6 +80,7 @@ final class ServerMonitor {
     var checksCompleted: Int { cycle.checksCompleted }
     var isCheckInFlight: Bool { cycle.isCheckInFlight }
     var lastCheckOutcome: ServerCheckCycle<ResolvedAddress>.CheckOutcome? { cycle.lastCheckOutcome }
+    var lastCheckEndedAt: UInt64? { cycle.lastCheckEndedAt }
 
     // MARK: - The application's use of the connection (single-threaded mode)
 

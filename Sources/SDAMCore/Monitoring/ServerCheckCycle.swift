@@ -198,7 +198,7 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
     var state: State = .notStarted
     var connection: OpenConnection?
     /// When the previous check ended (a streaming reply ends one too), for the 500 ms floor.
-    var lastCheckEndedAt: UInt64?
+    public internal(set) var lastCheckEndedAt: UInt64?
     /// A lookup for this server is running. At most one runs at a time: a check that starts
     /// while one hangs waits for it instead of piling up resolver threads.
     var resolutionInFlight = false
