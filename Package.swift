@@ -78,6 +78,9 @@ let package = Package(
         .target(name: "SpecRunner", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoClientPool", "MongoSimulator"]),
         // A simulated deployment speaking the wire protocol on loopback, for tests and demos.
         .target(name: "MongoSimulator", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoTLS", "MongoAuth"]),
+        // A process that uses only the single-threaded client, run by the test that counts its
+        // threads (EndToEndTests/SingleThreadedClientTests).
+        .executableTarget(name: "SingleThreadedProbe", dependencies: ["MongoClientPool"], path: "Tests/SingleThreadedProbe"),
         .executableTarget(
             name: "sdam",
             dependencies: [

@@ -15,6 +15,8 @@ import MongoWire
 //       one run, one JSON line (the peers' programs take the same arguments)
 //   SDAMScenarios subject mongos-listener COUNT --sdam PATH
 //       all known with a listener that keeps every event (time, events, RSS)
+//   SDAMScenarios subject st-discovery|st-scan|st-failover URI
+//       the single-threaded client against a deployment the harness runs (SingleThreadedSubject)
 //   --tls   (anywhere) every scenario over TLS, with certificates the simulator makes
 
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -45,6 +47,8 @@ do {
         let rest = Array(arguments.dropFirst())
         let fields: [(String, JSONValue)]
         switch (rest.first, rest.count) {
+        case ("st-discovery", 2), ("st-scan", 2), ("st-failover", 2):
+            fields = try SingleThreadedSubject.run(rest[0], uri: rest[1])
         case ("discovery", 2):
             guard let members = Int(rest[1]) else { fail("discovery MEMBERS") }
             fields = try Subject.discovery(sdam: sdam, members: members)

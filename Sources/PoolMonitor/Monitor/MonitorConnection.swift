@@ -94,18 +94,23 @@ final class MonitorConnection {
     func send(_ message: WireMessage) {
         guard !isClosed else { return }
         do {
-            let bytes = try message.encoded()
-            decoder.expectedResponseTo = message.requestID
-            if pendingOffset < pendingWrite.count {
-                pendingWrite.append(contentsOf: bytes)
-            } else {
-                pendingWrite = bytes
-                pendingOffset = 0
-            }
-            flush()
+            send(try message.encoded(), requestID: message.requestID)
         } catch {
             fail("cannot encode request for \(server): \(error)")
         }
+    }
+
+    /// Sends a message already encoded (its reply answers `requestID`).
+    func send(_ bytes: [UInt8], requestID: Int32) {
+        guard !isClosed else { return }
+        decoder.expectedResponseTo = requestID
+        if pendingOffset < pendingWrite.count {
+            pendingWrite.append(contentsOf: bytes)
+        } else {
+            pendingWrite = bytes
+            pendingOffset = 0
+        }
+        flush()
     }
 
     /// Replies after the first of a `moreToCome` stream answer the previous reply.

@@ -11,8 +11,18 @@ final class MonitorCore {
     let topology: Topology
     let settings: TopologySettings
     let options: MonitorOptions
-    /// Where host names are resolved: the process's bounded resolver, or a test's.
-    let resolver: BoundedResolver
+    /// Where host names are resolved.
+    enum Resolution {
+        /// Off the loop, on the process's bounded resolver (or a test's): the pooled mode.
+        case bounded(BoundedResolver)
+        /// On the loop thread, which is the caller's: a single-threaded client's.
+        case onLoopThread(ResolvedNameCache)
+    }
+
+    let resolution: Resolution
+    /// A single-threaded client's: its monitoring connections are its application
+    /// connections too. Nil in the pooled mode, where monitoring connections are dedicated.
+    let sharedConnections: SharedConnections?
     /// Opens monitoring connections: non-blocking TCP, with TLS when the pool asks for it, or a
     /// test's own.
     let connectionFactory: MonitorConnectionFactory
@@ -32,11 +42,13 @@ final class MonitorCore {
     /// The highest descriptor a monitoring socket got, for `descriptorTableWouldGrow(by:)`.
     private var highestDescriptor: Int32 = 0
 
-    init(loop: MonitorLoop, topology: Topology, options: MonitorOptions, resolver: BoundedResolver = .shared,
+    init(loop: MonitorLoop, topology: Topology, options: MonitorOptions, resolution: Resolution,
+         sharedConnections: SharedConnections? = nil,
          usesTLS: Bool = false,
          connectionFactory: @escaping MonitorConnectionFactory = MonitorConnection.factory(tls: nil)) {
         self.usesTLS = usesTLS
-        self.resolver = resolver
+        self.resolution = resolution
+        self.sharedConnections = sharedConnections
         self.connectionFactory = connectionFactory
         loop.preconditionInLoop()
         self.loop = loop
@@ -170,5 +182,19 @@ final class MonitorCore {
         deferredStarts.removeAll()
         for monitor in monitors.values { monitor.stop() }
         monitors.removeAll()
+    }
+}
+
+extension LoopBound where Value == MonitorCore? {
+    /// How both monitors close: every monitor stopped and every socket closed on the loop, the
+    /// loop shut down (its thread joined, if it has one), then the topology closed.
+    func closeMonitoring(of topology: Topology) {
+        loop.execute { [self] in
+            value?.stopAll()
+            value = nil
+        }
+        loop.shutdown()
+        topology.setMonitorSink(nil)
+        topology.close()
     }
 }
