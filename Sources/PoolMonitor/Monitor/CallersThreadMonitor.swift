@@ -28,7 +28,7 @@ package final class CallersThreadMonitor {
     package private(set) var schedule: ScanSchedule
     private let loop: MonitorLoop
     private let core: LoopBound<MonitorCore?>
-    private let names = ResolvedNameCache()
+    private let names: ResolvedNameCache
     private var opened = false
     private var closed = false
 
@@ -49,6 +49,7 @@ package final class CallersThreadMonitor {
         self.options = options
         self.loop = loop
         self.core = core
+        names = ResolvedNameCache(loop: loop)
         schedule = ScanSchedule(heartbeatFrequencyMS: Int64(settings.heartbeatFrequencyMS))
         // Monitor actions of application errors (cancel a check) reach the loop through its
         // inbox, drained when the caller next runs it.
@@ -86,8 +87,6 @@ package final class CallersThreadMonitor {
                 core.perform(topology.open())
             }
             let servers = Array(topology.description.servers.keys)
-            // Names resolve before any check starts, so that no lookup delays a check in flight.
-            names.prefetch(servers)
             for server in schedule.beginScan(of: servers, at: MonotonicClock.nanoseconds()) {
                 guard let monitor = core.monitor(for: server) else { continue }
                 baselines[server] = monitor.isCheckInFlight && monitor.checksCompleted == 0 ? 0 : monitor.checksCompleted
@@ -216,6 +215,8 @@ package final class CallersThreadMonitor {
     package func close() {
         guard !closed else { return }
         closed = true
+        let names = self.names
+        loop.perform { names.cancelAll() }
         core.closeMonitoring(of: topology)
     }
 

@@ -195,8 +195,12 @@ final class ServerMonitor {
         let resolver: BoundedResolver
         switch context.resolution {
         case .onLoopThread(let names):
-            // The caller's thread is the loop: a name not cached blocks it (see ResolvedNameCache).
-            resolved(names.addresses(host: address.host, port: address.port))
+            // The caller's thread is the loop: the lookup runs on it, beside the other checks.
+            let server = address
+            let core = context.handle()
+            names.addresses(host: server.host, port: server.port) { result in
+                core.value.monitor(for: server)?.resolved(result)
+            }
             return
         case .bounded(let bounded):
             resolver = bounded
