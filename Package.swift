@@ -20,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // libev: Debian's libev-dev ships no pkg-config file, so the module map links `ev`.
@@ -50,7 +51,9 @@ let package = Package(
         // The pure SDAM core: descriptions, the state machine, selection, check scheduling,
         // the connection string and the settings. No Glibc, Dispatch, Foundation or libev
         // (checked by scripts/check-purity.sh): time, randomness and I/O results are inputs.
-        .target(name: "SDAMCore", dependencies: ["MongoBSON"]),
+        .target(name: "SDAMCore", dependencies: [
+            "MongoBSON", .product(name: "HashTreeCollections", package: "swift-collections"),
+        ]),
         // The wire protocol: frames, OP_MSG, OP_QUERY/OP_REPLY, the incremental decoder and
         // the handshake documents.
         .target(name: "MongoWire", dependencies: ["MongoBSON", "SDAMCore"], path: "Sources/Wire"),
@@ -82,6 +85,9 @@ let package = Package(
         ]),
         // A simulated deployment speaking the wire protocol on loopback, for tests and demos.
         .target(name: "MongoSimulator", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoTLS", "MongoAuth"]),
+        // A process that uses only the single-threaded client, run by the test that counts its
+        // threads (EndToEndTests/SingleThreadedClientTests).
+        .executableTarget(name: "SingleThreadedProbe", dependencies: ["MongoClientPool"], path: "Tests/SingleThreadedProbe"),
         .executableTarget(
             name: "sdam",
             dependencies: [

@@ -57,18 +57,7 @@ struct BlockingChannel {
         maxMessageSizeBytes: Int,
         doing activity: String
     ) throws(ConnectionError) -> WireMessage {
-        let bytes: [UInt8]
-        do {
-            bytes = try message.encoded()
-        } catch {
-            throw ConnectionError(kind: .invalidCommand, server: server, phase: phase, reason: error.description)
-        }
-        guard bytes.count <= maxMessageSizeBytes else {
-            throw ConnectionError(
-                kind: .invalidCommand, server: server, phase: phase,
-                reason: "the message is \(bytes.count) bytes, above the server's maxMessageSizeBytes \(maxMessageSizeBytes)"
-            )
-        }
+        let bytes = try ConnectionError.encoded(message, maxMessageSizeBytes: maxMessageSizeBytes, server: server, phase: phase)
         try send(bytes, until: deadline, doing: activity)
         return try receive(responseTo: message.requestID, maxMessageSizeBytes: maxMessageSizeBytes, until: deadline, doing: activity)
     }
@@ -80,11 +69,7 @@ struct BlockingChannel {
     ) throws(ConnectionError) -> BSONDocument {
         let message = Handshake.commandMessage(requestID: requestID, command: command, database: database)
         let reply = try roundTrip(message, deadline: deadline, maxMessageSizeBytes: FrameDecoder.defaultMaxMessageSizeBytes, doing: activity)
-        do {
-            return try Handshake.replyDocument(of: reply, from: server)
-        } catch {
-            throw ConnectionError(kind: .invalidReply, server: server, phase: phase, reason: error.reason)
-        }
+        return try ConnectionError.document(of: reply, from: server, phase: phase)
     }
 
     /// Runs the TLS handshake (nothing in plaintext) within `deadline`.

@@ -81,15 +81,27 @@ public final class ClientPool: Sendable {
         resolvers: Resolvers = Resolvers(),
         adjust: (inout ClientSettings) -> Void
     ) throws(ClientPoolError) {
+        var settings = try Self.settings(uri: uri, for: .pooled, logger: logger)
+        adjust(&settings)
+        let security = try ConnectionSecurity(settings: settings, keyCache: keyCache)
+        let configuration = PoolConfiguration(settings: settings, security: security)
+        let (monitor, pools) = try Self.startMonitor(configuration: configuration, events: events, logger: logger, resolvers: resolvers)
+        self.init(configuration: configuration, monitor: monitor, pools: pools, logger: logger)
+    }
+
+    /// The settings of a client of `kind` from its connection string: refused as
+    /// `OptionSupport` says, with each option that is ignored or has no effect logged once as a
+    /// warning (shared by the pooled and the single-threaded client).
+    static func settings(uri: String, for kind: ClientKind, logger: Logger) throws(ClientPoolError) -> ClientSettings {
         let connectionString: ConnectionString
         do {
             connectionString = try ConnectionString(uri)
         } catch {
             throw .invalidConnectionString(error)
         }
-        var settings: ClientSettings
+        let settings: ClientSettings
         do {
-            settings = try ClientSettings(connectionString: connectionString)
+            settings = try ClientSettings(connectionString: connectionString, for: kind)
         } catch {
             switch error {
             case .invalidCredential(let error): throw .invalidConnectionString(error)
@@ -102,14 +114,10 @@ public final class ClientPool: Sendable {
         for warning in connectionString.warnings {
             logger.warning("connection string option ignored", metadata: ["mongo.warning": "\(warning)"])
         }
-        for warning in OptionSupport.warnings(for: connectionString) {
+        for warning in OptionSupport.warnings(for: connectionString, client: kind) {
             logger.warning("connection string option has no effect", metadata: ["mongo.warning": "\(warning)"])
         }
-        adjust(&settings)
-        let security = try ConnectionSecurity(settings: settings, keyCache: keyCache)
-        let configuration = PoolConfiguration(settings: settings, security: security)
-        let (monitor, pools) = try Self.startMonitor(configuration: configuration, events: events, logger: logger, resolvers: resolvers)
-        self.init(configuration: configuration, monitor: monitor, pools: pools, logger: logger)
+        return settings
     }
 
     /// A pool over a monitor already running (tests hand in a topology they feed themselves).

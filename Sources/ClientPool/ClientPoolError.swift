@@ -24,12 +24,15 @@ public enum ClientPoolError: Error, Sendable, CustomStringConvertible {
     /// `close()` was called: waiting poppers and selections fail with this, and so does every
     /// later operation.
     case poolClosed
+    /// A `SingleThreadedClient` was closed: every later operation fails with this.
+    case clientClosed
     /// `pop()` waited waitQueueTimeoutMS and no client became free.
     case waitQueueTimeout(waitQueueTimeoutMS: Int, maxPoolSize: Int)
     /// Server selection refused at once: an invalid read preference or an incompatible
     /// topology, which no amount of waiting can cure.
     case selectionRefused(ServerSelectionError)
-    /// No suitable server appeared within serverSelectionTimeoutMS.
+    /// No suitable server appeared within serverSelectionTimeoutMS, or (a single-threaded
+    /// client with serverSelectionTryOnce) after one scan (`ServerSelectionTimeout.triedOnce`).
     case serverSelectionTimeout(ServerSelectionTimeout)
     /// A network error or timeout on a connection to a server (while connecting, during the
     /// handshake, or during a command). The connection was closed.
@@ -66,6 +69,8 @@ public enum ClientPoolError: Error, Sendable, CustomStringConvertible {
             "the client pool could not start its monitor: \(reason)"
         case .poolClosed:
             "the client pool was closed"
+        case .clientClosed:
+            "the single-threaded client was closed"
         case .waitQueueTimeout(let timeout, let maxPoolSize):
             "timed out after waitQueueTimeoutMS \(timeout) waiting for a free client: all \(maxPoolSize) clients "
                 + "(maxPoolSize) are in use; push clients back when done or raise maxPoolSize"
@@ -174,6 +179,9 @@ public struct ServerSelectionTimeout: Sendable, CustomStringConvertible {
     /// For a `mongodb+srv://` pool whose records were never read: why the last lookup failed
     /// ("SRV lookup of _mongodb._tcp.cluster0.example.net failed: NXDOMAIN").
     public var seedlistFailure: String?
+    /// A single-threaded client with serverSelectionTryOnce=true gave up after one scan (the
+    /// timeout did not apply).
+    public var triedOnce = false
 
     public init(
         operation: ServerSelectionOperation,
@@ -200,8 +208,12 @@ public struct ServerSelectionTimeout: Sendable, CustomStringConvertible {
             let error = server.error.map { ", last error: \($0)" } ?? ""
             return "\(server.address) \(server.type.rawValue), \(rtt)\(error)"
         }.joined(separator: "; ")
+        let what = triedOnce
+            ? "found no suitable server after one scan (serverSelectionTryOnce=true; with serverSelectionTryOnce=false it would "
+                + "scan every 500 ms for up to serverSelectionTimeoutMS \(timeoutMS))"
+            : "timed out after serverSelectionTimeoutMS \(timeoutMS)"
         let seeds = seedlistFailure.map { "; the seed list is not known yet: \($0)" } ?? ""
-        return "server selection for \(operation) timed out after serverSelectionTimeoutMS \(timeoutMS) "
+        return "server selection for \(operation) \(what) "
             + "(topology type \(topologyType.rawValue)): \(reason); servers: \(listing)\(seeds)"
     }
 }

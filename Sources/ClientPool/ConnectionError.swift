@@ -72,3 +72,34 @@ package struct ConnectionError: Error, Sendable {
         kind == .network || kind == .timeout
     }
 }
+
+extension ConnectionError {
+    /// The bytes of `message`; refused (nothing is sent) when it does not encode or exceeds the
+    /// server's maxMessageSizeBytes.
+    static func encoded(
+        _ message: WireMessage, maxMessageSizeBytes: Int, server: ServerAddress, phase: ApplicationError.Phase
+    ) throws(ConnectionError) -> [UInt8] {
+        let bytes: [UInt8]
+        do {
+            bytes = try message.encoded()
+        } catch {
+            throw ConnectionError(kind: .invalidCommand, server: server, phase: phase, reason: error.description)
+        }
+        guard bytes.count <= maxMessageSizeBytes else {
+            throw ConnectionError(
+                kind: .invalidCommand, server: server, phase: phase,
+                reason: "the message is \(bytes.count) bytes, above the server's maxMessageSizeBytes \(maxMessageSizeBytes)"
+            )
+        }
+        return bytes
+    }
+
+    /// The reply's document; one that cannot be read is an invalid reply.
+    static func document(of reply: WireMessage, from server: ServerAddress, phase: ApplicationError.Phase) throws(ConnectionError) -> BSONDocument {
+        do {
+            return try Handshake.replyDocument(of: reply, from: server)
+        } catch {
+            throw ConnectionError(kind: .invalidReply, server: server, phase: phase, reason: error.reason)
+        }
+    }
+}

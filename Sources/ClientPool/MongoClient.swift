@@ -65,29 +65,12 @@ public final class MongoClient: Sendable {
         database: String,
         operation: ServerSelectionOperation
     ) throws(ClientPoolError) -> BSONDocument {
-        let policy = shared.settings.overloadRetry
-        var deprioritized: Set<ServerAddress> = []
-        var attempt = 0
-        while true {
-            do {
-                let reply = try attemptOnce(command, database: database, operation: operation, deprioritized: deprioritized)
-                shared.retryTokens.deposit(OverloadRetryPolicy.deposit(succeeded: true, attempt: attempt, labels: []))
-                return reply
-            } catch {
-                let labels = error.errorLabels
-                shared.retryTokens.deposit(OverloadRetryPolicy.deposit(succeeded: false, attempt: attempt, labels: labels))
-                let decision = policy.decide(afterAttempt: attempt, labels: labels, baseBackoffMS: error.baseBackoffMS,
-                                             jitter: Double.random(in: 0..<1))
-                guard case .retry(let delay) = decision, shared.retryTokens.consume() else { throw error }
-                if policy.retargets, let server = error.server { deprioritized.insert(server) }
-                shared.logger.debug("retrying after an overload error", metadata: [
-                    "mongo.server": "\(error.server.map(\.description) ?? "-")", "mongo.attempt": "\(attempt + 1)",
-                    "mongo.backoffMS": "\(delay.inMilliseconds)",
-                ])
-                try waitBeforeRetry(delay)
-                attempt += 1
-            }
-        }
+        try CommandExecution.withOverloadRetries(
+            policy: shared.settings.overloadRetry, tokens: shared.retryTokens, logger: shared.logger,
+            attempt: { deprioritized throws(ClientPoolError) in
+                try attemptOnce(command, database: database, operation: operation, deprioritized: deprioritized)
+            },
+            wait: { delay throws(ClientPoolError) in try waitBeforeRetry(delay) })
     }
 
     /// Sleeps the backoff in slices, so that closing the pool ends it at once.
@@ -124,69 +107,13 @@ public final class MongoClient: Sendable {
                 // out): CMAP's PoolClearedError. SDAM already knows; its generation is stale.
                 throw .connectionPoolCleared(PoolClearedFailure(server: server.address, interrupted: true, cause: error.reason))
             }
-            throw report(error, generation: connection.generation, maxWireVersion: connection.maxWireVersion,
-                         serviceId: connection.serviceId)
+            throw CommandExecution.report(error, generation: connection.generation, maxWireVersion: connection.maxWireVersion,
+                                          serviceId: connection.serviceId, feed: shared.topology.handle)
         }
         pool.checkIn(checkedOut, perished: false)
-        return try examine(reply, of: command, from: connection)
-    }
-
-    /// Feeds state-change errors in the reply into SDAM; throws `commandFailed` for `ok: 0`.
-    private func examine(
-        _ reply: BSONDocument,
-        of command: BSONDocument,
-        from connection: ServerConnection
-    ) throws(ClientPoolError) -> BSONDocument {
-        // A top-level "not writable primary"/"node is recovering", or one in writeConcernError.
-        if StateChangeError(reply: reply) != nil {
-            shared.topology.handle(ApplicationError(
-                address: connection.address,
-                generation: connection.generation,
-                maxWireVersion: connection.maxWireVersion,
-                phase: .afterHandshakeCompletes,
-                kind: .command(reply),
-                serviceId: connection.serviceId
-            ))
-        }
-        guard reply["ok"]?.isTruthy == true else {
-            throw .commandFailed(CommandFailed(server: connection.address, commandName: command.keys.first ?? "(empty)", reply: reply))
-        }
-        return reply
-    }
-
-    /// Tells the topology about a connection's failure, when SDAM takes that kind of error
-    /// (unless the pool already did: `feedSDAM: false` for a failed establishment), and returns
-    /// the error to throw.
-    private func report(
-        _ error: ConnectionError, generation: Int, maxWireVersion: Int, serviceId: BSONObjectID? = nil, feedSDAM: Bool = true
-    ) -> ClientPoolError {
-        var labels: [String] = []
-        if let applicationError = error.applicationError(generation: generation, maxWireVersion: maxWireVersion, serviceId: serviceId) {
-            if feedSDAM { shared.topology.handle(applicationError) }
-            labels = applicationError.backpressureLabels
-        }
-        switch error.kind {
-        case .network, .timeout, .nameResolution:
-            return .network(NetworkFailure(
-                server: error.server,
-                duringHandshake: error.phase == .beforeHandshakeCompletes,
-                timedOut: error.kind == .timeout,
-                reason: error.reason,
-                errorLabels: labels
-            ))
-        case .invalidReply:
-            return .invalidReply(server: error.server, reason: error.reason)
-        case .invalidCommand:
-            return .invalidCommand(server: error.server, reason: error.reason)
-        case .handshakeRejected(let reply):
-            var failure = CommandFailed(server: error.server, commandName: "hello", reply: reply)
-            failure.errorLabels += labels
-            return .commandFailed(failure)
-        case .tls(let kind):
-            return .tlsFailed(TLSFailure(server: error.server, kind: kind, reason: error.reason))
-        case .authentication(let failure):
-            return .authenticationFailed(failure)
-        }
+        return try CommandExecution.examine(reply, of: command, from: connection.address, generation: connection.generation,
+                                            maxWireVersion: connection.maxWireVersion, serviceId: connection.serviceId,
+                                            feed: shared.topology.handle)
     }
 
     // MARK: - Connections
@@ -222,7 +149,7 @@ public final class MongoClient: Sendable {
             case .establishment(let failure):
                 // For an error before the handshake completes, the generation is the pool's
                 // when the attempt started (SDAM "Error handling").
-                throw report(failure, generation: generation, maxWireVersion: server.maxWireVersion, feedSDAM: false)
+                throw CommandExecution.report(failure, generation: generation, maxWireVersion: server.maxWireVersion, feed: nil)
             }
         }
     }

@@ -212,11 +212,7 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
             maxMessageSizeBytes: maxMessageSizeBytes,
             doing: "running the command '\(name)'"
         )
-        do {
-            return try Handshake.replyDocument(of: reply, from: address)
-        } catch {
-            throw ConnectionError(kind: .invalidReply, server: address, phase: .afterHandshakeCompletes, reason: error.reason)
-        }
+        return try ConnectionError.document(of: reply, from: address, phase: .afterHandshakeCompletes)
     }
 
     // MARK: - Closing

@@ -168,6 +168,7 @@ public struct ConnectionStringFormat: SpecFormat {
         case "maxstalenessseconds": return o.readPreference.map { int($0.maxStalenessSeconds) ?? .number("-1") }
         case "serverselectiontimeoutms": return int(o.serverSelectionTimeoutMS)
         case "serverselectiontryonce": return bool(o.serverSelectionTryOnce)
+        case "socketcheckintervalms": return int(o.socketCheckIntervalMS)
         case "localthresholdms": return int(o.localThresholdMS)
         case "connecttimeoutms": return int(o.connectTimeoutMS)
         case "sockettimeoutms": return int(o.socketTimeoutMS)

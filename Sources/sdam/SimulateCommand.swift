@@ -67,6 +67,25 @@ struct SimulateCommand: ParsableCommand {
           help: "Speak TLS with certificates made now by the openssl command; prints where the CA and the client certificate are (deleted on exit).")
     var tlsGenerate = false
 
+    @Option(name: .customLong("user"),
+            help: "A SCRAM user as NAME:PASSWORD on admin (repeatable); with any user, commands need authentication.")
+    var users: [String] = []
+
+    @Option(name: .customLong("x509-user"),
+            help: "An X.509 user on $external, named by its certificate subject (RFC 2253), e.g. CN=client,OU=drivers,O=sdam-tests (repeatable).")
+    var x509Users: [String] = []
+
+    /// The users given on the command line.
+    private func simulatedUsers() throws -> [SimulatedUser] {
+        let scram = try users.map { spec -> SimulatedUser in
+            guard let colon = spec.firstIndex(of: ":"), colon != spec.startIndex else {
+                throw ValidationError("--user takes NAME:PASSWORD")
+            }
+            return .scram(String(spec[..<colon]), password: String(spec[spec.index(after: colon)...]))
+        }
+        return scram + x509Users.map { .x509(subject: $0) }
+    }
+
     func validate() throws {
         if replicaSet != nil, mongos != nil {
             throw ValidationError("choose --replica-set or --mongos, not both")
@@ -109,7 +128,7 @@ struct SimulateCommand: ParsableCommand {
             (tls, generated) = try tlsConfiguration()
             simulator = try MongoSimulator(
                 SimulatorConfiguration(kind: kind, portBase: portBase, electionDelayMS: electionDelayMS,
-                                       topologyVersion: topologyVersion, tls: tls))
+                                       topologyVersion: topologyVersion, tls: tls, users: try simulatedUsers()))
         } catch {
             printLine("error \(error)")
             throw ExitCode(1)

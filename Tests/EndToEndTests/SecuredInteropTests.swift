@@ -29,6 +29,24 @@ import TestSupport
         #expect(result.number("found") == 1)
     }
 
+    @Test(arguments: ["SCRAM-SHA-256", "SCRAM-SHA-1"])
+    func pymongoAuthenticatesToTheSimulatorOverTLS(mechanism: String) throws {
+        let certificates = try TestCertificates.shared()
+        let sim = try MongoSimulator(SimulatorConfiguration(
+            kind: .standalone, threadName: "interop-scram", tls: TLSConfiguration(certificateKeyFile: certificates.serverFile),
+            users: [.scram("carol", password: "p@ss w0rd")]))
+        defer { sim.stop() }
+        let address = sim.addresses[0]
+        let base = "mongodb://carol:p%40ss%20w0rd@\(address)/?directConnection=true&tls=true&tlsCAFile=\(certificates.caFile)"
+        let result = try Self.runPyMongo(base + "&authMechanism=\(mechanism)")
+        #expect(result.value["ok"] as? Bool == true, "\(result.value)")
+        #expect((sim.statistics(for: address)?.authenticatedConnections ?? 0) >= 1)
+        let wrong = try Self.runPyMongo(base.replacingOccurrences(of: "p%40ss%20w0rd", with: "wrong") + "&authMechanism=\(mechanism)")
+        #expect(wrong.value["ok"] as? Bool == false)
+        #expect(wrong.string("type") == "OperationFailure", "\(wrong.value)")
+        #expect(wrong.string("error")?.contains("Authentication failed") == true, "\(wrong.value)")
+    }
+
     @Test func pymongoRefusesTheSimulatorUnderAnUntrustedCA() throws {
         let certificates = try TestCertificates.shared()
         let sim = try MongoSimulator(SimulatorConfiguration(

@@ -45,6 +45,15 @@ import Testing
         }
     }
 
+    @Test("a single-threaded client refuses mongodb+srv until its scans read SRV records")
+    func singleThreadedRefusesSRV() throws {
+        let cs = try ConnectionString("mongodb+srv://cluster0.example.net/")
+        #expect { _ = try ClientSettings(connectionString: cs, for: .singleThreaded) } throws: {
+            "\($0)".contains("not supported by the single-threaded client yet")
+        }
+        #expect(throws: Never.self) { _ = try ClientSettings(connectionString: cs, for: .pooled) }
+    }
+
     @Test("prose 2-4: targets outside the parent domain, equal to a short host name, or missing the dot are refused",
           arguments: [
               ("mongodb+srv://localhost", "localhost.mongodb"),

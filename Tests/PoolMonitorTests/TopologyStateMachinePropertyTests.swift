@@ -45,7 +45,8 @@ import Testing
             ])))
         }
         if Bool.random(using: &rng) { fields.append(("logicalSessionTimeoutMinutes", .int32(Int32.random(in: 5...30, using: &rng)))) }
-        return F.hello(fields, maxWireVersion: [9, 16, 17, 21].randomElement(using: &rng)!)
+        // Wire version 6 is below the supported range: the compatibility error comes and goes.
+        return F.hello(fields, maxWireVersion: [6, 9, 16, 17, 21].randomElement(using: &rng)!)
     }
 
     static func randomError(_ address: ServerAddress, _ rng: inout SplitMix64) -> ApplicationError {
@@ -120,6 +121,12 @@ import Testing
             if let required = settings.replicaSet { #expect(td.setName == required) }
         }
         #expect(Set(td.servers.keys).isSubset(of: reported), "a server came from nowhere")
+
+        // The derived fields, kept incrementally, equal a recount over every server.
+        var recounted = machine
+        recounted.refreshDerivedFields()
+        #expect(recounted.description.compatibilityError == td.compatibilityError)
+        #expect(recounted.description.logicalSessionTimeoutMinutes == td.logicalSessionTimeoutMinutes)
 
         // Events and actions agree with the change.
         let added = Set(td.servers.keys).subtracting(before.servers.keys)

@@ -94,7 +94,7 @@ struct Driver {
             var results: [JSONValue] = []
             for i in 1...c.runs {
                 FileHandle.standardError.write(Data("run \(i)/\(c.runs): \(c.label)\n".utf8))
-                let line = try Self.runSubject(me, ["subject"] + c.arguments + ["--sdam", sdam])
+                let line = try Self.runSubject(me, ["subject"] + c.arguments + ["--sdam", sdam] + (scenariosUseTLS ? ["--tls"] : []))
                 results.append(Self.withPerServerFigures(try JSONParser.parse(line)))
             }
             for metric in c.metrics {

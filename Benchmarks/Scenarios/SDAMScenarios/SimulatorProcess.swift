@@ -1,5 +1,9 @@
 import Foundation
 
+/// Whether the scenarios run over TLS (`--tls` on the command line): the simulator then makes
+/// its certificates (`sdam simulate --tls-generate`) and the clients trust its CA.
+let scenariosUseTLS = CommandLine.arguments.contains("--tls")
+
 /// A simulated deployment in its own process (`sdam simulate`), driven through its stdin
 /// control protocol. Its own process keeps the simulator's CPU, threads and memory out of the
 /// figures of the client under test.
@@ -7,6 +11,11 @@ final class SimulatorProcess {
     struct Failure: Error, CustomStringConvertible { var description: String }
 
     private(set) var addresses: [String] = []
+    /// The CA of the simulator's generated certificates, when it speaks TLS.
+    private(set) var caFile: String?
+
+    /// What a client's connection string adds to reach this deployment: TLS and its CA.
+    var clientOptions: String { caFile.map { "&tls=true&tlsCAFile=\($0)" } ?? "" }
     private let process = Process()
     private let input = Pipe()
     private let output = Pipe()
@@ -15,7 +24,7 @@ final class SimulatorProcess {
     /// Starts `sdam simulate ARGS` and waits (at most 60 s) for its `ready` line.
     init(sdam: String, arguments: [String]) throws {
         process.executableURL = URL(fileURLWithPath: sdam)
-        process.arguments = ["simulate"] + arguments
+        process.arguments = ["simulate"] + arguments + (scenariosUseTLS ? ["--tls-generate"] : [])
         process.standardInput = input
         process.standardOutput = output
         process.standardError = FileHandle.standardError
@@ -25,6 +34,9 @@ final class SimulatorProcess {
         while ready == nil, Date() < deadline {
             guard let line = readLine() else { break }
             if line.hasPrefix("ready ") { ready = line }
+            if line.hasPrefix("tls ca="), let ca = line.split(separator: " ").first(where: { $0.hasPrefix("ca=") }) {
+                caFile = String(ca.dropFirst(3))
+            }
             if line.hasPrefix("error") { break }
         }
         guard let ready else {

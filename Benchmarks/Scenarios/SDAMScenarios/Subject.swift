@@ -70,7 +70,7 @@ enum Subject {
         let sim = try SimulatorProcess(sdam: sdam, arguments: ["--replica-set", "rs0", "--members", "\(members)"])
         defer { sim.stop() }
         let start = nowNS()
-        let pool = try ClientPool(uri: "mongodb://\(sim.addresses[1])/?replicaSet=rs0")
+        let pool = try ClientPool(uri: "mongodb://\(sim.addresses[1])/?replicaSet=rs0" + sim.clientOptions)
         defer { pool.close() }
         try waitFor(pool.topology, seconds: 30) { $0.hasPrimary }
         let primaryMS = ms(since: start)
@@ -81,12 +81,42 @@ enum Subject {
         return [("members", .number("\(members)")), ("primaryMS", num(primaryMS)), ("allMS", num(allMS))]
     }
 
+    /// The timeline of one discovery from one secondary seed: when pool creation returned, and
+    /// when each monitoring event happened (by the event's own timestamp), from `ClientPool(uri:)`.
+    static func discoveryTimeline(sdam: String, members: Int) throws -> [(String, JSONValue)] {
+        let sim = try SimulatorProcess(sdam: sdam, arguments: ["--replica-set", "rs0", "--members", "\(members)"])
+        defer { sim.stop() }
+        let marks = ConditionLock<[(UInt64, String)]>([])
+        let events = EventPublisher()
+        events.addTimedHandler { event, ns in
+            let line: String? = switch event {
+            case .serverHeartbeatStarted(let s, _): "started \(s)"
+            case .serverHeartbeatSucceeded(let s, let ms, _, _): "succeeded \(s) (\(ms) ms)"
+            case .sdam(.serverOpening(let s)): "opening \(s)"
+            case .sdam(.topologyDescriptionChanged(_, let new)): "topology \(new.type)"
+            default: nil
+            }
+            if let line { marks.withLock { $0.append((ns, line)) } }
+        }
+        let start = nowNS()
+        let pool = try ClientPool(uri: "mongodb://\(sim.addresses[1])/?replicaSet=rs0" + sim.clientOptions, events: events)
+        let created = ms(since: start)
+        defer { pool.close() }
+        try waitFor(pool.topology, seconds: 30) { t in
+            t.servers.count == members && t.servers.values.allSatisfy { $0.type == .rsPrimary || $0.type == .rsSecondary }
+        }
+        let allMS = ms(since: start)
+        events.flush()
+        let timeline = marks.withLock { $0 }.map { ns, line in JSONValue.string(String(format: "%.3f ", Double(ns &- start) / 1e6) + line) }
+        return [("createdMS", num(created)), ("allMS", num(allMS)), ("timeline", .array(timeline))]
+    }
+
     /// A stepdown while the application writes: the time from the stepdown to the next
     /// successful write, retrying after each error as an application does.
     static func stepdown(sdam: String, electionDelayMS: Int, mode: Mode) throws -> [(String, JSONValue)] {
         let sim = try SimulatorProcess(sdam: sdam, arguments: ["--replica-set", "rs0", "--members", "3", "--election-delay-ms", "\(electionDelayMS)"] + mode.simulatorArguments)
         defer { sim.stop() }
-        let pool = try ClientPool(uri: "mongodb://\(sim.addresses.joined(separator: ","))/?replicaSet=rs0&serverSelectionTimeoutMS=10000")
+        let pool = try ClientPool(uri: "mongodb://\(sim.addresses.joined(separator: ","))/?replicaSet=rs0&serverSelectionTimeoutMS=10000" + sim.clientOptions)
         defer { pool.close() }
         let client = try pool.pop()
         defer { pool.push(client) }
@@ -131,7 +161,7 @@ enum Subject {
     static func idleStepdown(sdam: String, mode: Mode) throws -> [(String, JSONValue)] {
         let sim = try SimulatorProcess(sdam: sdam, arguments: ["--replica-set", "rs0", "--members", "3"] + mode.simulatorArguments)
         defer { sim.stop() }
-        let pool = try ClientPool(uri: "mongodb://\(sim.addresses.joined(separator: ","))/?replicaSet=rs0&serverSelectionTimeoutMS=30000")
+        let pool = try ClientPool(uri: "mongodb://\(sim.addresses.joined(separator: ","))/?replicaSet=rs0&serverSelectionTimeoutMS=30000" + sim.clientOptions)
         defer { pool.close() }
         let client = try pool.pop()
         defer { pool.push(client) }
@@ -168,7 +198,7 @@ enum Subject {
         let baseRSS = ProcessUsage.residentMiB()
         let baseDescriptors = ProcessUsage.openDescriptors()
         let start = nowNS()
-        let pool = try ClientPool(uri: "mongodb://\(sim.addresses.joined(separator: ","))/?heartbeatFrequencyMS=\(heartbeatMS)", events: events)
+        let pool = try ClientPool(uri: "mongodb://\(sim.addresses.joined(separator: ","))/?heartbeatFrequencyMS=\(heartbeatMS)" + sim.clientOptions, events: events)
         defer { pool.close() }
         try waitFor(pool.topology, seconds: 120) { t in
             t.servers.count == count && t.servers.values.allSatisfy { $0.type == .mongos }
@@ -202,6 +232,33 @@ enum Subject {
             ("configuredPerMin", num(60_000 / Double(heartbeatMS))),
             ("lagP50MS", num(percentile(lags, 50) ?? -1)), ("lagP99MS", num(percentile(lags, 99) ?? -1)),
         ]
+    }
+
+    /// N mongos listed as seeds, with a listener that keeps every event it receives (as an
+    /// application recording its monitoring would): when all are known by the topology, when
+    /// the listener has received the last of those events, how many events it holds, and the
+    /// memory they take.
+    static func mongosListener(sdam: String, count: Int) throws -> [(String, JSONValue)] {
+        OpenFileLimit.raiseToHardLimit()
+        let sim = try SimulatorProcess(sdam: sdam, arguments: ["--mongos", "\(count)"])
+        defer { sim.stop() }
+        let kept = ConditionLock<[MonitoringEvent]>([])
+        let events = EventPublisher()
+        events.addHandler { event in kept.withLock { $0.append(event) } }
+        let baseRSS = ProcessUsage.residentMiB()
+        let start = nowNS()
+        let pool = try ClientPool(uri: "mongodb://\(sim.addresses.joined(separator: ","))/?heartbeatFrequencyMS=10000" + sim.clientOptions, events: events)
+        defer { pool.close() }
+        try waitFor(pool.topology, seconds: 120) { t in
+            t.servers.count == count && t.servers.values.allSatisfy { $0.type == .mongos }
+        }
+        let knownMS = ms(since: start)
+        events.flush()
+        let deliveredMS = ms(since: start)
+        let held = kept.withLock { $0.count }
+        let rss = ProcessUsage.residentMiB()
+        return [("count", .number("\(count)")), ("knownMS", num(knownMS)), ("deliveredMS", num(deliveredMS)),
+                ("eventsKept", .number("\(held)")), ("rssMiB", num(rss)), ("baseRssMiB", num(baseRSS))]
     }
 
     /// A server's achieved check rate: its successes in the window over the time from its last

@@ -13,6 +13,11 @@ import MongoWire
 //   SDAMScenarios subject idle-stepdown poll|stream --sdam PATH
 //   SDAMScenarios subject mongos COUNT HEARTBEAT_MS WINDOW_S [poll|stream] --sdam PATH
 //       one run, one JSON line (the peers' programs take the same arguments)
+//   SDAMScenarios subject mongos-listener COUNT --sdam PATH
+//       all known with a listener that keeps every event (time, events, RSS)
+//   SDAMScenarios subject st-discovery|st-scan|st-failover URI
+//       the single-threaded client against a deployment the harness runs (SingleThreadedSubject)
+//   --tls   (anywhere) every scenario over TLS, with certificates the simulator makes
 
 var arguments = Array(CommandLine.arguments.dropFirst())
 
@@ -34,6 +39,7 @@ func fail(_ message: String) -> Never {
 }
 
 let sdam = option("--sdam", in: &arguments) ?? "../.build/release/sdam"
+_ = flag("--tls", in: &arguments)  // read once, as `scenariosUseTLS`
 guard FileManager.default.isExecutableFile(atPath: sdam) else { fail("no sdam executable at \(sdam) (--sdam PATH)") }
 
 do {
@@ -41,6 +47,8 @@ do {
         let rest = Array(arguments.dropFirst())
         let fields: [(String, JSONValue)]
         switch (rest.first, rest.count) {
+        case ("st-discovery", 2), ("st-scan", 2), ("st-failover", 2):
+            fields = try SingleThreadedSubject.run(rest[0], uri: rest[1])
         case ("discovery", 2):
             guard let members = Int(rest[1]) else { fail("discovery MEMBERS") }
             fields = try Subject.discovery(sdam: sdam, members: members)
@@ -58,6 +66,12 @@ do {
                 fail("mongos COUNT HEARTBEAT_MS WINDOW_S [poll|stream]")
             }
             fields = try Subject.mongos(sdam: sdam, count: count, heartbeatMS: heartbeat, windowSeconds: window, mode: mode)
+        case ("discovery-timeline", 2):
+            guard let members = Int(rest[1]) else { fail("discovery-timeline MEMBERS") }
+            fields = try Subject.discoveryTimeline(sdam: sdam, members: members)
+        case ("mongos-listener", 2):
+            guard let count = Int(rest[1]) else { fail("mongos-listener COUNT") }
+            fields = try Subject.mongosListener(sdam: sdam, count: count)
         default:
             fail("unknown subject scenario: \(rest.joined(separator: " "))")
         }

@@ -23,7 +23,7 @@ struct ConnectionAuthentication {
     let server: ServerAddress
 
     /// What the hello carries, and the conversation it started.
-    struct Opening {
+    struct Opening: Sendable {
         var saslSupportedMechs: String?
         var speculativeAuthenticate: BSONDocument?
         /// The mechanism of the speculative step.

@@ -121,8 +121,43 @@ import Glibc
     /// - Returns: whether `condition` held.
     @discardableResult
     public func run(until deadline: UInt64?, _ condition: () -> Bool) -> Bool {
-        precondition(threading == .callersThread, "run(until:) is for a loop made with .callersThread")
-        precondition(running.setOnce(), "MonitorLoop.run(until:) is not re-entrant")
+        onCallersThread {
+            // A timer wakes ev_run at the deadline; without one ev_run waits for the next event.
+            var deadlineTimer: TimerWatcher?
+            if let deadline {
+                let timer = TimerWatcher(loop: self) {}
+                let nowNS = MonotonicClock.nanoseconds()
+                timer.start(after: deadline > nowNS ? Double(deadline - nowNS) / 1e9 : 0)
+                deadlineTimer = timer
+            }
+            defer { deadlineTimer?.stop() }
+            while !condition() {
+                if let deadline, MonotonicClock.nanoseconds() >= deadline { return condition() }
+                if inbox.withLock({ $0.stopRequested }) { return condition() }
+                ev_run(loop, Int32(EVRUN_ONCE))
+            }
+            return true
+        }
+    }
+
+    /// Runs `body` on the calling thread as the loop thread, after the work posted so far, and
+    /// returns: for setting watchers up (starting checks, sending a message) before
+    /// `run(until:_:)` waits for them. Only for a `.callersThread` loop; not re-entrant.
+    public func perform<T>(_ body: () -> T) -> T {
+        onCallersThread(body)
+    }
+
+    /// Handles the events already pending on the loop's descriptors and timers, without
+    /// waiting (a connection the server closed while nobody ran the loop, say). Only for a
+    /// `.callersThread` loop; not re-entrant.
+    public func poll() {
+        _ = onCallersThread { ev_run(loop, Int32(EVRUN_NOWAIT)) }
+    }
+
+    /// Makes the calling thread the loop thread while `body` runs (`.callersThread` only).
+    private func onCallersThread<T>(_ body: () -> T) -> T {
+        precondition(threading == .callersThread, "run(until:), perform and poll are for a loop made with .callersThread")
+        precondition(running.setOnce(), "a .callersThread MonitorLoop is not re-entrant (run(until:), perform, poll)")
         defer { running.withLock { $0 = false } }
         let previous = pthread_getspecific(MonitorLoop.currentLoopKey)
         pthread_setspecific(MonitorLoop.currentLoopKey, Unmanaged.passUnretained(self).toOpaque())
@@ -131,21 +166,7 @@ import Glibc
         // this loop: refresh it, or a timer armed now fires early.
         ev_now_update(loop)
         drainInbox()
-        // A timer wakes ev_run at the deadline; without one ev_run waits for the next event.
-        var deadlineTimer: TimerWatcher?
-        if let deadline {
-            let timer = TimerWatcher(loop: self) {}
-            let nowNS = MonotonicClock.nanoseconds()
-            timer.start(after: deadline > nowNS ? Double(deadline - nowNS) / 1e9 : 0)
-            deadlineTimer = timer
-        }
-        defer { deadlineTimer?.stop() }
-        while !condition() {
-            if let deadline, MonotonicClock.nanoseconds() >= deadline { return condition() }
-            if inbox.withLock({ $0.stopRequested }) { return condition() }
-            ev_run(loop, Int32(EVRUN_ONCE))
-        }
-        return true
+        return body()
     }
 
     /// Whether the calling thread is this loop's thread.

@@ -80,6 +80,9 @@ final class MonitorConnection {
         watcher.start()
     }
 
+    /// The socket's descriptor (for the monitor's estimate of the descriptor table).
+    var descriptor: Int32 { socket.fd }
+
     /// The factory of connections with `tls` (nil: plaintext).
     static func factory(tls: TLSContext?) -> MonitorConnectionFactory {
         { loop, server, address, scratch, onEvent throws(StreamError) in
@@ -91,18 +94,23 @@ final class MonitorConnection {
     func send(_ message: WireMessage) {
         guard !isClosed else { return }
         do {
-            let bytes = try message.encoded()
-            decoder.expectedResponseTo = message.requestID
-            if pendingOffset < pendingWrite.count {
-                pendingWrite.append(contentsOf: bytes)
-            } else {
-                pendingWrite = bytes
-                pendingOffset = 0
-            }
-            flush()
+            send(try message.encoded(), requestID: message.requestID)
         } catch {
             fail("cannot encode request for \(server): \(error)")
         }
+    }
+
+    /// Sends a message already encoded (its reply answers `requestID`).
+    func send(_ bytes: [UInt8], requestID: Int32) {
+        guard !isClosed else { return }
+        decoder.expectedResponseTo = requestID
+        if pendingOffset < pendingWrite.count {
+            pendingWrite.append(contentsOf: bytes)
+        } else {
+            pendingWrite = bytes
+            pendingOffset = 0
+        }
+        flush()
     }
 
     /// Replies after the first of a `moreToCome` stream answer the previous reply.

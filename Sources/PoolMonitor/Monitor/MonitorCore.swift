@@ -10,8 +10,18 @@ final class MonitorCore {
     let loop: MonitorLoop
     let topology: Topology
     let options: MonitorOptions
-    /// Where host names are resolved: the process's bounded resolver, or a test's.
-    let resolver: BoundedResolver
+    /// Where host names are resolved.
+    enum Resolution {
+        /// Off the loop, on the process's bounded resolver (or a test's): the pooled mode.
+        case bounded(BoundedResolver)
+        /// On the loop thread, which is the caller's: a single-threaded client's.
+        case onLoopThread(ResolvedNameCache)
+    }
+
+    let resolution: Resolution
+    /// A single-threaded client's: its monitoring connections are its application
+    /// connections too. Nil in the pooled mode, where monitoring connections are dedicated.
+    let sharedConnections: SharedConnections?
     /// Reads a `mongodb+srv://` topology's records; nil for a seed list given in the URI.
     private(set) var srvMonitor: SRVMonitor?
     /// Opens monitoring connections: non-blocking TCP, with TLS when the pool asks for it, or a
@@ -25,12 +35,21 @@ final class MonitorCore {
     private var monitors: [ServerAddress: ServerMonitor] = [:]
     private var lastRequestID: Int32 = 0
     private var closed = false
+    /// New servers whose first check waits for a hinted primary's (`startMonitoring(_:)`).
+    private var deferredStarts: [ServerAddress] = []
+    /// The hinted primaries those wait for.
+    private var hintedPrimaries: Set<ServerAddress> = []
+    private lazy var deferredStartTimer = TimerWatcher(loop: loop) { [unowned self] in self.startDeferred() }
+    /// The highest descriptor a monitoring socket got, for `descriptorTableWouldGrow(by:)`.
+    private var highestDescriptor: Int32 = 0
 
-    init(loop: MonitorLoop, topology: Topology, options: MonitorOptions, resolver: BoundedResolver = .shared,
+    init(loop: MonitorLoop, topology: Topology, options: MonitorOptions, resolution: Resolution,
+         sharedConnections: SharedConnections? = nil,
          usesTLS: Bool = false,
          connectionFactory: @escaping MonitorConnectionFactory = MonitorConnection.factory(tls: nil)) {
         self.usesTLS = usesTLS
-        self.resolver = resolver
+        self.resolution = resolution
+        self.sharedConnections = sharedConnections
         self.connectionFactory = connectionFactory
         loop.preconditionInLoop()
         self.loop = loop
@@ -67,7 +86,9 @@ final class MonitorCore {
     func openConnection(
         server: ServerAddress, address: ResolvedAddress, onEvent: @escaping (MonitorConnection.Event) -> Void
     ) throws(StreamError) -> MonitorConnection {
-        try connectionFactory(loop, server, address, scratch, onEvent)
+        let connection = try connectionFactory(loop, server, address, scratch, onEvent)
+        highestDescriptor = max(highestDescriptor, connection.descriptor)
+        return connection
     }
 
     /// Request ids are unique per loop, which makes them unique per connection too.
@@ -84,19 +105,20 @@ final class MonitorCore {
     func apply(_ description: ServerDescription, checkFailed: Bool = false, interruptInUseConnections: Bool = false, cancellationsAtStart: UInt64? = nil) {
         perform(topology.apply(description, checkFailed: checkFailed, interruptInUseConnections: interruptInUseConnections,
                                cancellationsAtStart: cancellationsAtStart))
+        if hintedPrimaries.contains(description.address) { startDeferred() }
     }
 
     /// Carries out monitor actions, in order.
     func perform(_ actions: [SDAMAction]) {
         guard !closed else { return }
+        var starts: [ServerAddress] = []
         for action in actions {
             switch action {
             case .startMonitoring(let address):
-                guard monitors[address] == nil else { continue }
-                let monitor = ServerMonitor(address: address, loop: loop, context: self)
-                monitors[address] = monitor
-                monitor.start()
+                if monitors[address] == nil { starts.append(address) }
             case .stopMonitoring(let address):
+                if let i = starts.firstIndex(of: address) { starts.remove(at: i) }
+                deferredStarts.removeAll { $0 == address }
                 monitors.removeValue(forKey: address)?.stop()
             case .requestImmediateCheck(let address):
                 monitors[address]?.requestImmediateCheck()
@@ -107,6 +129,63 @@ final class MonitorCore {
                 continue
             }
         }
+        if !starts.isEmpty { startMonitoring(starts) }
+    }
+
+    /// Starts the first checks of new servers in the loop turn they joined — except when a
+    /// reply named a primary among many new members and opening all their sockets at once
+    /// would grow the process's descriptor table. Growing it waits for an RCU grace period in
+    /// the kernel (about 10–15 ms measured here) whenever the process has more than one
+    /// thread, and the loop would take that wait before it could read the primary's reply.
+    /// Then the hinted primary (PossiblePrimary) is checked first and the others start when
+    /// its check ends, or after 2 ms, whichever comes first: the Perl driver's primary hint,
+    /// for the same reason — the primary's connect must not wait behind the others'.
+    private func startMonitoring(_ addresses: [ServerAddress]) {
+        let servers = topology.description.servers
+        let (now, later) = Self.firstChecks(of: addresses, types: { servers[$0]?.type }, highestDescriptor: highestDescriptor)
+        now.forEach(startMonitor)
+        guard !later.isEmpty else { return }
+        hintedPrimaries.formUnion(now)
+        deferredStarts += later
+        deferredStartTimer.start(after: 0.002)
+    }
+
+    /// Which new servers to check now and which after the hinted primary (`startMonitoring`).
+    static func firstChecks(
+        of addresses: [ServerAddress], types: (ServerAddress) -> ServerType?, highestDescriptor: Int32
+    ) -> (now: [ServerAddress], later: [ServerAddress]) {
+        let hinted = addresses.filter { types($0) == .possiblePrimary }
+        guard !hinted.isEmpty, hinted.count < addresses.count,
+              descriptorTableWouldGrow(highestDescriptor: highestDescriptor, by: addresses.count) else {
+            return (addresses, [])
+        }
+        return (hinted, addresses.filter { !hinted.contains($0) })
+    }
+
+    private func startMonitor(_ address: ServerAddress) {
+        guard !closed, monitors[address] == nil else { return }
+        let monitor = ServerMonitor(address: address, loop: loop, context: self)
+        monitors[address] = monitor
+        monitor.start()
+    }
+
+    /// Starts the checks that waited for a hinted primary.
+    private func startDeferred() {
+        deferredStartTimer.stop()
+        hintedPrimaries.removeAll()
+        let waiting = deferredStarts
+        deferredStarts.removeAll()
+        let servers = topology.description.servers
+        for address in waiting where servers[address] != nil { startMonitor(address) }
+    }
+
+    /// Whether `count` more sockets would take descriptors past the table the kernel holds for
+    /// the process. The table starts at 64 slots and doubles; its size is estimated from the
+    /// highest descriptor seen (a table holds at least that many).
+    static func descriptorTableWouldGrow(highestDescriptor: Int32, by count: Int) -> Bool {
+        var table: Int32 = 64
+        while table <= highestDescriptor { table *= 2 }
+        return Int(highestDescriptor) + count >= Int(table)
     }
 
     /// Stops every monitor and closes every socket.
@@ -114,7 +193,23 @@ final class MonitorCore {
         closed = true
         srvMonitor?.stop()
         srvMonitor = nil
+        deferredStartTimer.stop()
+        deferredStarts.removeAll()
         for monitor in monitors.values { monitor.stop() }
         monitors.removeAll()
+    }
+}
+
+extension LoopBound where Value == MonitorCore? {
+    /// How both monitors close: every monitor stopped and every socket closed on the loop, the
+    /// loop shut down (its thread joined, if it has one), then the topology closed.
+    func closeMonitoring(of topology: Topology) {
+        loop.execute { [self] in
+            value?.stopAll()
+            value = nil
+        }
+        loop.shutdown()
+        topology.setMonitorSink(nil)
+        topology.close()
     }
 }

@@ -24,15 +24,29 @@ final class ServerMonitor {
         self.perform(self.cycle.timeoutTimerFired(at: MonotonicClock.nanoseconds()))
     }
     private let actions = ActionQueue<ServerCheckCycle<ResolvedAddress>.Action>()
+    /// Single-threaded mode: the open connection as the application sees it, from its
+    /// handshake reply on; nil before and in the pooled mode.
+    private var shared: SharedConnectionInfo?
+    /// Single-threaded mode: the handshake went out on a new connection and its reply is due;
+    /// what it carried and the generation the connection belongs to.
+    private var handshakeInFlight: (generation: Int, handshake: SharedHandshake?)?
+    /// Single-threaded mode: an application message is out on the connection; its reply (or
+    /// the connection's failure) goes here, not to the cycle.
+    private var applicationRequest: ((SharedRoundTrip) -> Void)?
 
     init(address: ServerAddress, loop: MonitorLoop, context: MonitorCore) {
         self.address = address
         self.loop = loop
         self.context = context
+        let singleThreaded = context.sharedConnections != nil
         cycle = ServerCheckCycle(server: address, configuration: .init(
-            heartbeatFrequencyMS: Int64(context.settings.heartbeatFrequencyMS),
+            // A single-threaded client's scans decide when servers are checked: its monitors
+            // check only when asked (a scan, a connection found closed, the one retry).
+            heartbeatFrequencyMS: singleThreaded ? ServerCheckCycle<ResolvedAddress>.maxHeartbeatFrequencyMS
+                : Int64(context.settings.heartbeatFrequencyMS),
             connectTimeoutMS: Int64(context.options.connectTimeoutMS),
-            streamingEnabled: context.streamingEnabled, usesTLS: context.usesTLS))
+            streamingEnabled: context.streamingEnabled, usesTLS: context.usesTLS,
+            retriesAfterTimeout: !singleThreaded))
     }
 
     // MARK: - Inputs from the monitor
@@ -61,6 +75,44 @@ final class ServerMonitor {
     var isStreaming: Bool { cycle.isStreaming }
     var rttSamples: Int { rttMonitor?.samplesTaken ?? 0 }
 
+    // MARK: - What a single-threaded client's scan reads
+
+    var checksCompleted: Int { cycle.checksCompleted }
+    var isCheckInFlight: Bool { cycle.isCheckInFlight }
+    var lastCheckOutcome: ServerCheckCycle<ResolvedAddress>.CheckOutcome? { cycle.lastCheckOutcome }
+    var lastCheckEndedAt: UInt64? { cycle.lastCheckEndedAt }
+
+    // MARK: - The application's use of the connection (single-threaded mode)
+
+    /// The open connection, when no check and no other application message is using it.
+    var sharedConnection: SharedConnectionInfo? {
+        guard !cycle.isCheckInFlight, applicationRequest == nil, hasOpenConnection else { return nil }
+        return shared
+    }
+
+    /// The application finished authenticating the connection.
+    func markAuthenticated() {
+        shared?.authenticated = true
+    }
+
+    /// Sends an application message on the open connection; its reply, or the connection's
+    /// failure, goes to `completion` (on this loop) instead of the check cycle.
+    /// - Returns: false when there is no connection the application may use now.
+    func sendApplicationMessage(_ bytes: [UInt8], requestID: Int32, completion: @escaping (SharedRoundTrip) -> Void) -> Bool {
+        guard sharedConnection != nil, let connection else { return false }
+        applicationRequest = completion
+        shared?.lastUsedNS = MonotonicClock.nanoseconds()
+        connection.send(bytes, requestID: requestID)
+        return true
+    }
+
+    /// Closes the connection for the application (its reply did not come in time): the next
+    /// check connects anew.
+    func abandonConnection() {
+        applicationRequest = nil
+        perform(cycle.cancel(at: MonotonicClock.nanoseconds()))
+    }
+
     // MARK: - Carrying out actions
 
     private func perform(_ decided: [ServerCheckCycle<ResolvedAddress>.Action]) {
@@ -70,6 +122,11 @@ final class ServerMonitor {
     private func execute(_ action: ServerCheckCycle<ResolvedAddress>.Action) {
         switch action {
         case .startCheck:
+            if let shared, shared.generation < context.topology.poolGeneration(for: address) ?? 0 {
+                // The server's pool was cleared since this connection was made (a "node is
+                // shutting down" error, say): like a pooled connection, it is not used again.
+                perform(cycle.cancel(at: MonotonicClock.nanoseconds()))
+            }
             let start = context.topology.checkStart(for: address)
             perform(cycle.beginCheck(serverType: start.type, cancellations: start.cancellations, at: MonotonicClock.nanoseconds()))
         case .resolve:
@@ -77,9 +134,16 @@ final class ServerMonitor {
         case .connect(let target):
             connect(to: target)
         case .sendHandshake:
+            let authentication = context.sharedConnections?.handshake?(address)
+            if context.sharedConnections != nil {
+                handshakeInFlight = (context.topology.poolGeneration(for: address) ?? 0, authentication)
+            }
             connection?.send(Handshake.handshakeMessage(
-                requestID: context.nextRequestID(), appName: context.options.appName, loadBalanced: context.settings.loadBalanced))
+                requestID: context.nextRequestID(), appName: context.options.appName, loadBalanced: context.settings.loadBalanced,
+                saslSupportedMechs: authentication?.saslSupportedMechs, speculativeAuthenticate: authentication?.speculativeAuthenticate))
         case .sendHello(let useHello):
+            shared?.helloSinceHandshake = true
+            shared?.lastUsedNS = MonotonicClock.nanoseconds()
             connection?.send(Handshake.checkMessage(requestID: context.nextRequestID(), useHello: useHello))
         case .sendAwaitableHello(let useHello, let topologyVersion, let maxAwaitTimeMS):
             connection?.send(Handshake.awaitableHelloMessage(
@@ -99,7 +163,14 @@ final class ServerMonitor {
         case .closeConnection:
             connection?.close()
             connection = nil
+            shared = nil
+            handshakeInFlight = nil
+            if let request = applicationRequest {
+                applicationRequest = nil
+                request(.failed(reason: "the connection to \(address) was closed"))
+            }
         case .applyDescription(let description, let checkFailed, let interrupt, let cancellations):
+            if checkFailed, case .onLoopThread(let names) = context.resolution { names.forget(address) }
             context.apply(description, checkFailed: checkFailed, interruptInUseConnections: interrupt, cancellationsAtStart: cancellations)
         case .publishHeartbeatStarted(let awaited):
             context.publish(.serverHeartbeatStarted(address, awaited: awaited))
@@ -121,10 +192,23 @@ final class ServerMonitor {
             perform(cycle.addressesResolved(literal, at: MonotonicClock.nanoseconds()))
             return
         }
+        let resolver: BoundedResolver
+        switch context.resolution {
+        case .onLoopThread(let names):
+            // The caller's thread is the loop: the lookup runs on it, beside the other checks.
+            let server = address
+            let core = context.handle()
+            names.addresses(host: server.host, port: server.port) { result in
+                core.value.monitor(for: server)?.resolved(result)
+            }
+            return
+        case .bounded(let bounded):
+            resolver = bounded
+        }
         // getaddrinfo blocks: it runs off the loop, and the result comes back through the inbox.
         let server = address
         let core = context.handle()
-        context.resolver.resolve(host: server.host, port: server.port) { result in
+        resolver.resolve(host: server.host, port: server.port) { result in
             core.loop.execute {
                 core.value.monitor(for: server)?.resolved(result)
             }
@@ -155,6 +239,23 @@ final class ServerMonitor {
 
     private func connectionEvent(_ event: MonitorConnection.Event) {
         let now = MonotonicClock.nanoseconds()
+        if let request = applicationRequest {
+            switch event {
+            case .connected:
+                return
+            case .message(let message):
+                applicationRequest = nil
+                shared?.lastUsedNS = now
+                request(.reply(message))
+            case .closedByPeer(let reason), .failed(let reason):
+                // The application reports the error to the topology; the cycle learns now that
+                // the connection is gone, so that no check starts on it meanwhile.
+                applicationRequest = nil
+                perform(cycle.cancel(at: now))
+                request(.failed(reason: reason))
+            }
+            return
+        }
         switch event {
         case .connected:
             perform(cycle.connected(at: now))
@@ -164,6 +265,14 @@ final class ServerMonitor {
             if moreToCome { connection?.expectResponse(to: message.requestID) }
             do {
                 let document = try Handshake.replyDocument(of: message, from: address)
+                if let handshake = handshakeInFlight {
+                    handshakeInFlight = nil
+                    shared = SharedConnectionInfo(
+                        generation: handshake.generation, handshakeReply: document, handshake: handshake.handshake,
+                        authenticated: handshake.handshake == nil, helloSinceHandshake: false, lastUsedNS: now)
+                } else {
+                    shared?.lastUsedNS = now
+                }
                 perform(cycle.replyReceived(.init(document: document, moreToCome: moreToCome), at: now))
             } catch {
                 perform(cycle.connectionFailed(.ioFailed(error.description), at: now))

@@ -94,7 +94,7 @@ public final class TopologyMonitor: Sendable {
             loop.execute { core.value?.perform(actions) }
         }
         loop.execute {
-            let monitorCore = MonitorCore(loop: loop, topology: topology, options: options, resolver: resolver,
+            let monitorCore = MonitorCore(loop: loop, topology: topology, options: options, resolution: .bounded(resolver),
                                           usesTLS: usesTLS, connectionFactory: connectionFactory())
             core.value = monitorCore
             monitorCore.perform(topology.open())
@@ -106,14 +106,7 @@ public final class TopologyMonitor: Sendable {
     /// topology (TopologyClosed is published; selection waiters fail). Idempotent.
     public func close() {
         guard closed.setOnce() else { return }
-        let core = self.core
-        loop.execute {
-            core.value?.stopAll()
-            core.value = nil
-        }
-        loop.shutdown()
-        topology.setMonitorSink(nil)
-        topology.close()
+        core.closeMonitoring(of: topology)
     }
 
     /// Runs `body` on the loop thread with the monitor's core and waits for it; for tests and

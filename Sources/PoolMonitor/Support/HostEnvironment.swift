@@ -86,12 +86,12 @@ public enum HostEnvironment {
         return result
     }
 
-    /// The file's text, or nil when it cannot be opened; at most 64 KiB are read (os-release
-    /// is a few hundred bytes).
-    private static func readSmallFile(_ path: String) -> String? {
+    /// The file's text, or nil when it cannot be opened; at most `limit` bytes are read
+    /// (os-release is a few hundred bytes; resolv.conf and hosts(5) read it too).
+    static func readSmallFile(_ path: String, limit: Int = 64 * 1024) -> String? {
         guard let file = fopen(path, "r") else { return nil }
         defer { fclose(file) }
-        var bytes = [UInt8](repeating: 0, count: 64 * 1024)
+        var bytes = [UInt8](repeating: 0, count: limit)
         let count = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
         return String(decoding: bytes[0..<count], as: UTF8.self)
     }

@@ -25,7 +25,12 @@ public final class EventPublisher: Sendable {
     private let queue = DispatchQueueBox(label: "sdam.events")
     private let handlers = ConditionLock<[TimedHandler]>([])
     /// `.onDeliverPending`: what waits for the next `deliverPending()`, in order.
-    private let pending = ConditionLock<[(events: [MonitoringEvent], happenedNS: UInt64, handlers: [TimedHandler])]>([])
+    private let pending = ConditionLock<[Pending]>([])
+
+    private enum Pending {
+        case events([MonitoringEvent], happenedNS: UInt64, handlers: [TimedHandler])
+        case work(@Sendable () -> Void)
+    }
 
     public init(delivery: Delivery = .dedicatedThread) {
         self.delivery = delivery
@@ -56,7 +61,16 @@ public final class EventPublisher: Sendable {
                 }
             }
         case .onDeliverPending:
-            pending.withLock { $0.append((events, happenedNS, current)) }
+            pending.withLock { $0.append(.events(events, happenedNS: happenedNS, handlers: current)) }
+        }
+    }
+
+    /// Runs `work` where and when handlers run, after the events published before it (a
+    /// single-threaded client's scan reports keep their place among the scan's events).
+    package func publish(work: @escaping @Sendable () -> Void) {
+        switch delivery {
+        case .dedicatedThread: queue.async(work)
+        case .onDeliverPending: pending.withLock { $0.append(.work(work)) }
         }
     }
 
@@ -79,14 +93,19 @@ public final class EventPublisher: Sendable {
     /// publishes or calls this again sees its events delivered after the current batch.
     public func deliverPending() {
         while true {
-            let batch = pending.withLock { p -> [(events: [MonitoringEvent], happenedNS: UInt64, handlers: [TimedHandler])] in
+            let batch = pending.withLock { p -> [Pending] in
                 defer { p.removeAll() }
                 return p
             }
             guard !batch.isEmpty else { return }
             for item in batch {
-                for event in item.events {
-                    for handler in item.handlers { handler(event, item.happenedNS) }
+                switch item {
+                case .events(let events, let happenedNS, let handlers):
+                    for event in events {
+                        for handler in handlers { handler(event, happenedNS) }
+                    }
+                case .work(let work):
+                    work()
                 }
             }
         }

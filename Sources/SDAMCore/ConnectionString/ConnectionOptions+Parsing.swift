@@ -136,6 +136,7 @@ private struct OptionsParser {
             }
         case "serverselectiontimeoutms": return int(value, \.serverSelectionTimeoutMS, 1..., "must be positive")
         case "serverselectiontryonce": return bool(value, \.serverSelectionTryOnce)
+        case "socketcheckintervalms": return int(value, \.socketCheckIntervalMS, 0..., "must be non-negative")
         case "localthresholdms": return int(value, \.localThresholdMS, 0..., "must be non-negative")
         // Timeouts
         case "connecttimeoutms": return int(value, \.connectTimeoutMS, 0..., "must be non-negative")

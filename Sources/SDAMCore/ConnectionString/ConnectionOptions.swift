@@ -32,6 +32,9 @@ public struct ConnectionOptions: Sendable, Hashable {
     public var serverSelectionTimeoutMS: Int?
     /// Single-threaded drivers' "scan once, then fail" (`serverSelectionTryOnce`).
     public var serverSelectionTryOnce: Bool?
+    /// Single-threaded drivers: a connection idle this long is checked before it is used
+    /// (`socketCheckIntervalMS`); non-negative.
+    public var socketCheckIntervalMS: Int?
     /// Width of the latency window; non-negative (`localThresholdMS`).
     public var localThresholdMS: Int?
 

@@ -15,6 +15,7 @@ extension ServerCheckCycle {
             return [.closeConnection] + immediateCheckRequested(at: now)
         }
         let useHello = reply.document["helloOk"]?.boolValue ?? false
+        let previousUseHello = connection?.useHello
         let durationMS: Double
         let awaitedVersion: TopologyVersion?
         switch check.step {
@@ -41,8 +42,21 @@ extension ServerCheckCycle {
             address: server, hello: reply.document, roundTripTimeMS: rtt.average,
             minRoundTripTimeMS: rtt.minimum, now: Self.milliseconds(now))
         if description.type == .unknown {
+            if TopologyStateMachine.hasOverloadLabel(reply.document) {
+                // Backpressure on an authenticated (single-threaded) connection: the server is
+                // alive and shedding load. The connection stays open (server-monitoring spec,
+                // "Handling of backpressure labels") and its description stands.
+                lastCheckOutcome = .overloaded
+                // An error reply says nothing about hello support: keep what the handshake said.
+                if let previousUseHello { connection?.useHello = previousUseHello }
+                return [.stopTimeoutTimer,
+                        .publishHeartbeatFailed(durationMS: durationMS, error: "\(server): \(description.error ?? "overloaded")",
+                                                awaited: check.awaited)]
+                    + waitForHeartbeat(endedAt: now)
+            }
             return failCheck(check, description.error ?? "hello failed", isNetworkError: false, at: now, description: description)
         }
+        lastCheckOutcome = .succeeded
         topologyVersion = description.topologyVersion
         var actions: [Action] = [
             .stopTimeoutTimer,

@@ -41,9 +41,17 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
         /// Whether connecting includes a TLS handshake (it shares connectTimeoutMS with the TCP
         /// connect); only the words of a connect timeout depend on it.
         public var usesTLS: Bool
+        /// Whether a known server whose check timed out (a connect or a reply that took
+        /// connectTimeoutMS) gets the one immediate retry, as after any other network error.
+        /// A single-threaded client turns it off: its scan waits for every check, so retrying a
+        /// hung server would make the scan last twice connectTimeoutMS; the server is skipped
+        /// for cooldownMS instead.
+        public var retriesAfterTimeout: Bool
 
-        public init(heartbeatFrequencyMS: Int64, connectTimeoutMS: Int64, streamingEnabled: Bool, usesTLS: Bool = false) {
+        public init(heartbeatFrequencyMS: Int64, connectTimeoutMS: Int64, streamingEnabled: Bool, usesTLS: Bool = false,
+                    retriesAfterTimeout: Bool = true) {
             self.usesTLS = usesTLS
+            self.retriesAfterTimeout = retriesAfterTimeout
             self.heartbeatFrequencyMS = min(max(heartbeatFrequencyMS, ServerCheckCycle.minHeartbeatFrequencyMS),
                                             ServerCheckCycle.maxHeartbeatFrequencyMS)
             self.connectTimeoutMS = max(0, min(connectTimeoutMS, ServerCheckCycle.maxHeartbeatFrequencyMS))
@@ -108,6 +116,20 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
         }
     }
 
+    /// How the last check ended, for a single-threaded client's scan (cooldownMS follows a
+    /// network error).
+    public enum CheckOutcome: Sendable, Equatable {
+        case succeeded
+        /// The server was marked Unknown; `networkError` tells a network error or timeout from
+        /// a command error (`ok: 0`).
+        case failed(networkError: Bool)
+        /// An `ok: 0` reply labelled SystemOverloadedError (backpressure, on an authenticated
+        /// connection): the connection stays open and the topology unchanged.
+        case overloaded
+        /// An application error cancelled the check.
+        case cancelled
+    }
+
     /// A hello reply, already taken out of its wire message.
     public struct Reply: Sendable, Equatable {
         public var document: BSONDocument
@@ -147,6 +169,8 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
         var connectErrors: [String] = []
         /// When the step in flight times out; nil with connectTimeoutMS=0.
         var deadline: UInt64?
+        /// A step of this check already took connectTimeoutMS (a black-holed address).
+        var timedOut = false
     }
 
     enum Step: Sendable {
@@ -174,7 +198,7 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
     var state: State = .notStarted
     var connection: OpenConnection?
     /// When the previous check ended (a streaming reply ends one too), for the 500 ms floor.
-    var lastCheckEndedAt: UInt64?
+    public internal(set) var lastCheckEndedAt: UInt64?
     /// A lookup for this server is running. At most one runs at a time: a check that starts
     /// while one hangs waits for it instead of piling up resolver threads.
     var resolutionInFlight = false
@@ -188,6 +212,9 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
     /// The server process (topologyVersion.processId) that answered awaitable hellos at once
     /// twice in a row: it is polled, not streamed from, until another process answers.
     var streamingRefusedFor: BSONObjectID?
+    /// Checks ended so far (each ends with one of `CheckOutcome`); a scan waits until it grew.
+    public private(set) var checksCompleted = 0
+    public internal(set) var lastCheckOutcome: CheckOutcome?
 
     public init(server: ServerAddress, configuration: Configuration) {
         self.server = server
@@ -206,6 +233,14 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
 
     public var isStopped: Bool {
         if case .stopped = state { true } else { false }
+    }
+
+    /// A check runs or is about to start (`.startCheck` was returned).
+    public var isCheckInFlight: Bool {
+        switch state {
+        case .starting, .checking: true
+        case .notStarted, .waiting, .stopped: false
+        }
     }
 
     /// The weighted average RTT the next description will carry; nil after a reset.
@@ -255,6 +290,7 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
             rtt.reset()
             connection = nil
             quickAwaitedReplies = 0
+            lastCheckOutcome = .cancelled
             return [.closeConnection, .stopTimeoutTimer,
                     .publishHeartbeatFailed(
                         durationMS: Self.milliseconds(from: check.startedAt, to: now),
@@ -354,6 +390,7 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
             // on to the next one, with connectTimeoutMS of its own.
             let what = configuration.usesTLS ? "no TCP connect and TLS handshake with" : "no connect to"
             check.connectErrors.append("\(what) \(addresses[index]) within connectTimeoutMS (\(limit) ms)")
+            check.timedOut = true
             return tryNextAddress(&check, of: addresses, after: index, at: now)
         case .handshaking, .polling:
             return failCheck(check, "no reply within connectTimeoutMS (\(limit) ms)", isNetworkError: true, timedOut: true, at: now)
@@ -389,6 +426,7 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
     /// The check is over: sleep heartbeatFrequencyMS, counted from its end.
     mutating func waitForHeartbeat(endedAt now: UInt64) -> [Action] {
         lastCheckEndedAt = now
+        checksCompleted += 1
         let due = now + Self.nanoseconds(configuration.heartbeatFrequencyMS)
         state = .waiting(dueAt: due)
         return [.armScheduleTimer(at: due)]
@@ -397,6 +435,7 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
     /// The next check starts at once (streaming, or the one retry).
     mutating func checkAtOnce(endedAt now: UInt64, isRetry: Bool) -> [Action] {
         lastCheckEndedAt = now
+        checksCompleted += 1
         state = .starting(isRetry: isRetry)
         return [.startCheck]
     }
@@ -416,12 +455,14 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
         connection = nil
         rtt.reset()
         quickAwaitedReplies = 0
+        lastCheckOutcome = .failed(networkError: isNetworkError)
         let actions: [Action] = [
             .stopTimeoutTimer, .closeConnection,
             .publishHeartbeatFailed(durationMS: Self.milliseconds(from: check.startedAt, to: now), error: error, awaited: check.awaited),
             .applyDescription(failed, checkFailed: true, interruptInUseConnections: timedOut, cancellationsAtStart: check.cancellations),
         ]
-        if isNetworkError, check.serverWasKnown, !check.isRetry {
+        let retryAllowed = configuration.retriesAfterTimeout || !(timedOut || check.timedOut)
+        if isNetworkError, check.serverWasKnown, !check.isRetry, retryAllowed {
             return actions + checkAtOnce(endedAt: now, isRetry: true)
         }
         return actions + waitForHeartbeat(endedAt: now)

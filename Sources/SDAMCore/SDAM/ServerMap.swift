@@ -1,16 +1,20 @@
 import MongoBSON
+import HashTreeCollections
 
-/// The servers of a `TopologyDescription`, by address: a dictionary whose values sit in
-/// immutable boxes.
+/// The servers of a `TopologyDescription`, by address: a persistent hash tree (swift-collections'
+/// `TreeDictionary`, a CHAMP trie) whose values sit in immutable boxes.
 ///
-/// Why boxes: the description is a value shared by reference until written (copy on write).
-/// Whenever a snapshot that a selecting thread holds, or an event on its way to a listener,
-/// still shares the map when the monitor applies a heartbeat, the write copies the whole map.
-/// A `ServerDescription` is some 300 bytes with a dozen references (host strings, host sets,
-/// tags, the opTime document), so copying 5,000 of them cost about 0.4 ms; copying 5,000
-/// boxes is one reference each. Measured on 5,000 mongos: discovering them all took 5.9 s
-/// with plain values, whose copies made discovery quadratic (every first reply is a change
-/// that TopologyDescriptionChanged carries as previous and new).
+/// Why persistent: the description is a value, and snapshots that selecting threads hold and
+/// events on their way to listeners (every TopologyDescriptionChanged carries the previous and
+/// the new description) share it. With a hash table, a write while anything else still held
+/// the map copied the whole map, so discovering N servers cost O(N²) time and, for a listener
+/// that keeps its events, O(N²) memory: 5,000 mongos with such a listener took 5.9–23.9 s and
+/// 2.6 GiB. A tree shares every node a write does not touch: a write copies O(log N) nodes,
+/// and the versions of the map share the rest.
+///
+/// Why boxes: a `ServerDescription` is some 300 bytes with a dozen references; a node holds a
+/// reference per entry, and an unchanged server in two versions is the same box (a pointer
+/// comparison in `changes(since:)` and `==`).
 public struct ServerMap: Sendable {
     /// One immutable description. Immutable and final, so sharing it between threads is safe.
     final class Entry: Sendable {
@@ -18,12 +22,12 @@ public struct ServerMap: Sendable {
         init(_ description: ServerDescription) { self.description = description }
     }
 
-    private var entries: [ServerAddress: Entry]
+    private var entries: TreeDictionary<ServerAddress, Entry>
 
     public init() { entries = [:] }
 
     public init(_ servers: [ServerAddress: ServerDescription]) {
-        entries = servers.mapValues(Entry.init)
+        entries = TreeDictionary(uniqueKeysWithValues: servers.lazy.map { ($0.key, Entry($0.value)) })
     }
 
     /// The servers whose description differs from `previous` (added or changed), and the
@@ -67,7 +71,7 @@ public struct ServerMap: Sendable {
 
 extension ServerMap: Sequence {
     public struct Iterator: IteratorProtocol {
-        var base: Dictionary<ServerAddress, Entry>.Iterator
+        var base: TreeDictionary<ServerAddress, Entry>.Iterator
         public mutating func next() -> (key: ServerAddress, value: ServerDescription)? {
             base.next().map { (key: $0.key, value: $0.value.description) }
         }
@@ -79,7 +83,7 @@ extension ServerMap: Sequence {
 
 extension ServerMap: ExpressibleByDictionaryLiteral {
     public init(dictionaryLiteral elements: (ServerAddress, ServerDescription)...) {
-        entries = Dictionary(elements.map { ($0.0, Entry($0.1)) }, uniquingKeysWith: { _, last in last })
+        entries = TreeDictionary(elements.map { ($0.0, Entry($0.1)) }, uniquingKeysWith: { _, last in last })
     }
 }
 

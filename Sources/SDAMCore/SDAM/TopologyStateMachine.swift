@@ -15,6 +15,8 @@ public struct TopologyStateMachine: Sendable {
     public internal(set) var seedlist: SeedlistStatus
     /// CMAP generation of each server's pool, bumped whenever SDAM clears it.
     var poolGenerations: [ServerAddress: Int] = [:]
+    /// The servers' contributions to the derived fields, kept current by every transition.
+    var tally: DerivedFieldTally
 
     /// The initial description from `settings`. Emits nothing: call `open()` for the opening
     /// events. A `mongodb+srv://` topology starts with no servers, awaiting its seed list.
@@ -22,6 +24,7 @@ public struct TopologyStateMachine: Sendable {
         self.settings = settings
         self.description = TopologyDescription(settings: settings)
         seedlist = settings.awaitsSeedlist ? .awaitingDNS(lastFailure: nil) : .given
+        tally = DerivedFieldTally(supported: settings.supportedWireVersions)
         for seed in settings.seeds { poolGenerations[seed] = 0 }
         refreshDerivedFields()
     }
@@ -83,6 +86,7 @@ public struct TopologyStateMachine: Sendable {
         }
         description = TopologyDescription(type: .unknown)
         poolGenerations = [:]
+        refreshDerivedFields()
         if before != description {
             update.events.append(.topologyDescriptionChanged(previous: before, new: description))
         }
@@ -213,7 +217,7 @@ public struct TopologyStateMachine: Sendable {
     /// in the spec's order: ServerDescriptionChanged (first the server the input was about),
     /// ServerOpening, ServerClosed, then TopologyDescriptionChanged when anything changed.
     mutating func finish(_ transition: Transition) -> TopologyUpdate {
-        if derivedFieldsMayChange(transition) { refreshDerivedFields() }
+        updateDerivedFields(transition)
         var update = TopologyUpdate(actions: transition.actions)
         var reported = Set<ServerAddress>()
         var changed = false
@@ -241,47 +245,29 @@ public struct TopologyStateMachine: Sendable {
         return update
     }
 
-    /// Whether a touched server changed what `refreshDerivedFields` reads (its presence, type,
-    /// wire versions or session timeout). Most heartbeats change none of it, and skipping the
-    /// walk over every server keeps them O(1).
-    func derivedFieldsMayChange(_ transition: Transition) -> Bool {
-        transition.serversBefore.contains { address, before in
-            let now = description.servers[address]
-            guard let before, let now else { return (before == nil) != (now == nil) }
-            return before.type != now.type || before.minWireVersion != now.minWireVersion
-                || before.maxWireVersion != now.maxWireVersion
-                || before.logicalSessionTimeoutMinutes != now.logicalSessionTimeoutMinutes
+    /// Updates the derived fields for the servers `transition` touched: their previous
+    /// descriptions taken out of the tally, their current ones put in. O(servers touched).
+    mutating func updateDerivedFields(_ transition: Transition) {
+        for (address, before) in transition.serversBefore {
+            if let before { tally.count(before, sign: -1) }
+            if let now = description.servers[address] { tally.count(now, sign: 1) }
         }
+        applyTally()
     }
 
-    /// "Checking wire protocol compatibility" and "Logical Session Timeout", over all servers.
+    /// Recounts every server ("Checking wire protocol compatibility" and "Logical Session
+    /// Timeout" from scratch): for descriptions made without a transition.
     mutating func refreshDerivedFields() {
-        let supported = settings.supportedWireVersions
-        var firstIncompatible: ServerDescription?
-        var sessionTimeout: Int64?
-        var sawDataBearing = false
-        var sawNullTimeout = false
-        for server in description.servers.values {
-            switch server.type {
-            case .unknown, .possiblePrimary, .loadBalancer:
-                break
-            default:
-                if server.minWireVersion > supported.upperBound || server.maxWireVersion < supported.lowerBound,
-                   firstIncompatible.map({ server.address < $0.address }) ?? true {
-                    firstIncompatible = server
-                }
-            }
-            if server.type.isDataBearing {
-                sawDataBearing = true
-                if let minutes = server.logicalSessionTimeoutMinutes {
-                    sessionTimeout = min(sessionTimeout ?? minutes, minutes)
-                } else {
-                    sawNullTimeout = true
-                }
-            }
-        }
-        description.compatibilityError = firstIncompatible.map { Self.compatibilityError($0, supported) }
-        description.logicalSessionTimeoutMinutes = sawDataBearing && !sawNullTimeout ? sessionTimeout : nil
+        tally = DerivedFieldTally(supported: settings.supportedWireVersions)
+        for server in description.servers.values { tally.count(server, sign: 1) }
+        applyTally()
+    }
+
+    private mutating func applyTally() {
+        description.compatibilityError = tally.firstIncompatible
+            .flatMap { description.servers[$0] }
+            .map { Self.compatibilityError($0, tally.supported) }
+        description.logicalSessionTimeoutMinutes = tally.logicalSessionTimeoutMinutes
     }
 
     static func compatibilityError(_ server: ServerDescription, _ supported: ClosedRange<Int>) -> String {

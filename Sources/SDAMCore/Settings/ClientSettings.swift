@@ -1,5 +1,15 @@
 import MongoBSON
 
+/// Which kind of client reads the settings: the defaults of heartbeatFrequencyMS and
+/// socketTimeoutMS, and which options have an effect, differ between them.
+public enum ClientKind: Sendable, Equatable {
+    /// `ClientPool`: a monitor thread checks servers in the background.
+    case pooled
+    /// `SingleThreadedClient`: the caller's thread scans before operations (server-monitoring
+    /// spec, "Single-threaded monitoring").
+    case singleThreaded
+}
+
 /// The one configuration of a client: what the topology, its monitor and the pool work by,
 /// parsed from the connection string once (`init(connectionString:)`) and read by all three.
 /// Options the string leaves out take `SDAMDefaults`.
@@ -37,8 +47,16 @@ public struct ClientSettings: Sendable, Equatable {
     /// `mongodb+srv` (see ``TLSSettings``).
     public var tls: TLSSettings?
     /// Who application connections authenticate as; nil: no authentication. Monitoring
-    /// connections never authenticate (auth spec).
+    /// connections never authenticate (auth spec), except a single-threaded client's, which
+    /// are its application connections too.
     public var credential: MongoCredential?
+    /// Single-threaded clients: fail after one scan when selection finds nothing suitable
+    /// (`serverSelectionTryOnce`, default true), rather than scan every
+    /// minHeartbeatFrequencyMS until serverSelectionTimeoutMS.
+    public var serverSelectionTryOnce = true
+    /// Single-threaded clients: a connection idle this long is checked before it is used
+    /// (`socketCheckIntervalMS`, default 5 s).
+    public var socketCheckInterval: Duration = SDAMDefaults.socketCheckInterval
 
     /// Settings for `seeds` with every other option at its default.
     public init(seeds: [ServerAddress]) {
@@ -51,18 +69,24 @@ public struct ClientSettings: Sendable, Equatable {
         self.monitoring = monitoring
     }
 
-    /// The settings a parsed connection string asks for: its hosts as seeds and its options.
+    /// The settings a parsed connection string asks for: its hosts as seeds and its options,
+    /// with the defaults of `kind` (a single-threaded client's heartbeat is 60 s, and its
+    /// socketTimeoutMS 5 minutes unless given; it always polls).
     ///
     /// A `mongodb+srv://` string gives settings with no seeds yet and `topology.srv` set: the
     /// monitor reads the SRV and TXT records in the background (no I/O here) and completes
     /// them with ``resolved(by:)``.
     ///
     /// - Throws: `ClientSettingsError.unsupportedConfiguration` when a host is a UNIX domain
-    ///   socket (not monitored by this driver yet), or when the combination breaks the SDAM
-    ///   spec's allowed configurations; `.invalidCredential` when the credential breaks the
-    ///   auth spec's rules (see ``ConnectionString/credential``).
-    public init(connectionString: ConnectionString) throws(ClientSettingsError) {
+    ///   socket (not monitored by this driver yet), when a single-threaded client is asked for
+    ///   `mongodb+srv://` (its scans do not read SRV records yet), or when the combination
+    ///   breaks the SDAM spec's allowed configurations; `.invalidCredential` when the
+    ///   credential breaks the auth spec's rules (see ``ConnectionString/credential``).
+    public init(connectionString: ConnectionString, for kind: ClientKind = .pooled) throws(ClientSettingsError) {
         let srv = SRVSeedlist(connectionString: connectionString)
+        if srv != nil, kind == .singleThreaded {
+            throw .unsupported("mongodb+srv:// is not supported by the single-threaded client yet (its scans do not read SRV records); use ClientPool, or list the hosts with mongodb://")
+        }
         var seeds: [ServerAddress] = []
         for host in connectionString.hosts where srv == nil {
             guard let address = host.serverAddress else {
@@ -77,19 +101,22 @@ public struct ClientSettings: Sendable, Equatable {
         }
         tls = TLSSettings(connectionString: connectionString)
         let options = connectionString.options
+        let defaultHeartbeat = kind == .pooled ? SDAMDefaults.heartbeatFrequency : SDAMDefaults.singleThreadedHeartbeatFrequency
         topology = TopologySettings(
             seeds: seeds,
             replicaSet: options.replicaSet,
             directConnection: options.directConnection,
             loadBalanced: options.loadBalanced ?? false,
-            heartbeatFrequency: options.heartbeatFrequencyMS.map { .milliseconds($0) } ?? SDAMDefaults.heartbeatFrequency,
+            heartbeatFrequency: options.heartbeatFrequencyMS.map { .milliseconds($0) } ?? defaultHeartbeat,
             localThreshold: options.localThresholdMS.map { .milliseconds($0) } ?? SDAMDefaults.localThreshold,
             serverSelectionTimeout: options.serverSelectionTimeoutMS.map { .milliseconds($0) } ?? SDAMDefaults.serverSelectionTimeout
         )
         monitoring = MonitorOptions(
             connectTimeout: options.connectTimeoutMS.map { Duration.optionalTimeout(milliseconds: $0) } ?? SDAMDefaults.connectTimeout,
             appName: options.appName,
-            serverMonitoringMode: options.serverMonitoringMode ?? .auto
+            // Single-threaded clients poll: the streaming protocol needs a thread (or task) that
+            // waits for the server's pushes.
+            serverMonitoringMode: kind == .pooled ? options.serverMonitoringMode ?? .auto : .poll
         )
         if let maxPoolSize = options.maxPoolSize { self.maxPoolSize = maxPoolSize }
         waitQueueTimeout = .optionalTimeout(milliseconds: options.waitQueueTimeoutMS)
@@ -100,6 +127,9 @@ public struct ClientSettings: Sendable, Equatable {
             maxAttempts: options.maxAdaptiveRetries ?? OverloadRetryPolicy.defaultMaxAttempts,
             retargets: options.enableOverloadRetargeting ?? true)
         socketTimeout = .optionalTimeout(milliseconds: options.socketTimeoutMS)
+        if kind == .singleThreaded, options.socketTimeoutMS == nil { socketTimeout = SDAMDefaults.singleThreadedSocketTimeout }
+        if let tryOnce = options.serverSelectionTryOnce { serverSelectionTryOnce = tryOnce }
+        if let interval = options.socketCheckIntervalMS { socketCheckInterval = .milliseconds(interval) }
         if let readPreference = options.readPreference { self.readPreference = readPreference }
         topology.srv = srv
         do {

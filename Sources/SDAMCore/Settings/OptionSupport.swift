@@ -17,7 +17,9 @@ import MongoBSON
 ///   endpoint check), so `tlsDisableOCSPEndpointCheck` is accepted with a warning that says so.
 /// - Warned: options with no effect on `runCommand` (the command carries its own read and write
 ///   concerns: RunCommand spec) or of features not built yet (retryable reads and writes,
-///   compression), and `serverSelectionTryOnce`, which only single-threaded clients read.
+///   compression); `serverSelectionTryOnce` and `socketCheckIntervalMS` on a pooled client
+///   (only single-threaded clients read them); on a single-threaded client the connection pool
+///   options and `serverMonitoringMode` (it has one connection per server and always polls).
 /// - Everything else is in effect (see the README's options table).
 public enum OptionSupport {
     /// What works today. Lifting a "not implemented yet" refusal is one line here.
@@ -118,7 +120,7 @@ public enum OptionSupport {
 
     /// Options accepted with no effect, by name, with the reason (logged once each at pool
     /// creation).
-    public static func warnings(for connectionString: ConnectionString) -> [String] {
+    public static func warnings(for connectionString: ConnectionString, client: ClientKind = .pooled) -> [String] {
         let options = connectionString.options
         var warnings: [String] = []
         let noEffectOnRunCommand: [(String, Bool)] = [
@@ -138,8 +140,27 @@ public enum OptionSupport {
         if options.tlsDisableOCSPEndpointCheck != nil {
             warnings.append("tlsDisableOCSPEndpointCheck has no effect: this driver never contacts OCSP responders (it checks stapled OCSP responses only)")
         }
-        if options.serverSelectionTryOnce != nil {
-            warnings.append("serverSelectionTryOnce has no effect on a pooled client (it is a single-threaded option)")
+        switch client {
+        case .pooled:
+            let singleThreaded: [(String, Bool)] = [
+                ("serverSelectionTryOnce", options.serverSelectionTryOnce != nil),
+                ("socketCheckIntervalMS", options.socketCheckIntervalMS != nil),
+            ]
+            for (name, given) in singleThreaded where given {
+                warnings.append("\(name) has no effect on a pooled client (it is a single-threaded option)")
+            }
+        case .singleThreaded:
+            let pooled: [(String, Bool)] = [
+                ("maxPoolSize", options.maxPoolSize != nil), ("minPoolSize", options.minPoolSize != nil),
+                ("maxIdleTimeMS", options.maxIdleTimeMS != nil), ("waitQueueTimeoutMS", options.waitQueueTimeoutMS != nil),
+                ("maxConnecting", options.maxConnecting != nil),
+            ]
+            for (name, given) in pooled where given {
+                warnings.append("\(name) has no effect on a single-threaded client (it has one connection per server, no pool)")
+            }
+            if options.serverMonitoringMode != nil {
+                warnings.append("serverMonitoringMode has no effect on a single-threaded client (it always polls, in its scans)")
+            }
         }
         if options.authSource != nil, !connectionString.configuresCredential {
             warnings.append("authSource has no effect without credentials (no username or authMechanism is given)")

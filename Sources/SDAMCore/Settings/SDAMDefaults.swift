@@ -5,6 +5,19 @@
 public enum SDAMDefaults {
     /// `heartbeatFrequencyMS`: 10 s for a pooled (multi-threaded) client.
     public static let heartbeatFrequency: Duration = .seconds(10)
+    /// `heartbeatFrequencyMS` of a single-threaded client: 60 s (server-monitoring spec), the
+    /// time between scans in the steady state.
+    public static let singleThreadedHeartbeatFrequency: Duration = .seconds(60)
+    /// cooldownMS: a single-threaded client skips a server whose check failed with a network
+    /// error for this long (server-monitoring spec; fixed, not an option).
+    public static let cooldown: Duration = .seconds(5)
+    /// `socketCheckIntervalMS` (single-threaded only): a connection idle this long is checked
+    /// before the application uses it again (server-selection spec).
+    public static let socketCheckInterval: Duration = .seconds(5)
+    /// `socketTimeoutMS` of a single-threaded client when the connection string leaves it out:
+    /// 5 minutes, as libmongoc's. No monitor runs while a single-threaded client waits for a
+    /// reply, so nothing else would end the wait on a server that stops answering.
+    public static let singleThreadedSocketTimeout: Duration = .seconds(300)
     /// The fixed floor between two checks of one server (minHeartbeatFrequencyMS); not an option.
     public static let minHeartbeatFrequency: Duration = .milliseconds(500)
     /// The largest heartbeat kept (about 34 years), so that schedule arithmetic cannot overflow.

@@ -1,0 +1,50 @@
+/// What the topology's derived fields ("Checking wire protocol compatibility" and "Logical
+/// Session Timeout") are computed from, counted per server and kept up to date as servers
+/// change, so that a transition updates them in O(servers it touched) instead of walking every
+/// server.
+///
+/// Why: during discovery every first reply changes a server's type, which may change both
+/// fields; walking (and copying) all N descriptions for each of N replies made discovering
+/// 5,000 mongos quadratic — the walk was the monitor thread's largest cost after the map
+/// copies.
+struct DerivedFieldTally: Sendable, Equatable {
+    /// logicalSessionTimeoutMinutes of the data-bearing servers that report one, counted.
+    private var timeouts: [Int64: Int] = [:]
+    /// Data-bearing servers that report no logicalSessionTimeoutMinutes (sessions are then off).
+    private var dataBearingWithoutTimeout = 0
+    /// Servers whose wire versions do not overlap the driver's.
+    private var incompatible: Set<ServerAddress> = []
+    let supported: ClosedRange<Int>
+
+    init(supported: ClosedRange<Int>) {
+        self.supported = supported
+    }
+
+    /// Adds (`sign` 1) or takes away (`sign` -1) one server's contribution.
+    mutating func count(_ server: ServerDescription, sign: Int) {
+        switch server.type {
+        case .unknown, .possiblePrimary, .loadBalancer:
+            break
+        default:
+            if server.minWireVersion > supported.upperBound || server.maxWireVersion < supported.lowerBound {
+                if sign > 0 { incompatible.insert(server.address) } else { incompatible.remove(server.address) }
+            }
+        }
+        guard server.type.isDataBearing else { return }
+        if let minutes = server.logicalSessionTimeoutMinutes {
+            let n = timeouts[minutes, default: 0] + sign
+            timeouts[minutes] = n > 0 ? n : nil
+        } else {
+            dataBearingWithoutTimeout += sign
+        }
+    }
+
+    /// The smallest timeout when every data-bearing server reports one; nil otherwise (also
+    /// when there is no data-bearing server).
+    var logicalSessionTimeoutMinutes: Int64? {
+        dataBearingWithoutTimeout == 0 ? timeouts.keys.min() : nil
+    }
+
+    /// The incompatible server with the lowest address (the one the error names).
+    var firstIncompatible: ServerAddress? { incompatible.min() }
+}

@@ -1,0 +1,34 @@
+import Testing
+@testable import SDAMCore
+@_spi(LoopPrimitives) @testable import PoolMonitor
+
+/// The primary hint: when a reply names a primary among many new members and opening all their
+/// sockets would grow the descriptor table (a kernel wait on the loop), the primary is checked
+/// first and the others after it.
+@Suite struct PrimaryHintTests {
+    static let members = (0..<50).map { ServerAddress(host: "10.0.0.\($0)", port: 27017) }
+    static let primary = members[7]
+
+    static func type(_ address: ServerAddress) -> ServerType? { address == primary ? .possiblePrimary : .unknown }
+
+    @Test func theHintedPrimaryGoesFirstWhenTheTableWouldGrow() {
+        let (now, later) = MonitorCore.firstChecks(of: Self.members, types: Self.type, highestDescriptor: 20)
+        #expect(now == [Self.primary])
+        #expect(later.count == 49 && !later.contains(Self.primary))
+    }
+
+    @Test func everyoneStartsAtOnceWhenTheTableHasRoomOrThereIsNoHint() {
+        let three = Array(Self.members[5...7])
+        #expect(MonitorCore.firstChecks(of: three, types: Self.type, highestDescriptor: 20).later.isEmpty)
+        #expect(MonitorCore.firstChecks(of: Self.members, types: Self.type, highestDescriptor: 300).later.isEmpty,
+                "a table of 512 holds 50 more")
+        #expect(MonitorCore.firstChecks(of: Self.members, types: { _ in .unknown }, highestDescriptor: 20).later.isEmpty)
+    }
+
+    @Test func theTableEstimateDoublesFrom64() {
+        #expect(!MonitorCore.descriptorTableWouldGrow(highestDescriptor: 10, by: 50))
+        #expect(MonitorCore.descriptorTableWouldGrow(highestDescriptor: 20, by: 50))
+        #expect(!MonitorCore.descriptorTableWouldGrow(highestDescriptor: 64, by: 50), "a table of 128")
+        #expect(MonitorCore.descriptorTableWouldGrow(highestDescriptor: 100, by: 50))
+    }
+}
