@@ -85,6 +85,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The child process of AsyncWaitTests: 10,000 tasks waiting through the async face, in
+        // a process of their own so that its threads can be counted.
+        .executableTarget(name: "AsyncWaitProbe", dependencies: ["MongoClientPool", "PoolMonitor"], path: "Tests/AsyncWaitProbe"),
         // Fixtures shared by the test targets: seeded randomness, resource counts, loopback peers.
         .target(name: "TestSupport", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoSimulator"], path: "Tests/TestSupport"),
         .testTarget(name: "TLSTests", dependencies: ["MongoTLS", "MongoSimulator", "PoolMonitor", "TestSupport"]),

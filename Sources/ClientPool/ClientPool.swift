@@ -26,7 +26,7 @@ public final class ClientPool: Sendable {
     /// Released by `close()`: the monitor's event loop keeps its epoll and eventfd descriptors
     /// until it is freed, and a closed pool must hold no descriptor.
     private let monitor: ConditionLock<(any TopologyMonitoring)?>
-    private let state = ConditionLock(PoolState())
+    let state = ConditionLock(PoolState())
 
     struct PoolState {
         /// Clients pushed back and not popped since.
@@ -34,6 +34,13 @@ public final class ClientPool: Sendable {
         /// Every client created so far (maxPoolSize bounds their number).
         var all: [MongoClient] = []
         var closed = false
+        /// Tasks waiting for a free client, in arrival order (the async face); a pushed client
+        /// goes to the first of them before any waiting thread.
+        var waiters = WaiterQueue<MongoClient>()
+        /// Draining (graceful shutdown): no client is handed out; `drained` waiters are resumed
+        /// once every client is back.
+        var draining = false
+        var drained: [AsyncWaiter<Void>] = []
     }
 
     /// Creates a pool from a connection string and starts monitoring the deployment.
@@ -105,11 +112,15 @@ public final class ClientPool: Sendable {
     }
 
     /// A pool over a monitor already running (tests hand in a topology they feed themselves).
-    init(settings: ClientSettings, monitor: any TopologyMonitoring, pools: ServerPools? = nil, logger: Logger = Logger(label: "mongo.clientpool")) {
+    init(
+        settings: ClientSettings, monitor: any TopologyMonitoring, pools: ServerPools? = nil, logger: Logger = Logger(label: "mongo.clientpool"),
+        operationsLoop: OperationsLoopPlacement = .dedicated
+    ) {
         self.monitor = ConditionLock(monitor)
         let pools = pools ?? ServerPools(topology: monitor.topology, settings: settings, events: monitor.topology.events)
         monitor.topology.setPoolSink { commands in pools.handle(commands) }
-        shared = PoolShared(topology: monitor.topology, settings: settings, pools: pools, logger: logger)
+        shared = PoolShared(topology: monitor.topology, settings: settings, pools: pools, logger: logger,
+                            operationsLoop: operationsLoop, monitorLoop: monitor.monitorLoop)
     }
 
     deinit {
@@ -130,7 +141,7 @@ public final class ClientPool: Sendable {
         let timeout = settings.waitQueueTimeout.map { Int($0.inMilliseconds) } ?? 0
         let deadline = BlockingChannel.deadline(after: settings.waitQueueTimeout)
         let result: Result<MongoClient, ClientPoolError>? = state.wait(until: deadline) { s in
-            if s.closed { return .failure(.poolClosed) }
+            if s.closed || s.draining { return .failure(.poolClosed) }
             return takeClient(&s).map { .success($0) }
         }
         switch result {
@@ -153,7 +164,7 @@ public final class ClientPool: Sendable {
     /// Takes a free client without waiting.
     /// - Returns: nil when maxPoolSize clients are in use, or the pool is closed.
     public func tryPop() -> MongoClient? {
-        state.withLock { s in s.closed ? nil : takeClient(&s) }
+        state.withLock { s in s.closed || s.draining ? nil : takeClient(&s) }
     }
 
     /// Gives a client back for other threads to pop. Pushing a client of another pool, or one
@@ -163,12 +174,24 @@ public final class ClientPool: Sendable {
             shared.logger.error("push of a client from another pool ignored")
             return
         }
-        let accepted = state.withLock { s -> Bool in
-            guard !s.closed, !s.idle.contains(where: { $0 === client }) else { return false }
+        enum Handover { case none, thread, task(AsyncWaiter<MongoClient>), drained([AsyncWaiter<Void>]) }
+        let handover = state.withLock { s -> Handover in
+            guard !s.closed, !s.idle.contains(where: { $0 === client }) else { return .none }
+            if !s.draining, let waiter = s.waiters.popFirst() { return .task(waiter) }
             s.idle.append(client)
-            return true
+            if s.draining, s.idle.count == s.all.count {
+                defer { s.drained = [] }
+                return .drained(s.drained)
+            }
+            return .thread
         }
-        if accepted { notifyWaiters() }
+        switch handover {
+        case .none: return
+        case .thread: notifyWaiters()
+        // A task cancelled in the meantime lost its claim: the client comes back.
+        case .task(let waiter): if !waiter.resume(.success(client)) { push(client) }
+        case .drained(let waiters): for waiter in waiters { waiter.resume(.success(())) }
+        }
     }
 
     /// Wakes every thread waiting in `pop()` to look again.
@@ -177,7 +200,7 @@ public final class ClientPool: Sendable {
     }
 
     /// An idle client, or a new one while fewer than maxPoolSize exist (0 = no limit).
-    private func takeClient(_ s: inout PoolState) -> MongoClient? {
+    func takeClient(_ s: inout PoolState) -> MongoClient? {
         if let client = s.idle.popLast() { return client }
         let limit = settings.maxPoolSize
         guard limit == 0 || s.all.count < limit else { return nil }
@@ -203,20 +226,26 @@ public final class ClientPool: Sendable {
     /// operation is shut down, so that operation fails at once. Idempotent.
     @available(*, noasync, message: "joins the monitor thread; call it from a thread of your own, not from a Task")
     public func close() {
-        let first = state.withLock { s -> Bool in
-            guard !s.closed else { return false }
+        let waiting = state.withLock { s -> (clients: [AsyncWaiter<MongoClient>], drained: [AsyncWaiter<Void>])? in
+            guard !s.closed else { return nil }
             s.closed = true
             s.idle = []
             s.all = []
-            return true
+            defer { s.drained = [] }
+            return (s.waiters.removeAll(), s.drained)
         }
-        guard first else { return }
+        guard let waiting else { return }
         shared.markClosed()
         notifyWaiters()
+        for waiter in waiting.clients { waiter.resume(.failure(ClientPoolError.poolClosed)) }
+        for waiter in waiting.drained { waiter.resume(.success(())) }
         let monitor = self.monitor.withLock { m -> (any TopologyMonitoring)? in
             defer { m = nil }
             return m
         }
+        // The operations loop's waits end first (they fail with poolClosed): with the monitor's
+        // loop as the operations loop, they must end before that loop stops.
+        shared.closeOperationsLoop()
         monitor?.close()
         shared.pools.closeAll()
     }
@@ -238,15 +267,55 @@ final class PoolShared: Sendable {
     /// Set and broadcast by `markClosed`: waits that must end when the pool closes wait on it.
     let closedSignal = ConditionLock(false)
 
-    init(topology: Topology, settings: ClientSettings, pools: ServerPools, logger: Logger) {
+    /// The async face's loop, made at its first use (a pool used only through the blocking
+    /// calls starts no second thread); nil again once closed.
+    private let operationsLoopState = ConditionLock<(loop: OperationsLoop?, closed: Bool)>((nil, false))
+    private let operationsLoopPlacement: OperationsLoopPlacement
+    private let monitorLoop: MonitorLoop?
+
+    init(
+        topology: Topology, settings: ClientSettings, pools: ServerPools, logger: Logger,
+        operationsLoop: OperationsLoopPlacement = .dedicated, monitorLoop: MonitorLoop? = nil
+    ) {
         self.topology = topology
         self.settings = settings
         self.pools = pools
         self.logger = logger
         selector = settings.selector
+        operationsLoopPlacement = operationsLoop
+        self.monitorLoop = monitorLoop
+    }
+
+    /// The async face's loop, started now if this is its first use.
+    /// - Throws: `.poolClosed` once the pool is closed; `.monitorStartFailed` if no thread.
+    func operationsLoop() throws(ClientPoolError) -> OperationsLoop {
+        try operationsLoopState.withLock { s throws(ClientPoolError) -> OperationsLoop in
+            if s.closed { throw .poolClosed }
+            if let loop = s.loop { return loop }
+            let loop = try OperationsLoop(placement: operationsLoopPlacement, monitorLoop: monitorLoop)
+            s.loop = loop
+            return loop
+        }
+    }
+
+    /// Whether the async face has started its loop (for tests).
+    var hasOperationsLoop: Bool { operationsLoopState.withLock { $0.loop != nil } }
+
+    func closeOperationsLoop() {
+        let loop = operationsLoopState.withLock { s -> OperationsLoop? in
+            s.closed = true
+            defer { s.loop = nil }
+            return s.loop
+        }
+        loop?.close()
     }
 
     var isClosed: Bool { closed.load(ordering: .acquiring) }
+
+    private let draining = Atomic<Bool>(false)
+    /// Set at a graceful shutdown: selections fail with `.poolClosed` instead of waiting.
+    var isDraining: Bool { draining.load(ordering: .acquiring) }
+    func markDraining() { draining.store(true, ordering: .releasing) }
 
     func markClosed() {
         closed.store(true, ordering: .releasing)
