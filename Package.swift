@@ -20,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         // libev: Debian's libev-dev ships no pkg-config file, so the module map links `ev`.
@@ -66,6 +67,7 @@ let package = Package(
             dependencies: [
                 "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoTLS", "MongoAuth",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/ClientPool"
         ),
@@ -99,7 +101,10 @@ let package = Package(
         // The story on loopback: the monitor and the pool against the simulated deployment.
         // Only `import MongoClientPool` in its test file: what an application sees.
         .testTarget(name: "PublicAPITests", dependencies: ["MongoClientPool", "MongoSimulator"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoClientPool", "MongoSimulator", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: [
+            "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoClientPool", "MongoSimulator", "TestSupport",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )
