@@ -10,4 +10,4 @@ bash scripts/interop-setup.sh
 swift build --build-tests -Xswiftc -warnings-as-errors
 swift test --skip-build
 bash Examples/smoke.sh
-bash scripts/sanitize.sh thread --filter "MonitorLoopTests|ConditionLockTests|CheckSchedulerTests|TopologyMonitorTests|PopPushTests|CloseTests|CallersThreadLoopTests|BoundedResolverTests|EventOrderTests|ServerSelectionWaitTests|CommandExecutionTests|ErrorFeedbackTests|LoadBalancedPoolTests"
+bash scripts/sanitize.sh thread --filter "MonitorLoopTests|ConditionLockTests|CheckSchedulerTests|TopologyMonitorTests|PopPushTests|CloseTests|CallersThreadLoopTests|BoundedResolverTests|EventOrderTests|ServerSelectionWaitTests|CommandExecutionTests|ErrorFeedbackTests|LoadBalancedPoolTests|AsyncFaceTests|PoolServiceTests"

@@ -72,6 +72,18 @@ public final class ClientPool: Sendable {
         try self.init(uri: uri, logger: logger, events: events, adjust: { _ in })
     }
 
+    /// `init(uri:logger:events:)` with the async face's operations on another loop: the pool's
+    /// own (the default) or the monitor's, for benchmarks that measure what sharing costs the
+    /// monitor's timers.
+    @_spi(LoopPrimitives) public convenience init(
+        uri: String,
+        logger: Logger = Logger(label: "mongo.clientpool"),
+        events: EventPublisher = EventPublisher(),
+        operationsLoop: OperationsLoopPlacement
+    ) throws(ClientPoolError) {
+        try self.init(uri: uri, logger: logger, events: events, operationsLoop: operationsLoop, adjust: { _ in })
+    }
+
     /// `init(uri:logger:events:)` with a last word on the settings (tests name the monitor
     /// thread).
     convenience init(
@@ -79,6 +91,7 @@ public final class ClientPool: Sendable {
         logger: Logger,
         events: EventPublisher,
         keyCache: ScramKeyCache = ScramKeyCache(),
+        operationsLoop: OperationsLoopPlacement = .dedicated,
         adjust: (inout ClientSettings) -> Void
     ) throws(ClientPoolError) {
         let connectionString: ConnectionString
@@ -108,7 +121,7 @@ public final class ClientPool: Sendable {
         adjust(&settings)
         let security = try ConnectionSecurity(settings: settings, keyCache: keyCache)
         let (monitor, pools) = try Self.startMonitor(settings: settings, security: security, events: events)
-        self.init(settings: settings, monitor: monitor, pools: pools, logger: logger)
+        self.init(settings: settings, monitor: monitor, pools: pools, logger: logger, operationsLoop: operationsLoop)
     }
 
     /// A pool over a monitor already running (tests hand in a topology they feed themselves).
@@ -216,6 +229,10 @@ public final class ClientPool: Sendable {
     /// Clients created so far (at most maxPoolSize).
     public var clientCount: Int { state.withLock { $0.all.count } }
 
+    /// The monitor's event loop (nil for a pool over a hand-fed topology): benchmarks post
+    /// probes to it to measure how promptly it runs its timers and inbox under load.
+    @_spi(LoopPrimitives) public var monitorEventLoop: MonitorLoop? { shared.monitorLoop }
+
     // MARK: - Closing
 
     public var isClosed: Bool { shared.isClosed }
@@ -271,7 +288,7 @@ final class PoolShared: Sendable {
     /// calls starts no second thread); nil again once closed.
     private let operationsLoopState = ConditionLock<(loop: OperationsLoop?, closed: Bool)>((nil, false))
     private let operationsLoopPlacement: OperationsLoopPlacement
-    private let monitorLoop: MonitorLoop?
+    let monitorLoop: MonitorLoop?
 
     init(
         topology: Topology, settings: ClientSettings, pools: ServerPools, logger: Logger,

@@ -76,7 +76,9 @@ enum Outcome: Sendable {
 /// The scenario: tasks created here run on the global executor (a function of its own, not
 /// the main actor's top-level code).
 func waitScenario(uri: String, count: Int) async throws {
-    let events = EventPublisher()
+    // Events are queued with the time they happened and delivered at the end, on this task's
+    // thread: no publisher thread of their own in the count.
+    let events = EventPublisher(delivery: .onDeliverPending)
     let primaryKnownNS = ConditionLock<UInt64?>(nil)
     events.addTimedHandler { event, happenedNS in
         if case .sdam(.topologyDescriptionChanged(_, let new)) = event, new.servers.values.contains(where: { $0.type == .rsPrimary }) {
@@ -125,6 +127,7 @@ func waitScenario(uri: String, count: Int) async throws {
     var outcomes: [Outcome] = []
     for task in tasks { outcomes.append(await task.value) }
     let threadsPeak = sampler.stop()
+    events.deliverPending()
     let known = primaryKnownNS.withLock { $0 } ?? 0
     var cancelled: [Double] = [], selectionsAfterPrimary: [Double] = [], failures: [String] = []
     var wrote = 0

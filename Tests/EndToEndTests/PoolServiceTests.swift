@@ -13,9 +13,9 @@ import Testing
     static let insert: BSONDocument = ["insert": "c", "documents": [["x": 1]]]
 
     /// A pool run by a service group over a simulated set, its primary holding the next insert
-    /// `blockMS`; `body` gets the pool, the group and the task running it.
+    /// `blockMS` (if given); `body` gets the pool, the group and the task running it.
     static func withRunningPool(
-        options: String, blockMS: Int, _ body: (ClientPool, ServiceGroup, Task<Void, any Error>) async throws -> Void
+        options: String, blockMS: Int?, _ body: (ClientPool, ServiceGroup, Task<Void, any Error>) async throws -> Void
     ) async throws {
         let sim = try D.replicaSet(members: 3, thread: "service-sim")
         defer { sim.stop() }
@@ -24,36 +24,42 @@ import Testing
         let running = Task { try await group.run() }
         _ = try await pool.withClient { try await $0.runWriteCommand(Self.insert, database: "test") }
         let primary = try #require(D.primary(of: pool.topology.description))
-        _ = try sim.configureFailPoint([
-            "configureFailPoint": "failCommand", "mode": ["times": 1],
-            "data": ["failCommands": ["insert"], "blockConnection": true, "blockTimeMS": .int32(Int32(blockMS))],
-        ], on: primary.description)
+        if let blockMS {
+            _ = try sim.configureFailPoint([
+                "configureFailPoint": "failCommand", "mode": ["times": 1],
+                "data": ["failCommands": ["insert"], "blockConnection": true, "blockTimeMS": .int32(Int32(blockMS))],
+            ], on: primary.description)
+        }
         try await body(pool, group, running)
         if !pool.isClosed { await pool.close() }
     }
 
     @Test func gracefulShutdownFailsWaitersLetsOperationsFinishThenCloses() async throws {
-        try await Self.withRunningPool(options: "maxPoolSize=2&appname=service-graceful", blockMS: 400) { pool, group, running in
-            // One client runs an insert the server holds 400 ms; the other waits for a server no
-            // member matches; a third task waits for a client.
-            let inFlight = Task { try await pool.withClient { try await $0.runWriteCommand(Self.insert, database: "test") } }
+        try await Self.withRunningPool(options: "maxPoolSize=2&appname=service-graceful", blockMS: nil) { pool, group, running in
+            // One task holds a client until the gate opens, then writes; another waits for a
+            // server no member matches; a third waits for a client.
+            let gate = AsyncWaiter<Void>()
+            let holding = Task {
+                try await pool.withClient { client in
+                    try await gate.value(withdraw: {})
+                    return try await client.runWriteCommand(Self.insert, database: "test")
+                }
+            }
             let nowhere = ReadPreference(mode: .secondary, tagSets: [["dc": "nowhere"]])
             let waitingForServer = Task { try await pool.withClient { try await $0.runCommand(["find": "c"], database: "test", readPreference: nowhere) } }
-            #expect(await AsyncFaceTests.eventually { pool.topology.changeWaiterCount == 1 && pool.clientCount == 2 })
+            #expect(await AsyncFaceTests.eventually(seconds: 60) { pool.topology.changeWaiterCount == 1 && pool.clientCount == 2 })
             let waitingForClient = Task { try await pool.withClient { _ async throws in 1 } }
-            #expect(await AsyncFaceTests.eventually { pool.waitingTaskCount == 1 })
+            #expect(await AsyncFaceTests.eventually(seconds: 60) { pool.waitingTaskCount == 1 })
 
-            let shutdown = MonotonicClock.nanoseconds()
             await group.triggerGracefulShutdown()
             await Self.expectPoolClosed(waitingForServer)
             await Self.expectPoolClosed(waitingForClient)
-            #expect(D.elapsedMS(since: shutdown) < 100, "the waiters failed at once")
-            #expect(!pool.isClosed, "the pool stays open while an operation is in flight")
-            let reply = try await inFlight.value
-            #expect(reply["ok"]?.isTruthy == true, "the operation in flight finished")
+            #expect(!pool.isClosed, "the pool stays open while a task holds a client")
+            gate.resume(.success(()))
+            let reply = try await holding.value
+            #expect(reply["ok"]?.isTruthy == true, "the task holding a client ran its write after the shutdown began")
             try await running.value
-            #expect(pool.isClosed)
-            #expect(D.elapsedMS(since: shutdown) >= 250, "the pool closed only after the held insert")
+            #expect(pool.isClosed, "the pool closed once the last client was back")
             await #expect(throws: ClientPoolError.self) { try await pool.pop() }
         }
     }
@@ -66,7 +72,7 @@ import Testing
             running.cancel()
             _ = try? await running.value
             await Self.expectPoolClosed(inFlight)
-            #expect(D.elapsedMS(since: cancelled) < 1_000, "the operation in flight was interrupted")
+            #expect(D.elapsedMS(since: cancelled) < 2_000, "the operation in flight was interrupted, not left to its 5 s")
             #expect(pool.isClosed)
         }
     }

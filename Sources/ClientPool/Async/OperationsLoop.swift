@@ -37,6 +37,10 @@ final class OperationsLoop: Sendable {
         deadlines = LoopDeadlines(loop: loop)
     }
 
+    /// Whether the pool's own loop has stopped and released its descriptors (true when it
+    /// shares the monitor's loop).
+    var isReleased: Bool { ownLoop?.isReleased ?? true }
+
     /// Ends every wait (sockets: `.closed`; deadlines dropped), then stops the loop if it is
     /// the pool's own and joins its thread. Blocks for that join: call it off the cooperative
     /// pool.
