@@ -24,9 +24,12 @@ import SDAMCore
     }
 
     /// Runs the probe; `onLine` sees each line as it comes. Bounded: killed after `seconds`.
-    static func run(_ arguments: [String], seconds: Double = 120, onLine: @escaping @Sendable (String) -> Void = { _ in }) throws -> [String] {
+    /// - Returns: the exit status and the lines printed.
+    static func run(
+        _ probe: URL, _ arguments: [String], seconds: Double = 120, onLine: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws -> (status: Int32, lines: [String]) {
         let process = Process()
-        process.executableURL = try probe()
+        process.executableURL = probe
         process.arguments = arguments
         let out = Pipe()
         process.standardOutput = out
@@ -50,17 +53,28 @@ import SDAMCore
         }
         process.waitUntilExit()
         killer.cancel()
-        #expect(process.terminationStatus == 0, "the probe exited \(process.terminationStatus): \(lines.suffix(3))")
-        return lines
+        return (process.terminationStatus, lines)
     }
 
-    static func figures(_ lines: [String]) throws -> JSONValue {
+    /// The last line's JSON figures of a run that must have exited 0.
+    static func figures(_ run: (status: Int32, lines: [String])) throws -> JSONValue {
+        let lines = run.lines
+        #expect(run.status == 0, "the probe exited \(run.status): \(lines.suffix(3))")
         let last = try #require(lines.last { $0.hasPrefix("{") }, "no figures in \(lines.suffix(3))")
         return try JSONParser.parse(last)
     }
 
-    @Test func tenThousandTasksWaitForAPrimaryWithoutAThreadEach() throws {
-        let baseline = try Self.figures(Self.run(["sleep", "\(Self.tasks)"]))
+    /// Runs `body` (which blocks, reading the probe's output) on a thread of its own, so that
+    /// the test holds no cooperative thread the other suites' tasks need meanwhile.
+    static func offThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        let done = AsyncWaiter<T>()
+        WorkerThreads.runDetached(name: "probe-reader") { done.resume(Result { try body() }) }
+        return try await done.value(withdraw: {})
+    }
+
+    @Test func tenThousandTasksWaitForAPrimaryWithoutAThreadEach() async throws {
+        let probe = try Self.probe()
+        let baseline = try Self.figures(await Self.offThread { try Self.run(probe, ["sleep", "\(Self.tasks)"]) })
         let baselineThreads = try #require(baseline["threadsPeak"]?.doubleValue)
 
         // No primary until the test elects one: a stepdown whose election never comes by itself.
@@ -69,17 +83,18 @@ import SDAMCore
         try sim.stepDown()
         let elected = ConditionLock<UInt64?>(nil)
         let candidate = sim.addresses[1]
-        let lines = try Self.run(["wait", "mongodb://\(sim.addresses[0])/?replicaSet=rs0&appname=async-wait", "\(Self.tasks)"]) { line in
+        let uri = "mongodb://\(sim.addresses[0])/?replicaSet=rs0&appname=async-wait"
+        let run = try await Self.offThread { try Self.run(probe, ["wait", uri, "\(Self.tasks)"]) { line in
             guard line == "waiting" else { return }
             // The primary is elected 2 s after every task waits.
             DispatchQueue.global().asyncAfter(deadline: .now() + 2) {
                 try? sim.elect(candidate)
                 elected.withLock { $0 = MonotonicClock.nanoseconds() }
             }
-        }
-        #expect(lines.contains("waiting"))
+        } }
+        #expect(run.lines.contains("waiting"))
         #expect(elected.withLock { $0 } != nil)
-        let f = try Self.figures(lines)
+        let f = try Self.figures(run)
         func n(_ key: String) -> Double { f[key]?.doubleValue ?? -1 }
         print("figure: async wait: \(Self.tasks) tasks; threads \(Int(n("threadsPeak"))) (tasks that only sleep: \(Int(baselineThreads))); "
             + "waiting for a client \(Int(n("waitingForClients"))), for a server \(Int(n("waitingForServer"))); "
