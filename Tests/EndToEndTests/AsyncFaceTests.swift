@@ -83,7 +83,7 @@ import TestSupport
             try sim.stepDown()
             _ = D.waitFor(pool.topology, requestChecks: true) { D.primary(of: $0) == nil }
             let task = Task { try await pool.withClient { try await $0.runWriteCommand(Self.insert, database: "test") } }
-            let registered = await Self.eventually(seconds: 60) { pool.topology.changeWaiterCount == 1 }
+            let registered = await eventually(seconds: 60) { pool.topology.changeWaiterCount == 1 }
             #expect(registered)
             await Self.expectCancelledAtOnce(task, "the cancelled selection") { pool.topology.changeWaiterCount == 0 }
             #expect(pool.topology.changeWaiterCount == 0)
@@ -114,7 +114,7 @@ import TestSupport
             let held = try await pool.pop()
             let waiting = Task { try await pool.withClient { _ async throws in 1 } }
             let cancelledOne = Task { try await pool.withClient { _ async throws in 2 } }
-            #expect(await Self.eventually(seconds: 60) { pool.waitingTaskCount == 2 })
+            #expect(await eventually(seconds: 60) { pool.waitingTaskCount == 2 })
             cancelledOne.cancel()
             #expect(pool.waitingTaskCount == 1, "cancel() withdrew the waiter")
             await #expect(throws: CancellationError.self) { try await cancelledOne.value }
@@ -144,7 +144,7 @@ import TestSupport
         try sim.stepDown()
         let pool = try ClientPool(uri: "mongodb://\(sim.addresses[0])/?replicaSet=rs0&maxPoolSize=2&appname=async-close")
         let tasks = (0..<6).map { _ in Task { try await pool.withClient { try await $0.runWriteCommand(Self.insert, database: "test") } } }
-        #expect(await Self.eventually(seconds: 60) { pool.topology.changeWaiterCount == 2 && pool.waitingTaskCount == 4 })
+        #expect(await eventually(seconds: 60) { pool.topology.changeWaiterCount == 2 && pool.waitingTaskCount == 4 })
         await pool.close()
         for task in tasks {
             do {
@@ -203,16 +203,5 @@ import TestSupport
         let ms = D.elapsedMS(since: cancelled)
         #expect(throws: CancellationError.self) { try result.get() }
         #expect(ms < 1_000, "\(what) ended after \(ms) ms")
-    }
-
-    /// Polls `condition` every 5 ms for up to `seconds` (tasks may wait long for a cooperative
-    /// thread while other suites' blocking tests hold them).
-    static func eventually(seconds: Double = 5, _ condition: @Sendable () -> Bool) async -> Bool {
-        let deadline = MonotonicClock.nanoseconds() + UInt64(seconds * 1e9)
-        while MonotonicClock.nanoseconds() < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return condition()
     }
 }

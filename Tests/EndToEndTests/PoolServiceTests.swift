@@ -2,6 +2,7 @@ import Logging
 import MongoSimulator
 import ServiceLifecycle
 import Testing
+import TestSupport
 @_spi(LoopPrimitives) import PoolMonitor
 @testable import MongoClientPool
 
@@ -47,9 +48,9 @@ import Testing
             }
             let nowhere = ReadPreference(mode: .secondary, tagSets: [["dc": "nowhere"]])
             let waitingForServer = Task { try await pool.withClient { try await $0.runCommand(["find": "c"], database: "test", readPreference: nowhere) } }
-            #expect(await AsyncFaceTests.eventually(seconds: 60) { pool.topology.changeWaiterCount == 1 && pool.clientCount == 2 })
+            #expect(await eventually(seconds: 60) { pool.topology.changeWaiterCount == 1 && pool.clientCount == 2 })
             let waitingForClient = Task { try await pool.withClient { _ async throws in 1 } }
-            #expect(await AsyncFaceTests.eventually(seconds: 60) { pool.waitingTaskCount == 1 })
+            #expect(await eventually(seconds: 60) { pool.waitingTaskCount == 1 })
 
             await group.triggerGracefulShutdown()
             await Self.expectPoolClosed(waitingForServer)
