@@ -265,6 +265,9 @@ public final class ClientPool: Sendable {
         shared.closeOperationsLoop()
         monitor?.close()
         shared.pools.closeAll()
+        // The topology holds the pools' sink and the pools hold the topology: let go, or a
+        // closed pool's objects would keep each other alive.
+        shared.topology.setPoolSink(nil)
     }
 }
 
