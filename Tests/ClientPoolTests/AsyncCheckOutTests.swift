@@ -71,7 +71,7 @@ import TestSupport
                 guard case .timeout = failure else { Issue.record("expected a timeout, got \(failure)"); return }
             }
             let ms = Double(MonotonicClock.nanoseconds() - start) / 1e6
-            #expect(ms >= 150 && ms < 2_000, "timed out after \(ms) ms for 150")
+            #expect(ms >= 150 && ms < 5_000, "timed out after \(ms) ms for 150")
             #expect(pool.waitingTaskCount == 0 && pool.counts.waiting == 0)
             pool.checkIn(held, perished: false)
         }
