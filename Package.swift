@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         // libev: Debian's libev-dev ships no pkg-config file, so the module map links `ev`.
@@ -73,6 +74,7 @@ let package = Package(
             dependencies: [
                 "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoTLS", "MongoAuth",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/ClientPool"
         ),
@@ -98,6 +100,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The child process of AsyncWaitTests: 10,000 tasks waiting through the async face, in
+        // a process of their own so that its threads can be counted.
+        .executableTarget(name: "AsyncWaitProbe", dependencies: ["MongoClientPool", "PoolMonitor"], path: "Tests/AsyncWaitProbe"),
         // Fixtures shared by the test targets: seeded randomness, resource counts, loopback peers.
         .target(name: "TestSupport", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoSimulator"], path: "Tests/TestSupport"),
         .testTarget(name: "TLSTests", dependencies: ["MongoTLS", "MongoSimulator", "PoolMonitor", "TestSupport"]),
@@ -109,7 +114,10 @@ let package = Package(
         // The story on loopback: the monitor and the pool against the simulated deployment.
         // Only `import MongoClientPool` in its test file: what an application sees.
         .testTarget(name: "PublicAPITests", dependencies: ["MongoClientPool", "MongoSimulator"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoClientPool", "MongoSimulator", "SpecRunner", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: [
+            "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoClientPool", "MongoSimulator", "SpecRunner", "TestSupport",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test: set up, build with warnings as errors, run the whole suite, then the loop's and the
-# pool's tests again under ThreadSanitizer (their own build in .build-tsan).
+# Every test: set up, build with warnings as errors, run the whole suite, build the examples and
+# run PeopleService once (Examples/smoke.sh), then the loop's and the pool's tests again under
+# ThreadSanitizer (their own build in .build-tsan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -13,4 +14,5 @@ swift test --skip-build
 # server, and says why when it cannot.
 .build/debug/sdam spec-test "${MONGO_SPECS_DIR:-../shared/specs}/initial-dns-seedlist-discovery"
 .build/debug/sdam srv-polling-test
-bash scripts/sanitize.sh thread --filter "MonitorLoopTests|ConditionLockTests|CheckSchedulerTests|TopologyMonitorTests|PopPushTests|CloseTests|CallersThreadLoopTests|BoundedResolverTests|EventOrderTests|ServerSelectionWaitTests|CommandExecutionTests|ErrorFeedbackTests|LoadBalancedPoolTests|RecordResolverTests|SRVPoolTests"
+bash Examples/smoke.sh
+bash scripts/sanitize.sh thread --filter "MonitorLoopTests|ConditionLockTests|CheckSchedulerTests|TopologyMonitorTests|PopPushTests|CloseTests|CallersThreadLoopTests|BoundedResolverTests|EventOrderTests|ServerSelectionWaitTests|CommandExecutionTests|ErrorFeedbackTests|LoadBalancedPoolTests|RecordResolverTests|SRVPoolTests|AsyncFaceTests|PoolServiceTests"

@@ -5,6 +5,8 @@ process. Same arguments, same JSON keys as `SDAMScenarios subject ...`:
     python peer_pymongo.py subject stepdown ELECTION_DELAY_MS [poll|stream] --sdam PATH
     python peer_pymongo.py subject idle-stepdown poll|stream --sdam PATH
     python peer_pymongo.py subject mongos COUNT HEARTBEAT_MS WINDOW_S [poll|stream] --sdam PATH
+    python peer_pymongo.py subject throughput async CONCURRENCY WINDOW_S --sdam PATH
+        (asyncio: AsyncMongoClient, CONCURRENCY tasks running ping in a loop)
 
 Checks are counted and timed through PyMongo's own heartbeat listeners, which run on its
 monitor threads when a check starts and succeeds.
@@ -258,6 +260,75 @@ def mongos(sdam, count, heartbeat, window, mode):
     return None
 
 
+def throughput(sdam, concurrency, window):
+    """SDAMScenarios' throughput scenario with PyMongo's asyncio client: CONCURRENCY tasks
+    each run `ping` in a loop for a window after a second of warm-up, against a simulated
+    three-member set (polling, heartbeatFrequencyMS=500); commands per second, latency, and the
+    timer lag of the monitors, which run as tasks on the same event loop."""
+    import asyncio
+    from pymongo import AsyncMongoClient
+
+    heartbeat = 500
+    sim = Simulator(sdam, ["--replica-set", "rs0", "--members", "3"])
+    rec = Recorder(heartbeat_ms=heartbeat)
+    latencies, errors, loop_delays = [], [], []
+
+    async def run():
+        client = AsyncMongoClient(f"mongodb://{sim.addresses[0]}/?replicaSet=rs0&heartbeatFrequencyMS={heartbeat}"
+                                  "&serverMonitoringMode=poll", event_listeners=[rec])
+        await client.admin.command("ping")
+        warm = time.monotonic() + 1
+        end = warm + window
+
+        async def worker():
+            local = []
+            while time.monotonic() < end:
+                started = time.monotonic()
+                try:
+                    await client.admin.command("ping")
+                except PyMongoError as error:
+                    errors.append(str(error))
+                ended = time.monotonic()
+                if started >= warm and ended <= end:
+                    local.append((ended - started) * 1000)
+            latencies.extend(local)
+
+        # The monitors run as tasks on this event loop: a probe thread posts a callback to it
+        # every 5 ms and records how long it waited to run (as SDAMScenarios does for its loop).
+        loop = asyncio.get_running_loop()
+
+        def probe():
+            while time.monotonic() < end:
+                posted = time.monotonic()
+                if posted >= warm:
+                    loop.call_soon_threadsafe(lambda p=posted: loop_delays.append((time.monotonic() - p) * 1000))
+                time.sleep(0.005)
+
+        prober = threading.Thread(target=probe, daemon=True)
+        prober.start()
+        tasks = [asyncio.create_task(worker()) for _ in range(concurrency)]
+        await asyncio.sleep(max(0, warm - time.monotonic()))
+        rec.start_window()
+        cpu0 = cpu_seconds()
+        await asyncio.sleep(window / 2)
+        threads = len(os.listdir("/proc/self/task")) - 1  # less the probe's thread
+        await asyncio.gather(*tasks)
+        prober.join()
+        cpu1 = cpu_seconds()
+        await client.close()
+        return threads, cpu1 - cpu0
+
+    threads, cpu = asyncio.run(run())
+    sim.stop()
+    with rec.lock:
+        lags = list(rec.lags)
+    return {"mode": "asyncio", "concurrency": concurrency, "windowS": window,
+            "opsPerSec": len(latencies) / window, "p50MS": percentile(latencies, 50), "p99MS": percentile(latencies, 99),
+            "lagP50MS": percentile(lags, 50), "lagP99MS": percentile(lags, 99), "lagSamples": len(lags),
+            "loopDelayP50MS": percentile(loop_delays, 50), "loopDelayP99MS": percentile(loop_delays, 99),
+            "threads": threads, "cpuSecPerMin": cpu / window * 60, "errors": len(errors), "firstError": errors[0] if errors else ""}
+
+
 def main():
     args = sys.argv[1:]
     sdam = None
@@ -276,6 +347,8 @@ def main():
         result = idle_stepdown(sdam, rest[0])
     elif scenario == "mongos" and len(rest) in (3, 4) and (len(rest) == 3 or rest[3] in MODE_ARGS):
         result = mongos(sdam, int(rest[0]), int(rest[1]), float(rest[2]), rest[3] if len(rest) == 4 else "poll")
+    elif scenario == "throughput" and len(rest) == 3 and rest[0] == "async":
+        result = throughput(sdam, int(rest[1]), float(rest[2]))
     else:
         raise SystemExit(f"unknown scenario: {' '.join(args[1:])}")
     if result is not None:

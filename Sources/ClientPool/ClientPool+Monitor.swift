@@ -12,9 +12,17 @@ protocol TopologyMonitoring: Sendable {
     /// Stops monitoring, closes every monitoring socket, joins the monitor's thread and closes
     /// the topology, so threads waiting on it fail with `Topology.WaitError.closed`.
     func close()
+    /// The monitor's event loop, if it has one (the async face may share it).
+    var monitorLoop: MonitorLoop? { get }
 }
 
-extension TopologyMonitor: TopologyMonitoring {}
+extension TopologyMonitoring {
+    var monitorLoop: MonitorLoop? { nil }
+}
+
+extension TopologyMonitor: TopologyMonitoring {
+    var monitorLoop: MonitorLoop? { loop }
+}
 
 extension ClientPool {
     /// The one place a pool creates its monitor: it starts the monitor's thread and returns.

@@ -30,7 +30,7 @@ public final class ClientPool: Sendable {
     /// Released by `close()`: the monitor's event loop keeps its epoll and eventfd descriptors
     /// until it is freed, and a closed pool must hold no descriptor.
     private let monitor: ConditionLock<(any TopologyMonitoring)?>
-    private let state = ConditionLock(PoolState())
+    let state = ConditionLock(PoolState())
 
     struct PoolState {
         /// Clients pushed back and not popped since.
@@ -38,6 +38,13 @@ public final class ClientPool: Sendable {
         /// Every client created so far (maxPoolSize bounds their number).
         var all: [MongoClient] = []
         var closed = false
+        /// Tasks waiting for a free client, in arrival order (the async face); a pushed client
+        /// goes to the first of them before any waiting thread.
+        var waiters = WaiterQueue<MongoClient>()
+        /// Draining (graceful shutdown): no client is handed out; `drained` waiters are resumed
+        /// once every client is back.
+        var draining = false
+        var drained: [AsyncWaiter<Void>] = []
     }
 
     /// Creates a pool from a connection string and starts monitoring the deployment.
@@ -71,6 +78,18 @@ public final class ClientPool: Sendable {
         try self.init(uri: uri, logger: logger, events: events, adjust: { _ in })
     }
 
+    /// `init(uri:logger:events:)` with the async face's operations on another loop: the pool's
+    /// own (the default) or the monitor's, for benchmarks that measure what sharing costs the
+    /// monitor's timers.
+    @_spi(LoopPrimitives) public convenience init(
+        uri: String,
+        logger: Logger = Logger(label: "mongo.clientpool"),
+        events: EventPublisher = EventPublisher(),
+        operationsLoop: OperationsLoopPlacement
+    ) throws(ClientPoolError) {
+        try self.init(uri: uri, logger: logger, events: events, operationsLoop: operationsLoop, adjust: { _ in })
+    }
+
     /// `init(uri:logger:events:)` with a last word on the settings (tests name the monitor
     /// thread, shorten SRV polling's interval) and, for tests, resolvers of their own.
     package convenience init(
@@ -79,6 +98,7 @@ public final class ClientPool: Sendable {
         events: EventPublisher,
         keyCache: ScramKeyCache = ScramKeyCache(),
         resolvers: Resolvers = Resolvers(),
+        operationsLoop: OperationsLoopPlacement = .dedicated,
         adjust: (inout ClientSettings) -> Void
     ) throws(ClientPoolError) {
         var settings = try Self.settings(uri: uri, for: .pooled, logger: logger)
@@ -86,7 +106,7 @@ public final class ClientPool: Sendable {
         let security = try ConnectionSecurity(settings: settings, keyCache: keyCache)
         let configuration = PoolConfiguration(settings: settings, security: security)
         let (monitor, pools) = try Self.startMonitor(configuration: configuration, events: events, logger: logger, resolvers: resolvers)
-        self.init(configuration: configuration, monitor: monitor, pools: pools, logger: logger)
+        self.init(configuration: configuration, monitor: monitor, pools: pools, logger: logger, operationsLoop: operationsLoop)
     }
 
     /// The settings of a client of `kind` from its connection string: refused as
@@ -121,15 +141,23 @@ public final class ClientPool: Sendable {
     }
 
     /// A pool over a monitor already running (tests hand in a topology they feed themselves).
-    convenience init(settings: ClientSettings, monitor: any TopologyMonitoring, pools: ServerPools? = nil, logger: Logger = Logger(label: "mongo.clientpool")) {
-        self.init(configuration: PoolConfiguration(settings: settings, security: .plaintext), monitor: monitor, pools: pools, logger: logger)
+    convenience init(
+        settings: ClientSettings, monitor: any TopologyMonitoring, pools: ServerPools? = nil, logger: Logger = Logger(label: "mongo.clientpool"),
+        operationsLoop: OperationsLoopPlacement = .dedicated
+    ) {
+        self.init(configuration: PoolConfiguration(settings: settings, security: .plaintext), monitor: monitor, pools: pools,
+                  logger: logger, operationsLoop: operationsLoop)
     }
 
-    private init(configuration: PoolConfiguration, monitor: any TopologyMonitoring, pools: ServerPools?, logger: Logger) {
+    private init(
+        configuration: PoolConfiguration, monitor: any TopologyMonitoring, pools: ServerPools?, logger: Logger,
+        operationsLoop: OperationsLoopPlacement = .dedicated
+    ) {
         self.monitor = ConditionLock(monitor)
         let pools = pools ?? ServerPools(topology: monitor.topology, configuration: configuration, events: monitor.topology.events)
         monitor.topology.setPoolSink { commands in pools.handle(commands) }
-        shared = PoolShared(topology: monitor.topology, configuration: configuration, pools: pools, logger: logger)
+        shared = PoolShared(topology: monitor.topology, configuration: configuration, pools: pools, logger: logger,
+                            operationsLoop: operationsLoop, monitorLoop: monitor.monitorLoop)
     }
 
     deinit {
@@ -161,7 +189,7 @@ public final class ClientPool: Sendable {
         let timeout = settings.waitQueueTimeout.map { Int($0.inMilliseconds) } ?? 0
         let deadline = BlockingChannel.deadline(after: settings.waitQueueTimeout)
         let result: Result<MongoClient, ClientPoolError>? = state.wait(until: deadline) { s in
-            if s.closed { return .failure(.poolClosed) }
+            if s.closed || s.draining { return .failure(.poolClosed) }
             return takeClient(&s).map { .success($0) }
         }
         switch result {
@@ -184,7 +212,7 @@ public final class ClientPool: Sendable {
     /// Takes a free client without waiting.
     /// - Returns: nil when maxPoolSize clients are in use, or the pool is closed.
     public func tryPop() -> MongoClient? {
-        state.withLock { s in s.closed ? nil : takeClient(&s) }
+        state.withLock { s in s.closed || s.draining ? nil : takeClient(&s) }
     }
 
     /// Gives a client back for other threads to pop. Pushing a client of another pool, or one
@@ -194,12 +222,24 @@ public final class ClientPool: Sendable {
             shared.logger.error("push of a client from another pool ignored")
             return
         }
-        let accepted = state.withLock { s -> Bool in
-            guard !s.closed, !s.idle.contains(where: { $0 === client }) else { return false }
+        enum Handover { case none, thread, task(AsyncWaiter<MongoClient>), drained([AsyncWaiter<Void>]) }
+        let handover = state.withLock { s -> Handover in
+            guard !s.closed, !s.idle.contains(where: { $0 === client }) else { return .none }
+            if !s.draining, let waiter = s.waiters.popFirst() { return .task(waiter) }
             s.idle.append(client)
-            return true
+            if s.draining, s.idle.count == s.all.count {
+                defer { s.drained = [] }
+                return .drained(s.drained)
+            }
+            return .thread
         }
-        if accepted { notifyWaiters() }
+        switch handover {
+        case .none: return
+        case .thread: notifyWaiters()
+        // A task cancelled in the meantime lost its claim: the client comes back.
+        case .task(let waiter): if !waiter.resume(.success(client)) { push(client) }
+        case .drained(let waiters): for waiter in waiters { waiter.resume(.success(())) }
+        }
     }
 
     /// Wakes every thread waiting in `pop()` to look again.
@@ -208,7 +248,7 @@ public final class ClientPool: Sendable {
     }
 
     /// An idle client, or a new one while fewer than maxPoolSize exist (0 = no limit).
-    private func takeClient(_ s: inout PoolState) -> MongoClient? {
+    func takeClient(_ s: inout PoolState) -> MongoClient? {
         if let client = s.idle.popLast() { return client }
         let limit = settings.maxPoolSize
         guard limit == 0 || s.all.count < limit else { return nil }
@@ -224,6 +264,10 @@ public final class ClientPool: Sendable {
     /// Clients created so far (at most maxPoolSize).
     public var clientCount: Int { state.withLock { $0.all.count } }
 
+    /// The monitor's event loop (nil for a pool over a hand-fed topology): benchmarks post
+    /// probes to it to measure how promptly it runs its timers and inbox under load.
+    @_spi(LoopPrimitives) public var monitorEventLoop: MonitorLoop? { shared.monitorLoop }
+
     // MARK: - Closing
 
     public var isClosed: Bool { shared.isClosed }
@@ -234,22 +278,31 @@ public final class ClientPool: Sendable {
     /// operation is shut down, so that operation fails at once. Idempotent.
     @available(*, noasync, message: "joins the monitor thread; call it from a thread of your own, not from a Task")
     public func close() {
-        let first = state.withLock { s -> Bool in
-            guard !s.closed else { return false }
+        let waiting = state.withLock { s -> (clients: [AsyncWaiter<MongoClient>], drained: [AsyncWaiter<Void>])? in
+            guard !s.closed else { return nil }
             s.closed = true
             s.idle = []
             s.all = []
-            return true
+            defer { s.drained = [] }
+            return (s.waiters.removeAll(), s.drained)
         }
-        guard first else { return }
+        guard let waiting else { return }
         shared.markClosed()
         notifyWaiters()
+        for waiter in waiting.clients { waiter.resume(.failure(ClientPoolError.poolClosed)) }
+        for waiter in waiting.drained { waiter.resume(.success(())) }
         let monitor = self.monitor.withLock { m -> (any TopologyMonitoring)? in
             defer { m = nil }
             return m
         }
+        // The operations loop's waits end first (they fail with poolClosed): with the monitor's
+        // loop as the operations loop, they must end before that loop stops.
+        shared.closeOperationsLoop()
         monitor?.close()
         shared.pools.closeAll()
+        // The topology holds the pools' sink and the pools hold the topology: let go, or a
+        // closed pool's objects would keep each other alive.
+        shared.topology.setPoolSink(nil)
     }
 }
 
@@ -271,18 +324,58 @@ final class PoolShared: Sendable {
     /// Set and broadcast by `markClosed`: waits that must end when the pool closes wait on it.
     let closedSignal = ConditionLock(false)
 
-    init(topology: Topology, configuration: PoolConfiguration, pools: ServerPools, logger: Logger) {
+    /// The async face's loop, made at its first use (a pool used only through the blocking
+    /// calls starts no second thread); nil again once closed.
+    private let operationsLoopState = ConditionLock<(loop: OperationsLoop?, closed: Bool)>((nil, false))
+    private let operationsLoopPlacement: OperationsLoopPlacement
+    let monitorLoop: MonitorLoop?
+
+    init(
+        topology: Topology, configuration: PoolConfiguration, pools: ServerPools, logger: Logger,
+        operationsLoop: OperationsLoopPlacement = .dedicated, monitorLoop: MonitorLoop? = nil
+    ) {
         self.topology = topology
         self.configuration = configuration
         self.pools = pools
         self.logger = logger
         selector = configuration.settings.selector
+        operationsLoopPlacement = operationsLoop
+        self.monitorLoop = monitorLoop
+    }
+
+    /// The async face's loop, started now if this is its first use.
+    /// - Throws: `.poolClosed` once the pool is closed; `.monitorStartFailed` if no thread.
+    func operationsLoop() throws(ClientPoolError) -> OperationsLoop {
+        try operationsLoopState.withLock { s throws(ClientPoolError) -> OperationsLoop in
+            if s.closed { throw .poolClosed }
+            if let loop = s.loop { return loop }
+            let loop = try OperationsLoop(placement: operationsLoopPlacement, monitorLoop: monitorLoop)
+            s.loop = loop
+            return loop
+        }
+    }
+
+    /// Whether the async face has started its loop (for tests).
+    var hasOperationsLoop: Bool { operationsLoopState.withLock { $0.loop != nil } }
+
+    func closeOperationsLoop() {
+        let loop = operationsLoopState.withLock { s -> OperationsLoop? in
+            s.closed = true
+            defer { s.loop = nil }
+            return s.loop
+        }
+        loop?.close()
     }
 
     /// The pool's settings (a `mongodb+srv://` pool's completed once DNS gave its seeds).
     var settings: ClientSettings { configuration.settings }
 
     var isClosed: Bool { closed.load(ordering: .acquiring) }
+
+    private let draining = Atomic<Bool>(false)
+    /// Set at a graceful shutdown: selections fail with `.poolClosed` instead of waiting.
+    var isDraining: Bool { draining.load(ordering: .acquiring) }
+    func markDraining() { draining.store(true, ordering: .releasing) }
 
     func markClosed() {
         closed.store(true, ordering: .releasing)

@@ -24,26 +24,12 @@ enum CommandExecution {
         attempt: (Set<ServerAddress>) throws(ClientPoolError) -> BSONDocument,
         wait: (Duration) throws(ClientPoolError) -> Void
     ) throws(ClientPoolError) -> BSONDocument {
-        var deprioritized: Set<ServerAddress> = []
-        var attemptNumber = 0
+        var retries = OverloadRetries(policy: policy, tokens: tokens, logger: logger)
         while true {
             do {
-                let reply = try attempt(deprioritized)
-                tokens.deposit(OverloadRetryPolicy.deposit(succeeded: true, attempt: attemptNumber, labels: []))
-                return reply
+                return retries.succeeded(try attempt(retries.deprioritized))
             } catch {
-                let labels = error.errorLabels
-                tokens.deposit(OverloadRetryPolicy.deposit(succeeded: false, attempt: attemptNumber, labels: labels))
-                let decision = policy.decide(afterAttempt: attemptNumber, labels: labels, baseBackoffMS: error.baseBackoffMS,
-                                             jitter: Double.random(in: 0..<1))
-                guard case .retry(let delay) = decision, tokens.consume() else { throw error }
-                if policy.retargets, let server = error.server { deprioritized.insert(server) }
-                logger.debug("retrying after an overload error", metadata: [
-                    "mongo.server": "\(error.server.map(\.description) ?? "-")", "mongo.attempt": "\(attemptNumber + 1)",
-                    "mongo.backoffMS": "\(delay.inMilliseconds)",
-                ])
-                try wait(delay)
-                attemptNumber += 1
+                try wait(retries.delay(after: error))
             }
         }
     }

@@ -50,53 +50,90 @@ extension MongoClient {
         for operation: ServerSelectionOperation,
         deprioritized: Set<ServerAddress>
     ) throws(ClientPoolError) -> Selection {
-        let topology = shared.topology
-        let timeoutMS = Int(shared.settings.topology.serverSelectionTimeout.inMilliseconds)
-        let deadline = MonotonicClock.nanoseconds() + UInt64(max(timeoutMS, 0)) * 1_000_000
-        var snapshot = topology.snapshot
-        // Seeded once from the system generator. (Not SystemRandomNumberGenerator itself: it is
-        // an empty struct, and ThreadSanitizer's instrumentation of an inout access to a
-        // zero-sized value dereferences a bogus address and crashes.)
-        var generator = SplitMix64(seed: UInt64.random(in: .min ... .max))
-        while true {
-            guard !shared.isClosed else { throw .poolClosed }
-            if let refusal = snapshot.seedlist.refusal { throw .invalidSeedlist(refusal) }
-            let counts = shared.operationCounts.all
+        var selecting = SelectionLoop(shared: shared, operation: operation, deprioritized: deprioritized)
+        while let wait = try selecting.next() {
             do {
-                if let server = try shared.selector.select(
-                    for: operation,
-                    in: snapshot.description,
-                    deprioritized: deprioritized,
-                    operationCount: { counts[$0, default: 0] },
-                    using: &generator
-                ) {
-                    shared.operationCounts.increment(server.address)
-                    return Selection(server: server, topologyType: snapshot.description.type)
-                }
-            } catch {
-                throw .selectionRefused(error)
-            }
-            let now = MonotonicClock.nanoseconds()
-            guard now < deadline else {
-                let reason = shared.selector.reasonForTimeout(for: operation, in: snapshot.description)
-                throw .serverSelectionTimeout(ServerSelectionTimeout(
-                    operation: operation, timeoutMS: timeoutMS, topology: snapshot.description, reason: reason,
-                    seedlistFailure: snapshot.seedlist.timeoutNote(srvName: shared.settings.topology.srv?.srvName)))
-            }
-            // Requests coalesce in the topology (one per minHeartbeatFrequencyMS for every
-            // waiter together); waking when the next one will count keeps the rhythm.
-            let nextRequest = topology.requestImmediateCheck()
-            do {
-                if let changed = try topology.waitForChange(
-                    after: snapshot.version,
-                    until: min(deadline, max(nextRequest, now + 1_000_000))
-                ) {
-                    snapshot = changed
-                }
+                selecting.changed(to: try shared.topology.waitForChange(after: wait.version, until: wait.deadline))
             } catch {
                 throw .poolClosed
             }
         }
+        return selecting.selection!
+    }
+}
+
+/// One selection's loop, shared by both faces (only its wait differs): select on a snapshot;
+/// when nothing is suitable, ask for immediate checks and wait for a change until the next
+/// request will count or the deadline (serverSelectionTimeoutMS) passes.
+struct SelectionLoop {
+    /// Wait for a change after `version`, until `deadline`.
+    struct Wait {
+        var version: UInt64
+        var deadline: UInt64
+    }
+
+    /// The server selected, once `next()` returned nil.
+    private(set) var selection: MongoClient.Selection?
+
+    let shared: PoolShared
+    let operation: ServerSelectionOperation
+    let deprioritized: Set<ServerAddress>
+    private let timeoutMS: Int
+    private let deadline: UInt64
+    private var snapshot: Topology.Snapshot
+    // Seeded once from the system generator. (Not SystemRandomNumberGenerator itself: it is
+    // an empty struct, and ThreadSanitizer's instrumentation of an inout access to a
+    // zero-sized value dereferences a bogus address and crashes.)
+    private var generator = SplitMix64(seed: UInt64.random(in: .min ... .max))
+
+    init(shared: PoolShared, operation: ServerSelectionOperation, deprioritized: Set<ServerAddress>) {
+        self.shared = shared
+        self.operation = operation
+        self.deprioritized = deprioritized
+        timeoutMS = Int(shared.settings.topology.serverSelectionTimeout.inMilliseconds)
+        deadline = MonotonicClock.nanoseconds() + UInt64(max(timeoutMS, 0)) * 1_000_000
+        snapshot = shared.topology.snapshot
+    }
+
+    /// Selects on the current snapshot (incrementing the server's operationCount; nil, and
+    /// `selection` is set), or says how long to wait for a change.
+    mutating func next() throws(ClientPoolError) -> Wait? {
+        guard !shared.isClosed else { throw .poolClosed }
+        if let refusal = snapshot.seedlist.refusal { throw .invalidSeedlist(refusal) }
+        let counts = shared.operationCounts.all
+        do {
+            if let server = try shared.selector.select(
+                for: operation,
+                in: snapshot.description,
+                deprioritized: deprioritized,
+                operationCount: { counts[$0, default: 0] },
+                using: &generator
+            ) {
+                shared.operationCounts.increment(server.address)
+                selection = MongoClient.Selection(server: server, topologyType: snapshot.description.type)
+                return nil
+            }
+        } catch {
+            throw .selectionRefused(error)
+        }
+        // A draining pool (graceful shutdown) lets no selection wait.
+        if shared.isDraining { throw .poolClosed }
+        let now = MonotonicClock.nanoseconds()
+        guard now < deadline else {
+            let reason = shared.selector.reasonForTimeout(for: operation, in: snapshot.description)
+            throw .serverSelectionTimeout(ServerSelectionTimeout(
+                operation: operation, timeoutMS: timeoutMS, topology: snapshot.description, reason: reason,
+                seedlistFailure: snapshot.seedlist.timeoutNote(srvName: shared.settings.topology.srv?.srvName)))
+        }
+        // Requests coalesce in the topology (one per minHeartbeatFrequencyMS for every
+        // waiter together); waking when the next one will count keeps the rhythm.
+        let nextRequest = shared.topology.requestImmediateCheck()
+        return Wait(version: snapshot.version, deadline: min(deadline, max(nextRequest, now + 1_000_000)))
+    }
+
+    /// The wait ended: with a new snapshot, or nil on its deadline.
+    mutating func changed(to next: Topology.Snapshot?) {
+        if let next { snapshot = next }
     }
 }
 

@@ -1,3 +1,4 @@
+import Logging
 import MongoBSON
 import SDAMCore
 import MongoWire
@@ -65,12 +66,14 @@ public final class MongoClient: Sendable {
         database: String,
         operation: ServerSelectionOperation
     ) throws(ClientPoolError) -> BSONDocument {
-        try CommandExecution.withOverloadRetries(
-            policy: shared.settings.overloadRetry, tokens: shared.retryTokens, logger: shared.logger,
-            attempt: { deprioritized throws(ClientPoolError) in
-                try attemptOnce(command, database: database, operation: operation, deprioritized: deprioritized)
-            },
-            wait: { delay throws(ClientPoolError) in try waitBeforeRetry(delay) })
+        var retries = OverloadRetries(shared: shared)
+        while true {
+            do {
+                return try retries.succeeded(attemptOnce(command, database: database, operation: operation, deprioritized: retries.deprioritized))
+            } catch {
+                try waitBeforeRetry(retries.delay(after: error))
+            }
+        }
     }
 
     /// Sleeps the backoff in slices, so that closing the pool ends it at once.
@@ -87,33 +90,70 @@ public final class MongoClient: Sendable {
         deprioritized: Set<ServerAddress>
     ) throws(ClientPoolError) -> BSONDocument {
         let selection = try select(for: operation, deprioritized: deprioritized)
-        let server = selection.server
-        defer { shared.operationCounts.decrement(server.address) }
-
-        let (pool, checkedOut) = try checkOutConnection(to: server)
-        let connection = checkedOut.connection
-        let body = ReadPreferencePassing.command(
-            command, for: operation, serverType: server.type, topologyType: selection.topologyType
-        )
+        defer { shared.operationCounts.decrement(selection.server.address) }
+        let (pool, checkedOut) = try checkOutConnection(to: selection.server)
         let reply: BSONDocument
         do {
-            reply = try connection.run(body, database: database, socketTimeout: shared.settings.socketTimeout)
+            reply = try checkedOut.connection.run(body(command, for: operation, selection), database: database,
+                                                  socketTimeout: shared.settings.socketTimeout)
         } catch {
-            pool.checkIn(checkedOut, perished: true)
-            // Closing the pool interrupts the connection in use: say so rather than "reset".
-            if shared.isClosed { throw .poolClosed }
-            if connection.wasInterrupted {
-                // The pool was cleared with interruptInUseConnections (the server's check timed
-                // out): CMAP's PoolClearedError. SDAM already knows; its generation is stale.
-                throw .connectionPoolCleared(PoolClearedFailure(server: server.address, interrupted: true, cause: error.reason))
-            }
-            throw CommandExecution.report(error, generation: connection.generation, maxWireVersion: connection.maxWireVersion,
-                                          serviceId: connection.serviceId, feed: shared.topology.handle)
+            throw failed(error, checkedOut, from: pool, server: selection.server)
         }
+        return try succeeded(reply, of: command, checkedOut, from: pool)
+    }
+
+    /// The command as sent: with `$readPreference` where the spec requires it.
+    func body(_ command: BSONDocument, for operation: ServerSelectionOperation, _ selection: Selection) -> BSONDocument {
+        ReadPreferencePassing.command(command, for: operation, serverType: selection.server.type, topologyType: selection.topologyType)
+    }
+
+    /// A command's connection failed: it is closed, and SDAM told when it takes the error.
+    func failed(
+        _ error: ConnectionError, _ checkedOut: ServerConnectionPool<ServerConnection>.CheckedOut,
+        from pool: ServerConnectionPool<ServerConnection>, server: ServerDescription
+    ) -> ClientPoolError {
+        let connection = checkedOut.connection
+        pool.checkIn(checkedOut, perished: true)
+        // Closing the pool interrupts the connection in use: say so rather than "reset".
+        if shared.isClosed { return .poolClosed }
+        if connection.wasInterrupted {
+            // The pool was cleared with interruptInUseConnections (the server's check timed
+            // out): CMAP's PoolClearedError. SDAM already knows; its generation is stale.
+            return .connectionPoolCleared(PoolClearedFailure(server: server.address, interrupted: true, cause: error.reason))
+        }
+        return report(error, generation: connection.generation, maxWireVersion: connection.maxWireVersion,
+                      serviceId: connection.serviceId)
+    }
+
+    /// A command's reply came: the connection goes back, and the reply is examined.
+    func succeeded(
+        _ reply: BSONDocument, of command: BSONDocument, _ checkedOut: ServerConnectionPool<ServerConnection>.CheckedOut,
+        from pool: ServerConnectionPool<ServerConnection>
+    ) throws(ClientPoolError) -> BSONDocument {
         pool.checkIn(checkedOut, perished: false)
-        return try CommandExecution.examine(reply, of: command, from: connection.address, generation: connection.generation,
-                                            maxWireVersion: connection.maxWireVersion, serviceId: connection.serviceId,
-                                            feed: shared.topology.handle)
+        return try examine(reply, of: command, from: checkedOut.connection)
+    }
+
+    /// Feeds state-change errors in the reply into SDAM; throws `commandFailed` for `ok: 0`.
+    func examine(
+        _ reply: BSONDocument,
+        of command: BSONDocument,
+        from connection: ServerConnection
+    ) throws(ClientPoolError) -> BSONDocument {
+        try CommandExecution.examine(reply, of: command, from: connection.address, generation: connection.generation,
+                                     maxWireVersion: connection.maxWireVersion, serviceId: connection.serviceId,
+                                     feed: { [topology = shared.topology] in topology.handle($0) })
+    }
+
+    /// Tells the topology about a connection's failure, when SDAM takes that kind of error
+    /// (unless the pool already did: `feedSDAM: false` for a failed establishment), and returns
+    /// the error to throw.
+    private func report(
+        _ error: ConnectionError, generation: Int, maxWireVersion: Int, serviceId: BSONObjectID? = nil, feedSDAM: Bool = true
+    ) -> ClientPoolError {
+        let topology = shared.topology
+        let feed: ((ApplicationError) -> Void)? = feedSDAM ? { topology.handle($0) } : nil
+        return CommandExecution.report(error, generation: generation, maxWireVersion: maxWireVersion, serviceId: serviceId, feed: feed)
     }
 
     // MARK: - Connections
@@ -123,9 +163,7 @@ public final class MongoClient: Sendable {
     private func checkOutConnection(
         to server: ServerDescription
     ) throws(ClientPoolError) -> (ServerConnectionPool<ServerConnection>, ServerConnectionPool<ServerConnection>.CheckedOut) {
-        let address = server.address
-        guard !shared.isClosed, let pool = shared.pools.poolForCheckOut(address) else { throw .poolClosed }
-        let generation = pool.generation
+        let (pool, generation) = try pool(for: server)
         let deadline = BlockingChannel.deadline(after: shared.settings.waitQueueTimeout)
         do {
             do {
@@ -136,21 +174,80 @@ public final class MongoClient: Sendable {
                 return (pool, try pool.checkOut(deadline: deadline))
             }
         } catch {
-            switch error {
-            case .poolClosed:
-                if shared.isClosed { throw .poolClosed }
-                // The server left the topology while this operation was on its way to it.
-                throw .connectionPoolCleared(PoolClearedFailure(server: address, interrupted: false, cause: "\(address) left the topology"))
-            case .poolCleared(let reason):
-                throw .connectionPoolCleared(PoolClearedFailure(server: address, interrupted: false, cause: reason))
-            case .timeout:
-                let timeoutMS = Int(shared.settings.waitQueueTimeout?.inMilliseconds ?? 0)
-                throw .waitQueueTimeout(waitQueueTimeoutMS: timeoutMS, maxPoolSize: shared.settings.maxPoolSize)
-            case .establishment(let failure):
-                // For an error before the handshake completes, the generation is the pool's
-                // when the attempt started (SDAM "Error handling").
-                throw CommandExecution.report(failure, generation: generation, maxWireVersion: server.maxWireVersion, feed: nil)
-            }
+            throw checkOutError(error, server: server, generation: generation)
         }
+    }
+
+    /// The server's connection pool, and its generation before the check-out.
+    func pool(for server: ServerDescription) throws(ClientPoolError) -> (ServerConnectionPool<ServerConnection>, generation: Int) {
+        guard !shared.isClosed, let pool = shared.pools.poolForCheckOut(server.address) else { throw .poolClosed }
+        return (pool, pool.generation)
+    }
+
+    /// What a failed check-out throws.
+    func checkOutError(
+        _ error: ServerConnectionPool<ServerConnection>.CheckOutFailure, server: ServerDescription, generation: Int
+    ) -> ClientPoolError {
+        let address = server.address
+        switch error {
+        case .poolClosed:
+            if shared.isClosed { return .poolClosed }
+            // The server left the topology while this operation was on its way to it.
+            return .connectionPoolCleared(PoolClearedFailure(server: address, interrupted: false, cause: "\(address) left the topology"))
+        case .poolCleared(let reason):
+            return .connectionPoolCleared(PoolClearedFailure(server: address, interrupted: false, cause: reason))
+        case .timeout:
+            let timeoutMS = Int(shared.settings.waitQueueTimeout?.inMilliseconds ?? 0)
+            return .waitQueueTimeout(waitQueueTimeoutMS: timeoutMS, maxPoolSize: shared.settings.maxPoolSize)
+        case .establishment(let failure):
+            // For an error before the handshake completes, the generation is the pool's
+            // when the attempt started (SDAM "Error handling").
+            return report(failure, generation: generation, maxWireVersion: server.maxWireVersion, feedSDAM: false)
+        }
+    }
+}
+
+/// One operation's overload retries (client-backpressure spec), shared by every face (the
+/// blocking and async pooled clients, and through `CommandExecution.withOverloadRetries` the
+/// single-threaded client): the servers to avoid, the attempt count and the client's token
+/// bucket.
+struct OverloadRetries {
+    let policy: OverloadRetryPolicy
+    let tokens: ConditionLock<RetryTokenBucket>
+    let logger: Logger
+    private(set) var deprioritized: Set<ServerAddress> = []
+    private var attempt = 0
+
+    init(policy: OverloadRetryPolicy, tokens: ConditionLock<RetryTokenBucket>, logger: Logger) {
+        self.policy = policy
+        self.tokens = tokens
+        self.logger = logger
+    }
+
+    init(shared: PoolShared) {
+        self.init(policy: shared.settings.overloadRetry, tokens: shared.retryTokens, logger: shared.logger)
+    }
+
+    /// Records a success (a token back in the bucket) and passes the reply on.
+    func succeeded(_ reply: BSONDocument) -> BSONDocument {
+        tokens.deposit(OverloadRetryPolicy.deposit(succeeded: true, attempt: attempt, labels: []))
+        return reply
+    }
+
+    /// After a failed attempt: the backoff before the next one.
+    /// - Throws: `error` itself when the policy (or the empty bucket) says not to retry.
+    mutating func delay(after error: ClientPoolError) throws(ClientPoolError) -> Duration {
+        let labels = error.errorLabels
+        tokens.deposit(OverloadRetryPolicy.deposit(succeeded: false, attempt: attempt, labels: labels))
+        let decision = policy.decide(afterAttempt: attempt, labels: labels, baseBackoffMS: error.baseBackoffMS,
+                                     jitter: Double.random(in: 0..<1))
+        guard case .retry(let delay) = decision, tokens.consume() else { throw error }
+        if policy.retargets, let server = error.server { deprioritized.insert(server) }
+        logger.debug("retrying after an overload error", metadata: [
+            "mongo.server": "\(error.server.map(\.description) ?? "-")", "mongo.attempt": "\(attempt + 1)",
+            "mongo.backoffMS": "\(delay.inMilliseconds)",
+        ])
+        attempt += 1
+        return delay
     }
 }

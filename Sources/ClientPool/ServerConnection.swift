@@ -22,9 +22,13 @@ private let nextRequestID = Atomic<Int32>(1)
 /// Package-visible so that the CMAP spec runner can drive a real `ServerConnectionPool` of them
 /// against the simulator (the CMAP integration tests).
 ///
-/// Thread safety: used by the one thread that holds its client, except `interrupt()` and
-/// `close()`, which `ClientPool.close()` may call from another thread. Both take `socketLock`,
-/// so the descriptor is never shut down after it was closed (and possibly reused).
+/// Thread safety: used by the one thread (or task) that checked it out of its pool, the pool's
+/// lock handing it from one user to the next; a task may resume on another cooperative thread
+/// between two steps, each resumption ordered after the last by its continuation. Only
+/// `interrupt()` and `close()` come from other threads (a pool clear, `ClientPool.close()`);
+/// both take `socketLock`, so the descriptor is never shut down after it was closed (and
+/// possibly reused). A task's readiness wait is over, its watcher stopped on the loop, before
+/// the task closes the connection.
 package final class ServerConnection: @unchecked Sendable, PoolableConnection {
     let address: ServerAddress
     /// The server's pool generation when this connection was created.
@@ -43,7 +47,7 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
     /// Guards the descriptor against close/shutdown races, and whether `interrupt()` ran.
     private let socketLock = ConditionLock<Bool>(false)
 
-    private init(address: ServerAddress, generation: Int, socket: NonBlockingSocket, stream: ConnectionStream, handshake: BSONDocument) {
+    fileprivate init(address: ServerAddress, generation: Int, socket: NonBlockingSocket, stream: ConnectionStream, handshake: BSONDocument) {
         self.address = address
         self.generation = generation
         self.socket = socket
@@ -79,119 +83,150 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
         canceller: EstablishmentCanceller? = nil
     ) throws(ConnectionError) -> ServerConnection {
         let resolved: [ResolvedAddress]
-        if let literal = NameResolver.literal(host: address.host, port: address.port) {
-            resolved = literal
-        } else {
-            switch NameResolver.resolveBlocking(host: address.host, port: address.port) {
-            case .success(let addresses): resolved = addresses
-            case .failure(let error):
-                throw ConnectionError(kind: .nameResolution, server: address, phase: .beforeHandshakeCompletes, reason: error.description)
-            }
+        switch NameResolver.literal(host: address.host, port: address.port).map(Result.success)
+            ?? NameResolver.resolveBlocking(host: address.host, port: address.port) {
+        case .success(let addresses): resolved = addresses
+        case .failure(let error): throw resolutionFailed(address, error)
         }
         var failures: [ConnectionError] = []
         for socketAddress in resolved {
             let deadline = BlockingChannel.deadline(after: settings.monitoring.connectTimeout)
             do {
                 let socket = try BlockingChannel.connect(to: socketAddress, server: address, deadline: deadline)
-                let stream = try secure(socket, address: address, security: security, deadline: deadline)
-                return try handshake(socket, stream: stream, authentication: security.authentication(for: address),
-                                     address: address, generation: generation, settings: settings, canceller: canceller)
+                let stream = try makeStream(socket, address: address, security: security)
+                let handshake = HandshakeConversation(address: address, settings: settings, authentication: security.authentication(for: address))
+                return try establishing(socket, address: address, generation: generation, canceller: canceller) { () throws(ConnectionError) in
+                    if stream.tls != nil {
+                        try BlockingChannel(stream: stream, server: address, phase: .beforeHandshakeCompletes).handshakeTLS(until: deadline)
+                    }
+                    canceller?.register { [fd = socket.fd] in _ = shutdown(fd, Int32(SHUT_RDWR)) }
+                    let channel = BlockingChannel(stream: stream, server: address, phase: .beforeHandshakeCompletes)
+                    var conversation = handshake
+                    var next = try conversation.start()
+                    while case .send(let message, let activity) = next {
+                        let reply = try channel.roundTrip(message, deadline: BlockingChannel.deadline(after: settings.monitoring.connectTimeout),
+                                                          maxMessageSizeBytes: FrameDecoder.defaultMaxMessageSizeBytes, doing: activity)
+                        next = try conversation.receive(reply)
+                    }
+                    return try conversation.connection(socket: socket, stream: stream, generation: generation)
+                }
             } catch {
                 failures.append(error)
             }
         }
-        let allTimedOut = !failures.isEmpty && failures.allSatisfy { $0.kind == .timeout }
-        if failures.count == 1, let only = failures.first { throw only }
-        throw ConnectionError(
-            kind: allTimedOut ? .timeout : .network,
-            server: address,
-            phase: .beforeHandshakeCompletes,
-            reason: "every address failed: " + failures.map(\.reason).joined(separator: "; ")
-        )
+        throw ConnectionSteps.combined(failures, server: address)
     }
 
-    /// The connection's stream: with TLS, after its handshake (certificate and host name
-    /// checked) within `deadline`; the socket is closed when that fails.
-    private static func secure(
-        _ socket: NonBlockingSocket, address: ServerAddress, security: ConnectionSecurity, deadline: UInt64?
-    ) throws(ConnectionError) -> ConnectionStream {
-        guard let tls = security.tls else { return ConnectionStream(fd: socket.fd, peer: address.description) }
-        do throws(ConnectionError) {
-            let session: TLSSession
-            do {
-                session = try tls.makeSession(serverName: address.host)
-            } catch {
-                throw ConnectionError(kind: .tls(error.kind), server: address, phase: .beforeHandshakeCompletes, reason: error.description)
-            }
-            let stream = ConnectionStream(fd: socket.fd, peer: address.description, tls: session)
-            try BlockingChannel(stream: stream, server: address, phase: .beforeHandshakeCompletes).handshakeTLS(until: deadline)
-            return stream
-        } catch {
-            socket.close()
-            throw error
-        }
-    }
-
-    private static func handshake(
-        _ socket: NonBlockingSocket,
-        stream: ConnectionStream,
-        authentication: ConnectionAuthentication?,
-        address: ServerAddress,
+    /// `establish(to:generation:settings:security:canceller:)` for the async face: the same
+    /// steps, with name resolution on the bounded resolver's threads and every wait on the
+    /// operations loop (`readiness`), so no cooperative thread blocks. (SCRAM's key derivation
+    /// is CPU work and runs on the task's thread, once per credential and salt.)
+    /// - Throws: `ConnectionError` in phase `beforeHandshakeCompletes`; `CancellationError`.
+    package static func establish(
+        to address: ServerAddress,
         generation: Int,
         settings: ClientSettings,
-        canceller: EstablishmentCanceller?
-    ) throws(ConnectionError) -> ServerConnection {
-        let fd = socket.fd
-        canceller?.register { _ = shutdown(fd, Int32(SHUT_RDWR)) }
-        let channel = BlockingChannel(stream: stream, server: address, phase: .beforeHandshakeCompletes)
-        do throws(ConnectionError) {
-            let opening = try authentication?.opening()
-            let message = Handshake.handshakeMessage(
-                requestID: makeRequestID(), appName: settings.monitoring.appName, loadBalanced: settings.topology.loadBalanced,
-                saslSupportedMechs: opening?.saslSupportedMechs, speculativeAuthenticate: opening?.speculativeAuthenticate
-            )
-            let reply = try channel.roundTrip(
-                message,
-                deadline: BlockingChannel.deadline(after: settings.monitoring.connectTimeout),
-                maxMessageSizeBytes: FrameDecoder.defaultMaxMessageSizeBytes,
-                doing: "the handshake"
-            )
-            let document: BSONDocument
+        security: ConnectionSecurity = .plaintext,
+        canceller: EstablishmentCanceller? = nil,
+        readiness: LoopReadiness
+    ) async throws -> ServerConnection {
+        let resolved: [ResolvedAddress]
+        if let literal = NameResolver.literal(host: address.host, port: address.port) {
+            resolved = literal
+        } else {
+            let waiter = AsyncWaiter<[ResolvedAddress]>()
+            BoundedResolver.shared.resolve(host: address.host, port: address.port) { result in
+                waiter.resume(result.mapError { resolutionFailed(address, $0) })
+            }
+            resolved = try await waiter.value(withdraw: {})
+        }
+        var failures: [ConnectionError] = []
+        for socketAddress in resolved {
+            let deadline = BlockingChannel.deadline(after: settings.monitoring.connectTimeout)
             do {
-                document = try Handshake.replyDocument(of: reply, from: address)
-            } catch {
-                throw ConnectionError(kind: .invalidReply, server: address, phase: .beforeHandshakeCompletes, reason: error.reason)
-            }
-            guard document["ok"]?.isTruthy == true else {
-                throw ConnectionError(
-                    kind: .handshakeRejected(document), server: address, phase: .beforeHandshakeCompletes,
-                    reason: "the handshake was refused: " + (document["errmsg"]?.stringValue ?? "reply has no ok: 1")
-                )
-            }
-            if settings.topology.loadBalanced, document["serviceId"]?.objectIDValue == nil {
-                throw ConnectionError(
-                    kind: .invalidReply, server: address, phase: .beforeHandshakeCompletes,
-                    reason: "expected a serviceId in the load balancer's handshake reply (loadBalanced=true), got none: "
-                        + "is \(address) a load balancer in front of mongos?")
-            }
-            if let authentication, let opening {
-                try authentication.complete(opening, helloReply: document) { command, database throws(ConnectionError) in
-                    try channel.command(command, database: database, requestID: makeRequestID(),
-                                        deadline: BlockingChannel.deadline(after: settings.monitoring.connectTimeout),
-                                        doing: "authenticating (\(command.keys.first ?? "?"))")
+                let socket = try await LoopChannel.connect(to: socketAddress, server: address, deadline: deadline, readiness: readiness)
+                let stream = try makeStream(socket, address: address, security: security)
+                let handshake = HandshakeConversation(address: address, settings: settings, authentication: security.authentication(for: address))
+                return try await establishing(socket, address: address, generation: generation, canceller: canceller) { () async throws in
+                    let channel = LoopChannel(stream: stream, server: address, phase: .beforeHandshakeCompletes, readiness: readiness)
+                    if stream.tls != nil { try await channel.handshakeTLS(until: deadline) }
+                    canceller?.register { [fd = socket.fd] in _ = shutdown(fd, Int32(SHUT_RDWR)) }
+                    var conversation = handshake
+                    var next = try conversation.start()
+                    while case .send(let message, let activity) = next {
+                        let reply = try await channel.roundTrip(message, deadline: BlockingChannel.deadline(after: settings.monitoring.connectTimeout),
+                                                                maxMessageSizeBytes: FrameDecoder.defaultMaxMessageSizeBytes, doing: activity)
+                        next = try conversation.receive(reply)
+                    }
+                    return try conversation.connection(socket: socket, stream: stream, generation: generation)
                 }
+            } catch let error as ConnectionError {
+                failures.append(error)
             }
+        }
+        throw ConnectionSteps.combined(failures, server: address)
+    }
+
+    private static func resolutionFailed(_ address: ServerAddress, _ error: NameResolver.ResolutionError) -> ConnectionError {
+        ConnectionError(kind: .nameResolution, server: address, phase: .beforeHandshakeCompletes, reason: error.description)
+    }
+
+    /// The connection's stream, through a TLS session when `security` has TLS (its handshake
+    /// comes next); the socket is closed when no session can be made.
+    private static func makeStream(
+        _ socket: NonBlockingSocket, address: ServerAddress, security: ConnectionSecurity
+    ) throws(ConnectionError) -> ConnectionStream {
+        guard let tls = security.tls else { return ConnectionStream(fd: socket.fd, peer: address.description) }
+        do {
+            return ConnectionStream(fd: socket.fd, peer: address.description, tls: try tls.makeSession(serverName: address.host))
+        } catch {
+            socket.close()
+            throw ConnectionError(kind: .tls(error.kind), server: address, phase: .beforeHandshakeCompletes, reason: error.description)
+        }
+    }
+
+    /// Runs the TLS and MongoDB handshakes of a connected socket: on failure the canceller lets
+    /// go of the socket, the socket is closed, and an interruption says so.
+    private static func establishing(
+        _ socket: NonBlockingSocket, address: ServerAddress, generation: Int, canceller: EstablishmentCanceller?,
+        _ body: () throws(ConnectionError) -> ServerConnection
+    ) throws(ConnectionError) -> ServerConnection {
+        do throws(ConnectionError) {
+            let connection = try body()
             canceller?.unregister()
-            return ServerConnection(address: address, generation: generation, socket: socket, stream: stream, handshake: document)
+            return connection
+        } catch {
+            throw failedEstablishing(socket, address: address, canceller: canceller, error)
+        }
+    }
+
+    private static func establishing(
+        _ socket: NonBlockingSocket, address: ServerAddress, generation: Int, canceller: EstablishmentCanceller?,
+        _ body: () async throws -> ServerConnection
+    ) async throws -> ServerConnection {
+        do {
+            let connection = try await body()
+            canceller?.unregister()
+            return connection
+        } catch let error as ConnectionError {
+            throw failedEstablishing(socket, address: address, canceller: canceller, error)
         } catch {
             canceller?.unregister()
             socket.close()
-            if canceller?.isCancelled == true {
-                throw ConnectionError(kind: .network, server: address, phase: .beforeHandshakeCompletes,
-                                      reason: "the connection was interrupted while being established: \(error.reason)")
-            }
             throw error
         }
+    }
+
+    private static func failedEstablishing(
+        _ socket: NonBlockingSocket, address: ServerAddress, canceller: EstablishmentCanceller?, _ error: ConnectionError
+    ) -> ConnectionError {
+        canceller?.unregister()
+        socket.close()
+        if canceller?.isCancelled == true {
+            return ConnectionError(kind: .network, server: address, phase: .beforeHandshakeCompletes,
+                                   reason: "the connection was interrupted while being established: \(error.reason)")
+        }
+        return error
     }
 
     // MARK: - Commands
@@ -203,16 +238,31 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
     /// - Throws: `ConnectionError` in phase `afterHandshakeCompletes`; after a network error,
     ///   a timeout or an invalid reply the connection must be closed.
     package func run(_ command: BSONDocument, database: String, socketTimeout: Duration?) throws(ConnectionError) -> BSONDocument {
+        let (message, activity) = commandMessage(command, database: database)
         let channel = BlockingChannel(stream: stream, server: address, phase: .afterHandshakeCompletes)
+        let reply = try channel.roundTrip(message, deadline: BlockingChannel.deadline(after: socketTimeout),
+                                          maxMessageSizeBytes: maxMessageSizeBytes, doing: activity)
+        return try replyDocument(reply)
+    }
+
+    /// `run(_:database:socketTimeout:)` for a task: the same message and reply handling, the
+    /// waits on the operations loop.
+    /// - Throws: as the blocking one, and `CancellationError` (the connection must be closed).
+    package func run(_ command: BSONDocument, database: String, socketTimeout: Duration?, readiness: LoopReadiness) async throws -> BSONDocument {
+        let (message, activity) = commandMessage(command, database: database)
+        let channel = LoopChannel(stream: stream, server: address, phase: .afterHandshakeCompletes, readiness: readiness)
+        let reply = try await channel.roundTrip(message, deadline: BlockingChannel.deadline(after: socketTimeout),
+                                                maxMessageSizeBytes: maxMessageSizeBytes, doing: activity)
+        return try replyDocument(reply)
+    }
+
+    private func commandMessage(_ command: BSONDocument, database: String) -> (WireMessage, activity: String) {
         let name = command.keys.first ?? "(empty)"
-        let message = Handshake.commandMessage(requestID: Self.makeRequestID(), command: command, database: database)
-        let reply = try channel.roundTrip(
-            message,
-            deadline: BlockingChannel.deadline(after: socketTimeout),
-            maxMessageSizeBytes: maxMessageSizeBytes,
-            doing: "running the command '\(name)'"
-        )
-        return try ConnectionError.document(of: reply, from: address, phase: .afterHandshakeCompletes)
+        return (Handshake.commandMessage(requestID: Self.makeRequestID(), command: command, database: database), "running the command '\(name)'")
+    }
+
+    private func replyDocument(_ reply: WireMessage) throws(ConnectionError) -> BSONDocument {
+        try ConnectionError.document(of: reply, from: address, phase: .afterHandshakeCompletes)
     }
 
     // MARK: - Closing
@@ -234,4 +284,82 @@ package final class ServerConnection: @unchecked Sendable, PoolableConnection {
     }
 
     var isOpen: Bool { socketLock.withLock { _ in socket.isOpen } }
+}
+
+/// A new connection's handshake as steps, shared by both faces: the hello (legacy `isMaster`
+/// with `helloOk`, or `hello` when load-balanced; speculative authentication in it), the checks
+/// of its reply, then the authentication conversation, one command at a time.
+struct HandshakeConversation {
+    enum Step {
+        /// Send this, then pass the reply to `receive`.
+        case send(WireMessage, activity: String)
+        /// The handshake and authentication are done.
+        case done
+    }
+
+    let address: ServerAddress
+    let settings: ClientSettings
+    let authentication: ConnectionAuthentication?
+    private var opening: ConnectionAuthentication.Opening?
+    private var hello: BSONDocument?
+    private var exchange: AuthenticationExchange?
+
+    init(address: ServerAddress, settings: ClientSettings, authentication: ConnectionAuthentication?) {
+        self.address = address
+        self.settings = settings
+        self.authentication = authentication
+    }
+
+    /// The hello to send first.
+    mutating func start() throws(ConnectionError) -> Step {
+        opening = try authentication?.opening()
+        let message = Handshake.handshakeMessage(
+            requestID: ServerConnection.makeRequestID(), appName: settings.monitoring.appName, loadBalanced: settings.topology.loadBalanced,
+            saslSupportedMechs: opening?.saslSupportedMechs, speculativeAuthenticate: opening?.speculativeAuthenticate
+        )
+        return .send(message, activity: "the handshake")
+    }
+
+    /// Takes the reply to the last message sent.
+    mutating func receive(_ reply: WireMessage) throws(ConnectionError) -> Step {
+        let document: BSONDocument
+        do {
+            document = try Handshake.replyDocument(of: reply, from: address)
+        } catch {
+            throw ConnectionError(kind: .invalidReply, server: address, phase: .beforeHandshakeCompletes, reason: error.reason)
+        }
+        if hello == nil {
+            try check(hello: document)
+            hello = document
+            if let authentication, let opening { exchange = try authentication.exchange(opening, helloReply: document) }
+        } else {
+            try exchange?.receive(document)
+        }
+        guard let exchange, let command = exchange.command else { return .done }
+        let message = Handshake.commandMessage(requestID: ServerConnection.makeRequestID(), command: command, database: exchange.database)
+        return .send(message, activity: "authenticating (\(command.keys.first ?? "?"))")
+    }
+
+    private func check(hello document: BSONDocument) throws(ConnectionError) {
+        guard document["ok"]?.isTruthy == true else {
+            throw ConnectionError(
+                kind: .handshakeRejected(document), server: address, phase: .beforeHandshakeCompletes,
+                reason: "the handshake was refused: " + (document["errmsg"]?.stringValue ?? "reply has no ok: 1")
+            )
+        }
+        if settings.topology.loadBalanced, document["serviceId"]?.objectIDValue == nil {
+            throw ConnectionError(
+                kind: .invalidReply, server: address, phase: .beforeHandshakeCompletes,
+                reason: "expected a serviceId in the load balancer's handshake reply (loadBalanced=true), got none: "
+                    + "is \(address) a load balancer in front of mongos?")
+        }
+    }
+
+    /// The established connection, once `receive` returned `.done`.
+    func connection(socket: NonBlockingSocket, stream: ConnectionStream, generation: Int) throws(ConnectionError) -> ServerConnection {
+        guard let hello else {
+            throw ConnectionError(kind: .invalidReply, server: address, phase: .beforeHandshakeCompletes, reason: "the handshake has no reply")
+        }
+        return ServerConnection(address: address, generation: generation, socket: socket, stream: stream, handshake: hello)
+    }
 }

@@ -33,6 +33,16 @@ import TestSupport
             + "&serverMonitoringMode=poll&heartbeatFrequencyMS=500&appname=auth-story" + options
     }
 
+    /// A TLS standalone that asks for client certificates and knows the test client's subject,
+    /// and a URI that authenticates to it with MONGODB-X509.
+    static func x509Simulator(appname: String) throws -> (MongoSimulator, String) {
+        let certificates = try TestCertificates.shared()
+        let (sim, _) = try simulator(users: [.x509(subject: certificates.clientSubject)], requestClientCertificate: true)
+        let uri = "mongodb://\(sim.addresses[0])/?directConnection=true&tls=true&tlsCAFile=\(certificates.caFile)"
+            + "&tlsCertificateKeyFile=\(certificates.clientFile)&authMechanism=MONGODB-X509&appname=\(appname)"
+        return (sim, uri)
+    }
+
     static let insert: BSONDocument = ["insert": "things", "documents": [["x": 1]]]
 
     @Test func scramSHA256OverTLSRunsInsertAndFindWithTheHelloAndOneSaslContinue() throws {
@@ -129,12 +139,10 @@ import TestSupport
     }
 
     @Test func x509AuthenticatesWithTheClientCertificateInTheHandshake() throws {
-        let certificates = try TestCertificates.shared()
-        let (sim, _) = try Self.simulator(users: [.x509(subject: certificates.clientSubject)], requestClientCertificate: true)
+        let (sim, uri) = try Self.x509Simulator(appname: "auth-x509")
         defer { sim.stop() }
         let address = sim.addresses[0]
-        let pool = try ClientPool(uri: "mongodb://\(address)/?directConnection=true&tls=true&tlsCAFile=\(certificates.caFile)"
-            + "&tlsCertificateKeyFile=\(certificates.clientFile)&authMechanism=MONGODB-X509&appname=auth-x509")
+        let pool = try ClientPool(uri: uri)
         defer { pool.close() }
         try pool.withClient { client in _ = try client.runWriteCommand(Self.insert, database: "test") }
         let statistics = try #require(sim.statistics(for: address))

@@ -3,6 +3,7 @@ import MongoBSON
 import SDAMCore
 import MongoWire
 @_spi(LoopPrimitives) import PoolMonitor
+@_spi(LoopPrimitives) import MongoClientPool
 
 // SDAMScenarios: timed scenarios of the whole driver against `sdam simulate`.
 //
@@ -12,6 +13,7 @@ import MongoWire
 //   SDAMScenarios subject stepdown ELECTION_DELAY_MS [poll|stream] --sdam PATH
 //   SDAMScenarios subject idle-stepdown poll|stream --sdam PATH
 //   SDAMScenarios subject mongos COUNT HEARTBEAT_MS WINDOW_S [poll|stream] --sdam PATH
+//   SDAMScenarios subject throughput async|blocking CONCURRENCY WINDOW_S [own-loop|monitor-loop] --sdam PATH
 //       one run, one JSON line (the peers' programs take the same arguments)
 //   SDAMScenarios subject mongos-listener COUNT --sdam PATH
 //       all known with a listener that keeps every event (time, events, RSS)
@@ -72,6 +74,27 @@ do {
         case ("mongos-listener", 2):
             guard let count = Int(rest[1]) else { fail("mongos-listener COUNT") }
             fields = try Subject.mongosListener(sdam: sdam, count: count)
+        case ("throughput", 4), ("throughput", 5):
+            guard let mode = Throughput.Mode(rawValue: rest[1]), let concurrency = Int(rest[2]), let window = Double(rest[3]),
+                  ["own-loop", "monitor-loop"].contains(rest.count == 5 ? rest[4] : "own-loop") else {
+                fail("throughput async|blocking CONCURRENCY WINDOW_S [own-loop|monitor-loop]")
+            }
+            let placement: OperationsLoopPlacement = rest.count == 5 && rest[4] == "monitor-loop" ? .monitor : .dedicated
+            let box = ConditionLock<Result<[(String, JSONValue)], any Error>?>(nil)
+            let sdamPath = sdam
+            // Off the main actor, whose thread waits here.
+            Task.detached {
+                let result: Result<[(String, JSONValue)], any Error>
+                do {
+                    result = .success(try await Throughput.run(sdam: sdamPath, mode: mode, concurrency: concurrency,
+                                                               windowSeconds: window, placement: placement))
+                } catch {
+                    result = .failure(error)
+                }
+                box.withLock { $0 = result }
+                box.broadcast()
+            }
+            fields = try box.wait(until: nil) { $0 }!.get()
         default:
             fail("unknown subject scenario: \(rest.joined(separator: " "))")
         }

@@ -8,7 +8,7 @@ import MongoAuth
 ///    mechanism is to be negotiated, and `speculativeAuthenticate`, the conversation's first
 ///    step (SCRAM-SHA-256 when negotiating, as MongoDB 4.4+ would choose; the named mechanism
 ///    otherwise).
-/// 2. `complete(_:helloReply:run:)`: the mechanism (the named one, or SCRAM-SHA-256 if the
+/// 2. `exchange(_:helloReply:)`: the mechanism (the named one, or SCRAM-SHA-256 if the
 ///    server lists it for the user, else SCRAM-SHA-1), then the rest of the conversation. When
 ///    the reply answered the speculative step for that mechanism, it goes on from there (one
 ///    round trip saved: with skipEmptyExchange a SCRAM-SHA-256 login is the hello plus one
@@ -52,35 +52,36 @@ struct ConnectionAuthentication {
         return offered.contains(AuthMechanism.scramSHA256.rawValue) ? .scramSHA256 : .scramSHA1
     }
 
-    /// Finishes authenticating. `run` sends one command to a database and returns its reply
-    /// (whatever its `ok`).
+    /// Finishes authenticating, as steps: the first command to send (nil: authenticated
+    /// already, by the speculative step), and the exchange that takes each reply. Both faces
+    /// drive it, the blocking one with `poll()`, the async one from the loop.
     /// - Throws: `ConnectionError` of kind `.authentication` naming the user, mechanism,
-    ///   database and server (never the password); a network error as it came.
-    func complete(
-        _ opening: Opening,
-        helloReply: BSONDocument,
-        run: (BSONDocument, String) throws(ConnectionError) -> BSONDocument
-    ) throws(ConnectionError) {
+    ///   database and server (never the password).
+    func exchange(_ opening: Opening, helloReply: BSONDocument) throws(ConnectionError) -> AuthenticationExchange {
         let mechanism = mechanism(helloReply: helloReply)
         let speculativeReply = helloReply["speculativeAuthenticate"]?.documentValue
         if mechanism == .x509 {
-            if opening.speculated == .x509, speculativeReply != nil { return }
-            let reply = try run(x509Command(withDatabase: false), credential.source)
-            guard reply["ok"]?.isTruthy == true else { throw failure(.x509, commandFailed: reply) }
-            return
+            if opening.speculated == .x509, speculativeReply != nil { return AuthenticationExchange(authentication: self, stage: .done) }
+            return AuthenticationExchange(authentication: self, stage: .x509, command: x509Command(withDatabase: false))
         }
-        var conversation: ScramClientConversation
-        var command: BSONDocument?
-        if opening.speculated == mechanism, let speculativeReply, let started = opening.conversation {
-            conversation = started
+        if opening.speculated == mechanism, let speculativeReply, var conversation = opening.conversation {
+            let command: BSONDocument?
             do { command = try conversation.nextCommand(after: speculativeReply) } catch { throw failure(error) }
-        } else {
-            conversation = try scramConversation(for: mechanism)
-            command = conversation.saslStartCommand
+            return AuthenticationExchange(authentication: self, stage: command == nil ? .done : .scram(conversation), command: command)
         }
-        while let next = command {
-            let reply = try run(next, credential.source)
-            do { command = try conversation.nextCommand(after: reply) } catch { throw failure(error) }
+        let conversation = try scramConversation(for: mechanism)
+        return AuthenticationExchange(authentication: self, stage: .scram(conversation), command: conversation.saslStartCommand)
+    }
+
+    /// Runs the whole exchange through `run`, which sends one command to a database and
+    /// returns its reply (whatever its `ok`): for the single-threaded client, whose connection
+    /// finishes authenticating at its first use.
+    func complete(
+        _ opening: Opening, helloReply: BSONDocument, run: (BSONDocument, String) throws(ConnectionError) -> BSONDocument
+    ) throws(ConnectionError) {
+        var exchange = try exchange(opening, helloReply: helloReply)
+        while let command = exchange.command {
+            try exchange.receive(try run(command, exchange.database))
         }
     }
 
@@ -106,7 +107,7 @@ struct ConnectionAuthentication {
         return command
     }
 
-    private func failure(_ error: AuthenticationError) -> ConnectionError {
+    fileprivate func failure(_ error: AuthenticationError) -> ConnectionError {
         var error = error
         error.server = server.description
         let code: Int? = if case .commandFailed(let code, _, _) = error.reason { code } else { nil }
@@ -114,7 +115,7 @@ struct ConnectionAuthentication {
                                              database: credential.source, reason: error.reason.description, code: code))
     }
 
-    private func failure(_ mechanism: AuthMechanism, commandFailed reply: BSONDocument) -> ConnectionError {
+    fileprivate func failure(_ mechanism: AuthMechanism, commandFailed reply: BSONDocument) -> ConnectionError {
         let code = reply["code"]?.int64Value.flatMap { Int(exactly: $0) }
         let message = reply["errmsg"]?.stringValue ?? "the server answered ok: 0"
         return failure(AuthenticationFailure(server: server, username: credential.username, mechanism: mechanism.rawValue,
@@ -123,5 +124,43 @@ struct ConnectionAuthentication {
 
     private func failure(_ failure: AuthenticationFailure) -> ConnectionError {
         ConnectionError(kind: .authentication(failure), server: server, phase: .beforeHandshakeCompletes, reason: failure.description)
+    }
+}
+
+/// One connection's authentication after the hello: the command to send next (to the
+/// credential's source database), and what to do with each reply.
+struct AuthenticationExchange {
+    fileprivate enum Stage {
+        case x509
+        case scram(ScramClientConversation)
+        case done
+    }
+
+    fileprivate let authentication: ConnectionAuthentication
+    fileprivate var stage: Stage
+    /// The command to send now, nil once authenticated.
+    private(set) var command: BSONDocument?
+
+    fileprivate init(authentication: ConnectionAuthentication, stage: Stage, command: BSONDocument? = nil) {
+        self.authentication = authentication
+        self.stage = stage
+        self.command = command
+    }
+
+    var database: String { authentication.credential.source }
+
+    /// Takes the reply to `command`; `command` is then the next one, or nil when done.
+    mutating func receive(_ reply: BSONDocument) throws(ConnectionError) {
+        switch stage {
+        case .x509:
+            guard reply["ok"]?.isTruthy == true else { throw authentication.failure(.x509, commandFailed: reply) }
+            stage = .done
+            command = nil
+        case .scram(var conversation):
+            do { command = try conversation.nextCommand(after: reply) } catch { throw authentication.failure(error) }
+            stage = command == nil ? .done : .scram(conversation)
+        case .done:
+            command = nil
+        }
     }
 }

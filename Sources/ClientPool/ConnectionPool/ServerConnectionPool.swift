@@ -59,15 +59,21 @@ package final class EstablishmentCanceller: Sendable {
 /// One server's connection pool: the pure `ConnectionPoolStateMachine` under a lock with a
 /// condition variable, and the I/O its actions ask for, done outside the lock.
 ///
-/// A thread that checks out waits on the condition variable until its request is served; the
-/// same FIFO queue would hold a continuation of the async face. A connection created for a
-/// request is established by that request's own thread (TCP, handshake, later TLS and
-/// authentication: milliseconds of CPU that never run on the monitor's loop); connections that
-/// populate minPoolSize are established on background threads, at most maxConnecting at once.
+/// A thread that checks out waits on the condition variable until its request is served; a task
+/// (the async face) registers a continuation in the same FIFO queue instead, resumed once,
+/// outside the lock, when its request is served, fails, times out or the task is cancelled. A
+/// connection created for a request is established by that request's own thread or task (TCP,
+/// TLS, handshake, authentication: never on the monitor's loop; a task's waits are on the
+/// operations loop); connections that populate minPoolSize are established on background
+/// threads, at most maxConnecting at once.
 /// Events are queued for delivery under the lock, in the order the state machine emits them.
 package final class ServerConnectionPool<Connection: PoolableConnection>: Sendable {
     /// Establishes a connection: the pool's generation for it, and a canceller to register with.
     package typealias Establish = @Sendable (_ generation: Int, _ canceller: EstablishmentCanceller) throws(ConnectionError) -> Connection
+    /// Establishes a connection for a task, its waits on `readiness`'s loop.
+    package typealias EstablishAsync = @Sendable (
+        _ generation: Int, _ canceller: EstablishmentCanceller, _ readiness: LoopReadiness
+    ) async throws -> Connection
 
     /// Why a check-out failed.
     package enum CheckOutFailure: Error, Sendable {
@@ -117,15 +123,29 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
         var machine: ConnectionPoolStateMachine
         var nextRequest: UInt64 = 1
         var outcomes: [UInt64: Outcome] = [:]
+        /// Tasks waiting for their request's outcome (the async face); a request has an outcome
+        /// in `outcomes` or a waiter here, never both.
+        var waiters: [UInt64: AsyncWaiter<Outcome>] = [:]
         var connections: [Int: Connection] = [:]
         /// Generations of the connections handed out or available (the machine's record).
         var generations: [Int: Int] = [:]
         var cancellers: [Int: EstablishmentCanceller] = [:]
         /// Why the pool was last cleared, for PoolClearedError messages.
         var clearReason: String?
+
+        /// Gives `outcome` to the request's waiting task (resumed after the lock), or keeps it
+        /// for the waiting thread (woken by the broadcast).
+        mutating func record(_ outcome: Outcome, for request: UInt64, _ work: inout Work) {
+            if let waiter = waiters.removeValue(forKey: request) {
+                work.resume.append((waiter, outcome))
+            } else {
+                outcomes[request] = outcome
+                work.wake = true
+            }
+        }
     }
 
-    private enum Outcome {
+    private enum Outcome: Sendable {
         case connection(Int)
         case establish(connectionID: Int, generation: Int)
         case failed(ConnectionPoolStateMachine.CheckOutError)
@@ -138,11 +158,13 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
         var cancel: [EstablishmentCanceller] = []
         var populate: [(connectionID: Int, generation: Int)] = []
         var wake = false
+        var resume: [(AsyncWaiter<Outcome>, Outcome)] = []
     }
 
     package let address: ServerAddress
     private let inner: ConditionLock<Inner>
     private let establish: Establish
+    private let establishAsync: EstablishAsync?
     private let publish: @Sendable ([ConnectionPoolEvent]) -> Void
     private let background: @Sendable (@escaping @Sendable () -> Void) -> Void
     /// Told about every failed establishment, a check-out's or a background one's, before the
@@ -162,6 +184,7 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
         loadBalanced: Bool = false,
         generation: Int = 0,
         establish: @escaping Establish,
+        establishAsync: EstablishAsync? = nil,
         publish: @escaping @Sendable ([ConnectionPoolEvent]) -> Void,
         background: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void,
         onEstablishmentFailure: @escaping @Sendable (ConnectionError, Int) -> Void = { _, _ in }
@@ -170,6 +193,7 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
         let machine = ConnectionPoolStateMachine(address: address, options: options, loadBalanced: loadBalanced, generation: generation)
         inner = ConditionLock(Inner(machine: machine))
         self.establish = establish
+        self.establishAsync = establishAsync
         self.publish = publish
         self.background = background
         self.onEstablishmentFailure = onEstablishmentFailure
@@ -196,10 +220,7 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
             }
             switch outcome {
             case .connection(let id)?:
-                return try inner.withLock { s throws(CheckOutFailure) -> CheckedOut in
-                    guard let connection = s.connections[id] else { throw .poolClosed }
-                    return CheckedOut(connection: connection, connectionID: id, generation: s.generations[id] ?? 0)
-                }
+                return try handedOut(id)
             case .establish(let id, let generation)?:
                 try establishForRequest(id, generation: generation)
                 // `established` handed the connection to this request: the loop picks it up.
@@ -211,6 +232,66 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
             }
         }
     }
+
+    /// Checks a connection out for a task: its request waits in the same queue as a
+    /// thread's, as a continuation; a new connection is established by this task, its waits on
+    /// `readiness`'s loop.
+    /// - Parameters:
+    ///   - deadline: the wait-queue timeout (monotonic nanoseconds), fired by `timers`.
+    /// - Throws: `CheckOutFailure`; `CancellationError` at once when the task is cancelled
+    ///   (the request leaves the queue; a connection handed to it meanwhile goes back).
+    package func checkOut(deadline: UInt64?, readiness: LoopReadiness, timers: LoopDeadlines) async throws -> CheckedOut {
+        try Task.checkCancellation()
+        let waiter = AsyncWaiter<Outcome>()
+        let request = inner.withLock { s -> UInt64 in
+            defer { s.nextRequest += 1 }
+            s.waiters[s.nextRequest] = waiter
+            return s.nextRequest
+        }
+        run { $0.checkOut(request, nowNS: MonotonicClock.nanoseconds()) }
+        var current = waiter
+        while true {
+            let waiting = current
+            let outcome = try await waiting.value(until: deadline, timers: timers, onDeadline: { [self] in
+                run { $0.timedOut(request, nowNS: MonotonicClock.nanoseconds()) }
+            }, withdraw: { [self] in
+                run { $0.withdrawn(request, nowNS: MonotonicClock.nanoseconds()) } before: { $0.waiters[request] = nil }
+            })
+            switch outcome {
+            case .connection(let id):
+                return try handedOut(id)
+            case .establish(let id, let generation):
+                // The connection goes to this request once established: wait for it again.
+                current = AsyncWaiter<Outcome>()
+                inner.withLock { [current] in $0.waiters[request] = current }
+                try await establishForRequest(id, generation: generation, request: request, readiness: readiness)
+            case .failed(let error):
+                throw failure(error)
+            }
+        }
+    }
+
+    private func handedOut(_ id: Int) throws(CheckOutFailure) -> CheckedOut {
+        try inner.withLock { s throws(CheckOutFailure) -> CheckedOut in
+            guard let connection = s.connections[id] else { throw .poolClosed }
+            return CheckedOut(connection: connection, connectionID: id, generation: s.generations[id] ?? 0)
+        }
+    }
+
+    /// A task that lost the race to its cancellation was handed `outcome`: give it back.
+    private func giveBack(_ outcome: Outcome) {
+        switch outcome {
+        case .connection(let id):
+            run { $0.checkIn(id, perished: false, nowNS: MonotonicClock.nanoseconds()) }
+        case .establish(let id, _):
+            run { $0.establishmentFailed(id, nowNS: MonotonicClock.nanoseconds()) } before: { $0.cancellers[id] = nil }
+        case .failed:
+            break
+        }
+    }
+
+    /// Tasks waiting to check out (for tests and diagnostics).
+    package var waitingTaskCount: Int { inner.withLock { $0.waiters.count } }
 
     /// Gives a connection back. `perished`: it failed (network error, timeout, bad reply) and
     /// is closed instead of kept.
@@ -286,17 +367,14 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
                 // with interruptInUseConnections (or the close) that comes before the
                 // establishing thread has started still reaches it.
                 s.cancellers[id] = EstablishmentCanceller()
-                s.outcomes[request] = .establish(connectionID: id, generation: generation)
-                work.wake = true
+                s.record(.establish(connectionID: id, generation: generation), for: request, &work)
             case .establish(let id, let generation, nil):
                 s.cancellers[id] = EstablishmentCanceller()
                 work.populate.append((id, generation))
             case .handOut(let request, let id):
-                s.outcomes[request] = .connection(id)
-                work.wake = true
+                s.record(.connection(id), for: request, &work)
             case .fail(let request, let error):
-                s.outcomes[request] = .failed(error)
-                work.wake = true
+                s.record(.failed(error), for: request, &work)
             case .close(let id):
                 if let connection = s.connections.removeValue(forKey: id) { work.close.append(connection) }
                 s.generations[id] = nil
@@ -313,6 +391,7 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
 
     private func perform(_ work: Work) {
         if work.wake { inner.broadcast() }
+        for (waiter, outcome) in work.resume where !waiter.resume(.success(outcome)) { giveBack(outcome) }
         for canceller in work.cancel { canceller.cancel() }
         for connection in work.interrupt { connection.interrupt() }
         for connection in work.close { connection.close() }
@@ -334,11 +413,33 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
 
     private func establishForRequest(_ id: Int, generation: Int) throws(CheckOutFailure) {
         guard case .failure(let error, let cancelled) = establishConnection(id, generation: generation) else { return }
-        if cancelled {
-            // Interrupted by a clear or the close: the pool's error, not the socket's.
-            throw inner.withLock { $0.machine.state } == .closed ? .poolClosed : .poolCleared(reason: inner.withLock { $0.clearReason })
+        throw establishmentFailure(error, cancelled: cancelled)
+    }
+
+    private func establishForRequest(_ id: Int, generation: Int, request: UInt64, readiness: LoopReadiness) async throws {
+        let canceller = canceller(for: id)
+        do {
+            guard let establishAsync else {
+                throw ConnectionError(kind: .network, server: address, phase: .beforeHandshakeCompletes,
+                                      reason: "this pool has no way to establish connections for tasks")
+            }
+            let connection = try await establishAsync(generation, canceller, readiness)
+            finishEstablishment(id, connection: connection, generation: generation)
+        } catch {
+            let connectionError = error as? ConnectionError
+            let failed = failedEstablishment(id, connectionError, generation: generation, canceller: canceller, request: request)
+            // The task's cancellation ends the establishment: the connection is closed, SDAM
+            // is not told.
+            guard let connectionError else { throw error }
+            throw establishmentFailure(connectionError, cancelled: failed)
         }
-        throw .establishment(error)
+    }
+
+    /// The check-out's error for a failed establishment: interrupted by a clear or the close,
+    /// the pool's error, not the socket's.
+    private func establishmentFailure(_ error: ConnectionError, cancelled: Bool) -> CheckOutFailure {
+        guard cancelled else { return .establishment(error) }
+        return inner.withLock { $0.machine.state } == .closed ? .poolClosed : .poolCleared(reason: inner.withLock { $0.clearReason })
     }
 
     private func establishInBackground(_ id: Int, generation: Int) {
@@ -362,11 +463,23 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
             finishEstablishment(id, connection: connection, generation: generation)
             return .established
         } catch {
-            let cancelled = canceller.isCancelled
-            if !cancelled { onEstablishmentFailure(error, generation) }
-            run { $0.establishmentFailed(id, nowNS: MonotonicClock.nanoseconds()) } before: { $0.cancellers[id] = nil }
-            return .failure(error, cancelled: cancelled)
+            return .failure(error, cancelled: failedEstablishment(id, error, generation: generation, canceller: canceller))
         }
+    }
+
+    /// Records a failed establishment (`error` nil: the establishing task was cancelled): SDAM
+    /// first, unless a clear or the close cancelled it; then the state machine.
+    /// - Returns: whether a clear or the close cancelled it.
+    private func failedEstablishment(
+        _ id: Int, _ error: ConnectionError?, generation: Int, canceller: EstablishmentCanceller, request: UInt64? = nil
+    ) -> Bool {
+        let cancelled = canceller.isCancelled
+        if !cancelled, let error { onEstablishmentFailure(error, generation) }
+        run { $0.establishmentFailed(id, nowNS: MonotonicClock.nanoseconds()) } before: { s in
+            s.cancellers[id] = nil
+            if let request { s.waiters[request] = nil }
+        }
+        return cancelled
     }
 
     /// Records the new connection and tells the state machine; if the pool closed or was
@@ -387,3 +500,4 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
         }
     }
 }
+

@@ -108,6 +108,12 @@ final class ServerPools: Sendable {
                 topology.applyApplicationHandshake(connection.helloReply, from: address)
                 return connection
             },
+            establishAsync: { generation, canceller, readiness in
+                let connection = try await ServerConnection.establish(
+                    to: address, generation: generation, settings: settings, security: security, canceller: canceller, readiness: readiness)
+                topology.applyApplicationHandshake(connection.helloReply, from: address)
+                return connection
+            },
             publish: { poolEvents in events.publish(poolEvents.map(MonitoringEvent.pool)) },
             // Establishing blocks (TCP, handshake): on the driver's own worker threads, never
             // on Dispatch's shared pool, which the application's work may be holding.

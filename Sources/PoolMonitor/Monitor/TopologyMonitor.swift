@@ -16,7 +16,7 @@ import Glibc
 public final class TopologyMonitor: Sendable {
     public let topology: Topology
     public let options: MonitorOptions
-    private let loop: MonitorLoop
+    package let loop: MonitorLoop
     private let core: LoopBound<MonitorCore?>
     private let closed = ConditionLock(false)
 

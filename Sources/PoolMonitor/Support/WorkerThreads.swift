@@ -41,26 +41,47 @@ import Glibc
         if startOne { startThread() }
     }
 
-    private func startThread() {
-        let box = Unmanaged.passRetained(self)
+    /// Runs `job` on a new detached thread of its own (named `name`): for rare blocking work
+    /// that must not wait behind the queue, such as a pool's close joining its threads for a
+    /// task. Without a thread it runs on the caller.
+    public static func runDetached(name: String, _ job: @escaping @Sendable () -> Void) {
+        if !spawn(name: name, job) { job() }
+    }
+
+    /// Starts a detached thread named `name` running `job`; false when no thread could start.
+    private static func spawn(name: String, _ job: @escaping @Sendable () -> Void) -> Bool {
+        final class Job: Sendable {
+            let name: String
+            let run: @Sendable () -> Void
+            init(name: String, run: @escaping @Sendable () -> Void) {
+                self.name = name
+                self.run = run
+            }
+        }
+        let box = Unmanaged.passRetained(Job(name: name, run: job))
         var tid = pthread_t()
         let rc = pthread_create(&tid, nil, { raw in
-            let workers = Unmanaged<WorkerThreads>.fromOpaque(raw!).takeRetainedValue()
-            workers.run()
+            let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
+            _ = clibev_set_current_thread_name(String(decoding: job.name.utf8.prefix(15), as: UTF8.self))
+            job.run()
             return nil
         }, box.toOpaque())
-        if rc == 0 {
-            pthread_detach(tid)
-        } else {
+        guard rc == 0 else {
             box.release()
-            // No thread: run the queue on the caller rather than lose the jobs.
-            state.withLock { $0.started -= 1 }
-            while let job = state.withLock({ s -> (@Sendable () -> Void)? in s.jobs.isEmpty ? nil : s.jobs.removeFirst() }) { job() }
+            return false
         }
+        pthread_detach(tid)
+        return true
+    }
+
+    private func startThread() {
+        guard !Self.spawn(name: name, { [self] in run() }) else { return }
+        // No thread: run the queue on the caller rather than lose the jobs.
+        state.withLock { $0.started -= 1 }
+        while let job = state.withLock({ s -> (@Sendable () -> Void)? in s.jobs.isEmpty ? nil : s.jobs.removeFirst() }) { job() }
     }
 
     private func run() {
-        _ = clibev_set_current_thread_name(String(decoding: name.utf8.prefix(15), as: UTF8.self))
         while true {
             state.withLock { $0.idle += 1 }
             let job = state.wait(until: nil) { s -> (@Sendable () -> Void)? in

@@ -41,6 +41,17 @@ public final class Topology: Sendable {
         var poolCommandsDone = 0
         /// The size of the batch the draining thread is carrying out.
         var poolCommandsBeingCarriedOut = 0
+        /// Tasks waiting for the next change (the async face's selections), by waiter id;
+        /// every change resumes them all, outside the lock.
+        var changeWaiters: [UInt64: AsyncWaiter<Snapshot?>] = [:]
+        var nextWaiterID: UInt64 = 1
+
+        /// Takes every waiting task off the list, with the snapshot to resume them with.
+        mutating func takeChangeWaiters() -> [AsyncWaiter<Snapshot?>] {
+            guard !changeWaiters.isEmpty else { return [] }
+            defer { changeWaiters.removeAll() }
+            return Array(changeWaiters.values)
+        }
     }
 
     /// What a transition asks of the servers' connection pools, in transition order: create
@@ -123,6 +134,47 @@ public final class Topology: Sendable {
         case .failure(let error): throw error
         case nil: return nil
         }
+    }
+
+    /// The async face's `waitForChange(after:until:)`: the task registers a continuation
+    /// instead of blocking a thread, and every change, the close, the deadline or the task's
+    /// cancellation resumes it, exactly once.
+    /// - Parameter timers: fires the deadline (the pool's operations loop).
+    /// - Returns: the new snapshot, or nil on timeout.
+    /// - Throws: `WaitError.closed` once the topology is closed; `CancellationError`.
+    package func nextChange(after version: UInt64, until deadline: UInt64?, timers: LoopDeadlines?) async throws -> Snapshot? {
+        try Task.checkCancellation()
+        let waiter = AsyncWaiter<Snapshot?>()
+        enum Registration { case now(Result<Snapshot?, WaitError>), registered(UInt64) }
+        let registration = state.withLock { s -> Registration in
+            if s.closed { return .now(.failure(.closed)) }
+            if s.version != version { return .now(.success(Snapshot(description: s.machine.description, version: s.version))) }
+            let id = s.nextWaiterID
+            s.nextWaiterID += 1
+            s.changeWaiters[id] = waiter
+            return .registered(id)
+        }
+        guard case .registered(let id) = registration else {
+            if case .now(let result) = registration { return try result.get() }
+            preconditionFailure("unreachable")
+        }
+        let withdraw: @Sendable () -> Void = { [state] in state.withLock { _ = $0.changeWaiters.removeValue(forKey: id) } }
+        return try await waiter.value(until: deadline, timers: timers, onDeadline: {
+            if waiter.resume(.success(nil)) { withdraw() }
+        }, withdraw: withdraw)
+    }
+
+    /// Tasks waiting for a change (for tests and the async face's diagnostics).
+    package var changeWaiterCount: Int { state.withLock { $0.changeWaiters.count } }
+
+    /// Wakes every waiting thread and task to look again without a change (a pool that starts
+    /// draining tells its waiting selections so).
+    package func wakeWaiters() {
+        let (woken, snapshot) = state.withLock { s in
+            (s.takeChangeWaiters(), Snapshot(description: s.machine.description, version: s.version))
+        }
+        state.broadcast()
+        for waiter in woken { waiter.resume(.success(snapshot)) }
     }
 
     // MARK: - Transitions
@@ -308,7 +360,9 @@ public final class Topology: Sendable {
             s.closed = true
             return s.opened ? s.machine.close() : TopologyUpdate()
         }
+        let woken = state.withLock { $0.takeChangeWaiters() }
         state.broadcast()
+        for waiter in woken { waiter.resume(.failure(WaitError.closed)) }
         return actions
     }
 
@@ -319,7 +373,7 @@ public final class Topology: Sendable {
         interrupt: Bool = false,
         _ body: (inout State) -> TopologyUpdate
     ) -> [SDAMAction] {
-        let (update, poolCommandsUpTo) = state.withLock { s -> (TopologyUpdate, Int) in
+        let (update, poolCommandsUpTo, woken) = state.withLock { s -> (TopologyUpdate, Int, (waiters: [AsyncWaiter<Snapshot?>], snapshot: Snapshot)?) in
             let update = body(&s)
             for action in update.actions {
                 switch action {
@@ -334,16 +388,22 @@ public final class Topology: Sendable {
             s.poolCommandsQueued = s.poolCommandsDone + s.poolCommands.count + s.poolCommandsBeingCarriedOut
             // A server no longer monitored has no check left to cancel.
             for case .stopMonitoring(let address) in update.actions { s.checkCancellations[address] = nil }
+            var woken: (waiters: [AsyncWaiter<Snapshot?>], snapshot: Snapshot)?
             if !update.isEmpty {
                 s.version &+= 1
                 events.publish(Self.monitoringEvents(update.events, endingHeartbeatsOf: &s))
+                let waiters = s.takeChangeWaiters()
+                if !waiters.isEmpty { woken = (waiters, Snapshot(description: s.machine.description, version: s.version)) }
             }
-            return (update, s.poolCommandsQueued)
+            return (update, s.poolCommandsQueued, woken)
         }
         // The pools learn of the transition before waiting selections wake: a selection that
         // finds a server known finds its pool ready.
         carryOutPoolCommands(upTo: poolCommandsUpTo)
         if !update.isEmpty { state.broadcast() }
+        if let woken {
+            for waiter in woken.waiters { waiter.resume(.success(woken.snapshot)) }
+        }
         return update.actions
     }
 

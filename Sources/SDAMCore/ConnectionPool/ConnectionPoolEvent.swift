@@ -82,4 +82,6 @@ public enum CheckOutFailedReason: String, Sendable, Equatable {
     case timeout
     /// Establishing a connection failed, or the pool was paused or cleared.
     case connectionError
+    /// Not in CMAP: the task that asked was cancelled while it waited (the async face).
+    case cancelled
 }

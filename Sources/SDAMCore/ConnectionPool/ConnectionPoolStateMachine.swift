@@ -145,11 +145,23 @@ public struct ConnectionPoolStateMachine: Sendable {
 
     /// A request's wait-queue timeout passed. Nothing happens if it was served meanwhile.
     public mutating func timedOut(_ request: RequestID, nowNS: UInt64) -> Output {
+        leaveQueue(request, reason: .timeout, failing: .timeout, nowNS: nowNS)
+    }
+
+    /// The requester no longer waits (its task was cancelled): the request leaves the queue.
+    /// Nothing happens if it was served meanwhile (the owner gives back what it was handed).
+    public mutating func withdrawn(_ request: RequestID, nowNS: UInt64) -> Output {
+        leaveQueue(request, reason: .cancelled, failing: nil, nowNS: nowNS)
+    }
+
+    private mutating func leaveQueue(
+        _ request: RequestID, reason: CheckOutFailedReason, failing error: CheckOutError?, nowNS: UInt64
+    ) -> Output {
         var out = Output()
         guard let index = waitQueue.firstIndex(where: { $0.id == request }) else { return out }
         let waited = waitQueue.remove(at: index)
-        out.events.append(.connectionCheckOutFailed(address, reason: .timeout, durationMS: Self.ms(nowNS, since: waited.startedNS)))
-        out.actions.append(.fail(request: request, .timeout))
+        out.events.append(.connectionCheckOutFailed(address, reason: reason, durationMS: Self.ms(nowNS, since: waited.startedNS)))
+        if let error { out.actions.append(.fail(request: request, error)) }
         serviceWaitQueue(nowNS: nowNS, &out)
         return out
     }
