@@ -99,6 +99,10 @@ struct SelectionLoop {
     /// `selection` is set), or says how long to wait for a change.
     mutating func next() throws(ClientPoolError) -> Wait? {
         guard !shared.isClosed else { throw .poolClosed }
+        // Past the deadline, the verdict is the current topology's, not the last snapshot's: a
+        // waiter whose wake-up ran late (a task waiting for a cooperative thread, a thread for a
+        // core) may hold a snapshot older than changes it was woken for.
+        if MonotonicClock.nanoseconds() >= deadline { snapshot = shared.topology.snapshot }
         if let refusal = snapshot.seedlist.refusal { throw .invalidSeedlist(refusal) }
         let counts = shared.operationCounts.all
         do {
