@@ -36,17 +36,7 @@ struct RoundTripSteps {
         self.server = server
         self.phase = phase
         self.activity = activity
-        do {
-            bytes = try message.encoded()
-        } catch {
-            throw ConnectionError(kind: .invalidCommand, server: server, phase: phase, reason: error.description)
-        }
-        guard bytes.count <= maxMessageSizeBytes else {
-            throw ConnectionError(
-                kind: .invalidCommand, server: server, phase: phase,
-                reason: "the message is \(bytes.count) bytes, above the server's maxMessageSizeBytes \(maxMessageSizeBytes)"
-            )
-        }
+        bytes = try ConnectionError.encoded(message, maxMessageSizeBytes: maxMessageSizeBytes, server: server, phase: phase)
         decoder = FrameDecoder(maxMessageSizeBytes: maxMessageSizeBytes, expectedResponseTo: message.requestID, server: server.description)
     }
 
