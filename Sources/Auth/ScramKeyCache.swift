@@ -16,7 +16,7 @@ import Synchronization
 /// different credentials, which is harmless: a pool has one.
 public final class ScramKeyCache: Sendable {
     /// What identifies an entry.
-    private struct Key: Hashable {
+    private struct Key: Equatable {
         let mechanism: ScramMechanism
         let preparedPassword: [UInt8]
         let salt: [UInt8]
@@ -27,7 +27,10 @@ public final class ScramKeyCache: Sendable {
     /// only changing passwords or salts fill it, and old entries are then dead weight.
     public static let capacity = 16
 
-    private let entries = Mutex<[Key: ScramKeys]>([:])
+    /// At most `capacity` entries, searched in order. Not a dictionary: every pool makes a
+    /// cache, and the first `[Key: ScramKeys]` of a process makes the Swift runtime scan every
+    /// protocol conformance for Key's Hashable (about 0.1 ms of `ClientPool(uri:)`, issue 17).
+    private let entries = Mutex<[(key: Key, keys: ScramKeys)]>([])
     private let derivation: @Sendable (ScramMechanism, [UInt8], [UInt8], Int) -> ScramKeys
 
     /// A cache deriving with `ScramKeys.derive`.
@@ -45,10 +48,10 @@ public final class ScramKeyCache: Sendable {
     public func keys(mechanism: ScramMechanism, preparedPassword: [UInt8], salt: [UInt8], iterations: Int) -> ScramKeys {
         let key = Key(mechanism: mechanism, preparedPassword: preparedPassword, salt: salt, iterations: iterations)
         return entries.withLock { entries in
-            if let keys = entries[key] { return keys }
+            if let entry = entries.first(where: { $0.key == key }) { return entry.keys }
             let keys = derivation(mechanism, preparedPassword, salt, iterations)
             if entries.count >= Self.capacity { entries.removeAll() }
-            entries[key] = keys
+            entries.append((key, keys))
             return keys
         }
     }

@@ -101,12 +101,17 @@ public final class ClientPool: Sendable {
         operationsLoop: OperationsLoopPlacement = .dedicated,
         adjust: (inout ClientSettings) -> Void
     ) throws(ClientPoolError) {
+        DiscoveryTrace.mark("pool: init")
         var settings = try Self.settings(uri: uri, for: .pooled, logger: logger)
         adjust(&settings)
+        DiscoveryTrace.mark("pool: settings parsed")
         let security = try ConnectionSecurity(settings: settings, keyCache: keyCache)
         let configuration = PoolConfiguration(settings: settings, security: security)
+        DiscoveryTrace.mark("pool: security made")
         let (monitor, pools) = try Self.startMonitor(configuration: configuration, events: events, logger: logger, resolvers: resolvers)
+        DiscoveryTrace.mark("pool: monitor started")
         self.init(configuration: configuration, monitor: monitor, pools: pools, logger: logger, operationsLoop: operationsLoop)
+        DiscoveryTrace.mark("pool: init returns")
     }
 
     /// The settings of a client of `kind` from its connection string: refused as
@@ -164,12 +169,14 @@ public final class ClientPool: Sendable {
         close()
     }
 
-    /// Where a pool's monitor looks names up: the process's bounded resolvers, or a test's.
+    /// Where a pool's monitor looks names up: the process's bounded resolvers (nil), or a
+    /// test's. The shared ones are made on first use, by the monitor: a pool whose seeds are IP
+    /// literals never makes them (making them cost about 0.2 ms of `ClientPool(uri:)`, issue 17).
     package struct Resolvers: Sendable {
-        package var addresses: BoundedResolver
-        package var records: RecordResolver
+        package var addresses: BoundedResolver?
+        package var records: RecordResolver?
 
-        package init(addresses: BoundedResolver = .shared, records: RecordResolver = .shared) {
+        package init(addresses: BoundedResolver? = nil, records: RecordResolver? = nil) {
             self.addresses = addresses
             self.records = records
         }

@@ -53,6 +53,19 @@ public struct FrameDecoder: Sendable {
     /// to be out of bounds, the decoder fails here (reported by the next `nextMessage()`) and
     /// stops buffering.
     public mutating func append(_ bytes: some Collection<UInt8>) {
+        appendBytes(bytes)
+    }
+
+    /// `append(_:)` for what a socket read gives: this concrete overload is what callers in
+    /// other modules reach, compiled here for slices (the generic one, called unspecialized
+    /// from there, made the Swift runtime look up a witness by name in a process's first
+    /// read, issue 17).
+    public mutating func append(_ bytes: ArraySlice<UInt8>) {
+        appendBytes(bytes)
+    }
+
+    @inline(__always)
+    private mutating func appendBytes(_ bytes: some Collection<UInt8>) {
         guard failure == nil else { return }
         compact()
         buffer.append(contentsOf: bytes)

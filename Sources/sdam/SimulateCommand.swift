@@ -67,6 +67,10 @@ struct SimulateCommand: ParsableCommand {
           help: "Speak TLS with certificates made now by the openssl command; prints where the CA and the client certificate are (deleted on exit).")
     var tlsGenerate = false
 
+    @Flag(name: .customLong("no-warm-up"),
+          help: "Say `ready` without first answering a handshake of its own to the first servers (which spares the first client the simulator's first-use costs; skipped with TLS).")
+    var noWarmUp = false
+
     @Option(name: .customLong("user"),
             help: "A SCRAM user as NAME:PASSWORD on admin (repeatable); with any user, commands need authentication.")
     var users: [String] = []
@@ -136,6 +140,9 @@ struct SimulateCommand: ParsableCommand {
         defer {
             simulator.stop()
             generated?.remove()
+        }
+        if !noWarmUp, !tlsGenerate, tlsCertificateKeyFile == nil {
+            for failure in SimulatorWarmUp.run(addresses: simulator.addresses) { printLine("warning warm-up: \(failure)") }
         }
         let console = ControlConsole(simulator: simulator)
         printLine(console.readyLine)

@@ -278,7 +278,7 @@ import MongoBSON
         let uri = try #require(uris[name])
         let expected = "options this driver cannot honour: authMechanism=\(name) is not supported by this driver; supported: SCRAM-SHA-256, SCRAM-SHA-1, MONGODB-X509"
         #expect(OptionSupport.refusal(for: try ConnectionString(uri)) == expected)
-        let everything = OptionSupport.Implemented(tls: true, mechanisms: Set(AuthMechanism.allCases))
+        let everything = OptionSupport.Implemented(tls: true, mechanisms: AuthMechanism.allCases)
         #expect(OptionSupport.refusal(for: try ConnectionString(uri), implemented: everything) == expected, "refused for good")
     }
 

@@ -8,6 +8,20 @@ import Testing
 /// The monitoring spec's event order: every started heartbeat ends, and no heartbeat event of a
 /// server follows its ServerClosedEvent; and a handler may flush its own publisher.
 @Suite struct EventOrderTests {
+    /// The delivery thread is made with the first handler: a publisher nobody listens to
+    /// flushes at once, and a handler added later sees what is published after it, in order.
+    @Test func aPublisherMakesItsDeliveryThreadWithItsFirstHandler() {
+        let events = EventPublisher()
+        events.publish([.sdam(.topologyOpening)])
+        events.flush()
+        let seen = ConditionLock<[String]>([])
+        events.addHandler { event in seen.withLock { $0.append("\(event)") } }
+        events.publish([.sdam(.topologyOpening), .sdam(.topologyClosed)])
+        events.flush()
+        #expect(seen.withLock { $0 }.count == 2)
+        #expect(seen.withLock { $0 }.first?.contains("topologyOpening") == true)
+    }
+
     typealias F = SDAMFixtures
 
     /// Event names with their server, in delivery order.

@@ -3,6 +3,9 @@ import Testing
 @testable import SDAMCore
 @testable import MongoWire
 @_spi(LoopPrimitives) @testable import PoolMonitor
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The handshake per the handshake spec: OP_MSG for every handshake, `backpressure: "2"`, the
 /// complete `client` document (driver, os, platform, application, FaaS and container `env`)
@@ -243,5 +246,16 @@ import Testing
         #expect(os.type == "Linux")
         #expect(os.architecture?.isEmpty == false)
         #expect(os.version?.isEmpty == false)
+    }
+
+    /// The environment is read by byte at the first "=": values that contain "=" stay whole,
+    /// and every variable reads as getenv(3) reads it.
+    @Test func processEnvironmentMatchesGetenv() throws {
+        let variables = ProcessEnvironment.variables
+        #expect(!variables.isEmpty)
+        for (name, value) in variables.prefix(200) {
+            let read = try #require(getenv(name), "\(name) is not in the environment")
+            #expect(String(cString: read) == value, "\(name)")
+        }
     }
 }

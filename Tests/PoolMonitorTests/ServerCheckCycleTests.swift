@@ -27,6 +27,25 @@ import Testing
         #expect(c.connectedAddress == "10.0.0.1")
     }
 
+    /// The cycle asks nothing of the executor's address type but Sendable (a protocol
+    /// requirement cost a conformance scan in a process's first check): one that is not even
+    /// Equatable goes through a check and comes back in `.connect` and `connectedAddress`.
+    @Test func anAddressTypeThatIsOnlySendableWorks() {
+        struct Opaque: Sendable { var token: Int }
+        var c = ServerCheckCycle<Opaque>(server: F.server, configuration: .init(heartbeatFrequencyMS: 10_000, connectTimeoutMS: 1_000, streamingEnabled: false))
+        _ = c.start()
+        _ = c.beginCheck(serverType: .unknown, cancellations: 0, at: 0)
+        let actions = c.addressesResolved([Opaque(token: 7)], at: F.ms(1))
+        guard case .connect(let target)? = actions.last else {
+            Issue.record("expected a connect, got \(actions)")
+            return
+        }
+        #expect(target.token == 7)
+        _ = c.connected(at: F.ms(2))
+        _ = c.replyReceived(.init(document: F.hello()), at: F.ms(3))
+        #expect(c.connectedAddress?.token == 7)
+    }
+
     @Test func refusedAddressMovesToTheNextAndOnlyAllFailedFailsTheCheck() {
         var c = F.cycle()
         _ = c.start()

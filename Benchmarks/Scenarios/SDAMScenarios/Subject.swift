@@ -65,12 +65,53 @@ enum Subject {
     // MARK: - Scenarios
 
     /// Discovery of an N-member set from one seed (a secondary): when the primary was known,
-    /// when every member was.
+    /// when every member was — the times the driver published those topology changes (an
+    /// event's own timestamp, taken in the transition), which is what the libmongoc peer reads
+    /// (its APM callback runs in the transition too) — and when a thread waiting on the
+    /// topology woke to find every member known (`allWokeMS`).
     static func discovery(sdam: String, members: Int) throws -> [(String, JSONValue)] {
         let sim = try SimulatorProcess(sdam: sdam, arguments: ["--replica-set", "rs0", "--members", "\(members)"])
         defer { sim.stop() }
+        let known = ConditionLock<(primaryNS: UInt64?, allNS: UInt64?)>((nil, nil))
+        let events = EventPublisher()
+        events.addTimedHandler { event, ns in
+            guard case .sdam(.topologyDescriptionChanged(_, let new)) = event else { return }
+            let hasPrimary = new.hasPrimary
+            let all = new.servers.count == members && new.servers.values.allSatisfy { $0.type == .rsPrimary || $0.type == .rsSecondary }
+            known.withLock { k in
+                if hasPrimary, k.primaryNS == nil { k.primaryNS = ns }
+                if all, k.allNS == nil { k.allNS = ns }
+            }
+        }
         let start = nowNS()
-        let pool = try ClientPool(uri: "mongodb://\(sim.addresses[1])/?replicaSet=rs0" + sim.clientOptions)
+        let pool = try ClientPool(uri: "mongodb://\(sim.addresses[1])/?replicaSet=rs0" + sim.clientOptions, events: events)
+        defer { pool.close() }
+        try waitFor(pool.topology, seconds: 30) { t in
+            t.servers.count == members && t.servers.values.allSatisfy { $0.type == .rsPrimary || $0.type == .rsSecondary }
+        }
+        let allWokeMS = ms(since: start)
+        events.flush()
+        let (primaryNS, allNS) = known.withLock { $0 }
+        guard let primaryNS, let allNS else { throw Failure(description: "no topologyDescriptionChanged event showed the set discovered") }
+        return [("members", .number("\(members)")), ("primaryMS", num(Double(primaryNS &- start) / 1e6)),
+                ("allMS", num(Double(allNS &- start) / 1e6)), ("allWokeMS", num(allWokeMS))]
+    }
+
+    /// The timeline of one discovery from one secondary seed: each step the driver marks
+    /// (`DiscoveryTrace`: pool creation, the loop thread's start, each connection's connect,
+    /// write, read and decode, each apply, broadcast), in milliseconds from `ClientPool(uri:)`,
+    /// with the server it concerns; no listener, so the steps are those of `discovery`.
+    /// `warm`: a first discovery (of another deployment) runs untraced before, so the traced
+    /// one shows what is left once the process's first-use costs are paid.
+    static func discoveryTimeline(sdam: String, members: Int, warm: Bool = false) throws -> [(String, JSONValue)] {
+        if warm { _ = try discovery(sdam: sdam, members: members) }
+        let sim = try SimulatorProcess(sdam: sdam, arguments: ["--replica-set", "rs0", "--members", "\(members)"])
+        defer { sim.stop() }
+        let uri = "mongodb://\(sim.addresses[1])/?replicaSet=rs0" + sim.clientOptions
+        DiscoveryTrace.start()
+        let start = nowNS()
+        let pool = try ClientPool(uri: uri)
+        let created = ms(since: start)
         defer { pool.close() }
         try waitFor(pool.topology, seconds: 30) { $0.hasPrimary }
         let primaryMS = ms(since: start)
@@ -78,37 +119,13 @@ enum Subject {
             t.servers.count == members && t.servers.values.allSatisfy { $0.type == .rsPrimary || $0.type == .rsSecondary }
         }
         let allMS = ms(since: start)
-        return [("members", .number("\(members)")), ("primaryMS", num(primaryMS)), ("allMS", num(allMS))]
-    }
-
-    /// The timeline of one discovery from one secondary seed: when pool creation returned, and
-    /// when each monitoring event happened (by the event's own timestamp), from `ClientPool(uri:)`.
-    static func discoveryTimeline(sdam: String, members: Int) throws -> [(String, JSONValue)] {
-        let sim = try SimulatorProcess(sdam: sdam, arguments: ["--replica-set", "rs0", "--members", "\(members)"])
-        defer { sim.stop() }
-        let marks = ConditionLock<[(UInt64, String)]>([])
-        let events = EventPublisher()
-        events.addTimedHandler { event, ns in
-            let line: String? = switch event {
-            case .serverHeartbeatStarted(let s, _): "started \(s)"
-            case .serverHeartbeatSucceeded(let s, let ms, _, _): "succeeded \(s) (\(ms) ms)"
-            case .sdam(.serverOpening(let s)): "opening \(s)"
-            case .sdam(.topologyDescriptionChanged(_, let new)): "topology \(new.type)"
-            default: nil
-            }
-            if let line { marks.withLock { $0.append((ns, line)) } }
+        let (marks, dropped) = DiscoveryTrace.stop()
+        let timeline = marks.map { mark in
+            JSONValue.string(String(format: "%.3f ", Double(mark.nanoseconds &- start) / 1e6) + "\(mark.step)"
+                             + (mark.server.map { " \($0)" } ?? ""))
         }
-        let start = nowNS()
-        let pool = try ClientPool(uri: "mongodb://\(sim.addresses[1])/?replicaSet=rs0" + sim.clientOptions, events: events)
-        let created = ms(since: start)
-        defer { pool.close() }
-        try waitFor(pool.topology, seconds: 30) { t in
-            t.servers.count == members && t.servers.values.allSatisfy { $0.type == .rsPrimary || $0.type == .rsSecondary }
-        }
-        let allMS = ms(since: start)
-        events.flush()
-        let timeline = marks.withLock { $0 }.map { ns, line in JSONValue.string(String(format: "%.3f ", Double(ns &- start) / 1e6) + line) }
-        return [("createdMS", num(created)), ("allMS", num(allMS)), ("timeline", .array(timeline))]
+        return [("warm", .bool(warm)), ("createdMS", num(created)), ("primaryMS", num(primaryMS)), ("allMS", num(allMS)),
+                ("droppedMarks", .number("\(dropped)")), ("timeline", .array(timeline))]
     }
 
     /// A stepdown while the application writes: the time from the stepdown to the next

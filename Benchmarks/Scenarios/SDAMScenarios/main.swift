@@ -15,6 +15,8 @@ import MongoWire
 //   SDAMScenarios subject mongos COUNT HEARTBEAT_MS WINDOW_S [poll|stream] --sdam PATH
 //   SDAMScenarios subject throughput async|blocking CONCURRENCY WINDOW_S [own-loop|monitor-loop] --sdam PATH
 //       one run, one JSON line (the peers' programs take the same arguments)
+//   SDAMScenarios subject discovery-timeline MEMBERS [cold|warm] --sdam PATH
+//       the steps of one discovery (DiscoveryTrace); warm: after a first one in the process
 //   SDAMScenarios subject mongos-listener COUNT --sdam PATH
 //       all known with a listener that keeps every event (time, events, RSS)
 //   SDAMScenarios subject st-discovery|st-scan|st-failover URI
@@ -68,9 +70,11 @@ do {
                 fail("mongos COUNT HEARTBEAT_MS WINDOW_S [poll|stream]")
             }
             fields = try Subject.mongos(sdam: sdam, count: count, heartbeatMS: heartbeat, windowSeconds: window, mode: mode)
-        case ("discovery-timeline", 2):
-            guard let members = Int(rest[1]) else { fail("discovery-timeline MEMBERS") }
-            fields = try Subject.discoveryTimeline(sdam: sdam, members: members)
+        case ("discovery-timeline", 2), ("discovery-timeline", 3):
+            guard let members = Int(rest[1]), rest.count == 2 || ["cold", "warm"].contains(rest[2]) else {
+                fail("discovery-timeline MEMBERS [cold|warm]")
+            }
+            fields = try Subject.discoveryTimeline(sdam: sdam, members: members, warm: rest.count == 3 && rest[2] == "warm")
         case ("mongos-listener", 2):
             guard let count = Int(rest[1]) else { fail("mongos-listener COUNT") }
             fields = try Subject.mongosListener(sdam: sdam, count: count)

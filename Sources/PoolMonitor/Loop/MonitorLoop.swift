@@ -108,6 +108,7 @@ import Glibc
     }()
 
     private func runOnThread() {
+        DiscoveryTrace.mark("loop: thread runs")
         pthread_setspecific(MonitorLoop.currentLoopKey, Unmanaged.passUnretained(self).toOpaque())
         // Work posted before the thread started is waiting in the inbox.
         drainInbox()

@@ -73,6 +73,7 @@ final class MonitorConnection {
         } catch {
             throw .socket(error)
         }
+        DiscoveryTrace.mark("connection: connect called", server)
         self.socket = socket
         stream = ConnectionStream(fd: socket.fd, peer: server.description, tls: session)
         isTCPConnected = connected
@@ -103,6 +104,7 @@ final class MonitorConnection {
     /// Sends a message already encoded (its reply answers `requestID`).
     func send(_ bytes: [UInt8], requestID: Int32) {
         guard !isClosed else { return }
+        DiscoveryTrace.mark("connection: message encoded", server)
         decoder.expectedResponseTo = requestID
         if pendingOffset < pendingWrite.count {
             pendingWrite.append(contentsOf: bytes)
@@ -139,6 +141,7 @@ final class MonitorConnection {
             fail(error.description)
             return
         }
+        DiscoveryTrace.mark("connection: written", server)
         updateWatcher()
     }
 
@@ -158,6 +161,7 @@ final class MonitorConnection {
                 return
             }
             isTCPConnected = true
+            DiscoveryTrace.mark("connection: connected", server)
         }
         if !isConnected {
             advanceHandshake()
@@ -206,6 +210,7 @@ final class MonitorConnection {
                 closedByPeer("\(server) closed the connection")
                 return
             case .bytes(let count):
+                DiscoveryTrace.mark("connection: bytes read", server)
                 decoder.append(scratch.buffer[0..<count])
                 deliverMessages()
                 if count < scratch.buffer.count, !stream.hasBufferedInput {
@@ -226,6 +231,7 @@ final class MonitorConnection {
                 return
             }
             guard let message else { return }
+            DiscoveryTrace.mark("connection: frame decoded", server)
             onEvent(.message(message))
         }
     }

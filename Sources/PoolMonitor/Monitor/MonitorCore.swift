@@ -12,8 +12,9 @@ final class MonitorCore {
     let options: MonitorOptions
     /// Where host names are resolved.
     enum Resolution {
-        /// Off the loop, on the process's bounded resolver (or a test's): the pooled mode.
-        case bounded(BoundedResolver)
+        /// Off the loop, on the process's bounded resolver (nil; read at the first lookup, so a
+        /// seed list of IP literals never makes it) or a test's: the pooled mode.
+        case bounded(BoundedResolver?)
         /// On the loop thread, which is the caller's: a single-threaded client's.
         case onLoopThread(ResolvedNameCache)
     }
@@ -63,10 +64,11 @@ final class MonitorCore {
 
     /// Starts reading the records of a `mongodb+srv://` topology that awaits its seeds (the
     /// lookups run off the loop); nothing for other topologies.
-    func startSeedlistDiscovery(records: RecordResolver, accept: @escaping SeedlistAcceptor) {
+    /// `records` nil: the process's shared resolver, made only for a `mongodb+srv://` topology.
+    func startSeedlistDiscovery(records: RecordResolver?, accept: @escaping SeedlistAcceptor) {
         let settings = self.settings
         guard !closed, srvMonitor == nil, settings.awaitsSeedlist, let seedlist = settings.srv else { return }
-        let monitor = SRVMonitor(loop: loop, context: self, seedlist: seedlist, records: records, accept: accept)
+        let monitor = SRVMonitor(loop: loop, context: self, seedlist: seedlist, records: records ?? .shared, accept: accept)
         srvMonitor = monitor
         monitor.start()
     }
@@ -103,6 +105,7 @@ final class MonitorCore {
 
     /// Applies a check's outcome and carries out the actions it produced.
     func apply(_ description: ServerDescription, checkFailed: Bool = false, interruptInUseConnections: Bool = false, cancellationsAtStart: UInt64? = nil) {
+        DiscoveryTrace.mark("core: description made", description.address)
         perform(topology.apply(description, checkFailed: checkFailed, interruptInUseConnections: interruptInUseConnections,
                                cancellationsAtStart: cancellationsAtStart))
         if hintedPrimaries.contains(description.address) { startDeferred() }
@@ -164,6 +167,7 @@ final class MonitorCore {
 
     private func startMonitor(_ address: ServerAddress) {
         guard !closed, monitors[address] == nil else { return }
+        DiscoveryTrace.mark("core: check starts", address)
         let monitor = ServerMonitor(address: address, loop: loop, context: self)
         monitors[address] = monitor
         monitor.start()

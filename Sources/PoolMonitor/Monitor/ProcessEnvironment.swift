@@ -7,13 +7,21 @@ import Glibc
 
 /// The process environment, read without Foundation (for FaaS detection).
 enum ProcessEnvironment {
-    static var variables: [String: String] {
+    /// The environment as it was on first use, read once per process: FaaS detection asks
+    /// what the platform set when it started the process, and every pool's monitor and
+    /// handshake asks it again (reading `environ` into a dictionary cost about 70 µs of each
+    /// pool's start-up, issue 17).
+    static let variables: [String: String] = read()
+
+    private static func read() -> [String: String] {
         var result: [String: String] = [:]
         var pointer = environ
         while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let eq = text.firstIndex(of: "=") {
-                result[String(text[..<eq])] = String(text[text.index(after: eq)...])
+            // Split at the first "=" by byte: searching the String by Character walked
+            // grapheme clusters and cost more than the rest of the read.
+            let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(entry).assumingMemoryBound(to: UInt8.self), count: strlen(entry))
+            if let eq = bytes.firstIndex(of: UInt8(ascii: "=")) {
+                result[String(decoding: bytes[..<eq], as: UTF8.self)] = String(decoding: bytes[(eq + 1)...], as: UTF8.self)
             }
             pointer += 1
         }

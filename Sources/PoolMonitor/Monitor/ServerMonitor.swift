@@ -134,6 +134,7 @@ final class ServerMonitor {
         case .connect(let target):
             connect(to: target)
         case .sendHandshake:
+            DiscoveryTrace.mark("monitor: handshake to build", address)
             let authentication = context.sharedConnections?.handshake?(address)
             if context.sharedConnections != nil {
                 handshakeInFlight = (context.topology.poolGeneration(for: address) ?? 0, authentication)
@@ -203,7 +204,7 @@ final class ServerMonitor {
             }
             return
         case .bounded(let bounded):
-            resolver = bounded
+            resolver = bounded ?? .shared
         }
         // getaddrinfo blocks: it runs off the loop, and the result comes back through the inbox.
         let server = address

@@ -44,8 +44,8 @@ public final class TopologyMonitor: Sendable {
         settings: TopologySettings,
         options: MonitorOptions = MonitorOptions(),
         events: EventPublisher = EventPublisher(),
-        resolver: BoundedResolver = .shared,
-        records: RecordResolver = .shared,
+        resolver: BoundedResolver? = nil,
+        records: RecordResolver? = nil,
         acceptSeedlist: SeedlistAcceptor? = nil,
         tls: TLSContext? = nil,
         beforeOpening: (Topology) -> Void
@@ -74,8 +74,8 @@ public final class TopologyMonitor: Sendable {
         settings: TopologySettings,
         options: MonitorOptions,
         events: EventPublisher,
-        resolver: BoundedResolver,
-        records: RecordResolver = .shared,
+        resolver: BoundedResolver?,
+        records: RecordResolver? = nil,
         acceptSeedlist: SeedlistAcceptor? = nil,
         usesTLS: Bool = false,
         connectionFactory: @escaping @Sendable () -> MonitorConnectionFactory,
@@ -84,7 +84,9 @@ public final class TopologyMonitor: Sendable {
         try settings.validate()
         let topology = Topology(settings: settings, events: events)
         beforeOpening(topology)
+        DiscoveryTrace.mark("monitor: topology made")
         let loop = try MonitorLoop(name: options.threadName)
+        DiscoveryTrace.mark("monitor: loop thread created")
         let core = LoopBound<MonitorCore?>(nil, loop: loop)
         self.topology = topology
         self.options = options
@@ -94,10 +96,13 @@ public final class TopologyMonitor: Sendable {
             loop.execute { core.value?.perform(actions) }
         }
         loop.execute {
+            DiscoveryTrace.mark("loop: first work runs")
             let monitorCore = MonitorCore(loop: loop, topology: topology, options: options, resolution: .bounded(resolver),
                                           usesTLS: usesTLS, connectionFactory: connectionFactory())
             core.value = monitorCore
+            DiscoveryTrace.mark("loop: core made")
             monitorCore.perform(topology.open())
+            DiscoveryTrace.mark("loop: topology opened, seeds' checks started")
             monitorCore.startSeedlistDiscovery(records: records, accept: acceptSeedlist ?? Self.defaultAcceptor(topology))
         }
     }

@@ -50,10 +50,12 @@ public enum HostEnvironment {
     /// PRETTY_NAME of an os-release file, else NAME and VERSION; nil when it has neither.
     static func distributionName(osRelease text: String) -> String? {
         var fields: [String: String] = [:]
-        for line in text.split(whereSeparator: { $0 == "\n" }) {
-            let trimmed = line.drop { $0 == " " || $0 == "\t" }
-            guard !trimmed.hasPrefix("#"), let eq = trimmed.firstIndex(of: "=") else { continue }
-            fields[String(trimmed[..<eq])] = unquoted(trimmed[trimmed.index(after: eq)...])
+        // Lines and keys are found by byte: splitting the text by Character walked grapheme
+        // clusters, a tenth of a millisecond of a process's first handshake (issue 17).
+        for line in text.utf8.split(separator: UInt8(ascii: "\n")) {
+            let trimmed = line.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+            guard trimmed.first != UInt8(ascii: "#"), let eq = trimmed.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            fields[String(Substring(trimmed[..<eq]))] = unquoted(Substring(trimmed[trimmed.index(after: eq)...]))
         }
         if let pretty = fields["PRETTY_NAME"], !pretty.isEmpty { return pretty }
         guard let name = fields["NAME"], !name.isEmpty else { return nil }

@@ -22,7 +22,10 @@ public final class EventPublisher: Sendable {
     }
 
     public let delivery: Delivery
-    private let queue = DispatchQueueBox(label: "sdam.events")
+    /// `.dedicatedThread`: the serial queue handlers run on, made with the first handler.
+    /// A pool whose events nobody listens to never makes one (making the first dispatch queue
+    /// of a process cost about 75 µs of `ClientPool(uri:)`, issue 17).
+    private let madeQueue = ConditionLock<DispatchQueueBox?>(nil)
     private let handlers = ConditionLock<[TimedHandler]>([])
     /// `.onDeliverPending`: what waits for the next `deliverPending()`, in order.
     private let pending = ConditionLock<[Pending]>([])
@@ -38,12 +41,23 @@ public final class EventPublisher: Sendable {
 
     /// Adds a handler; it sees every event published after this call.
     public func addHandler(_ handler: @escaping Handler) {
-        handlers.withLock { $0.append { event, _ in handler(event) } }
+        addTimedHandler { event, _ in handler(event) }
     }
 
     /// Adds a handler that is also told when each event happened.
     public func addTimedHandler(_ handler: @escaping TimedHandler) {
+        if delivery == .dedicatedThread { _ = queue }
         handlers.withLock { $0.append(handler) }
+    }
+
+    /// The queue handlers run on, made on first use.
+    private var queue: DispatchQueueBox {
+        madeQueue.withLock { made in
+            if let made { return made }
+            let queue = DispatchQueueBox(label: "sdam.events")
+            made = queue
+            return queue
+        }
     }
 
     /// Queues events for delivery. Callers that must keep a global order (the topology's
@@ -82,7 +96,8 @@ public final class EventPublisher: Sendable {
     public func flush() {
         switch delivery {
         case .dedicatedThread:
-            guard !queue.isCurrent else { return }
+            // No queue yet: no handler was ever added, so nothing was ever queued.
+            guard let queue = madeQueue.withLock({ $0 }), !queue.isCurrent else { return }
             queue.sync {}
         case .onDeliverPending:
             deliverPending()

@@ -228,6 +228,7 @@ public final class Topology: Sendable {
         cancellationsAtStart: UInt64? = nil
     ) -> [SDAMAction] {
         transition(clearReason: server.error, interrupt: checkFailed && interruptInUseConnections) { s in
+            DiscoveryTrace.mark("topology: lock taken", server.address)
             guard !s.closed else { return TopologyUpdate() }
             if let cancellationsAtStart, s.checkCancellations[server.address, default: 0] != cancellationsAtStart {
                 return TopologyUpdate()
@@ -389,6 +390,7 @@ public final class Topology: Sendable {
             // A server no longer monitored has no check left to cancel.
             for case .stopMonitoring(let address) in update.actions { s.checkCancellations[address] = nil }
             var woken: (waiters: [AsyncWaiter<Snapshot?>], snapshot: Snapshot)?
+            DiscoveryTrace.mark("topology: state machine applied")
             if !update.isEmpty {
                 s.version &+= 1
                 events.publish(Self.monitoringEvents(update.events, endingHeartbeatsOf: &s))
@@ -400,7 +402,9 @@ public final class Topology: Sendable {
         // The pools learn of the transition before waiting selections wake: a selection that
         // finds a server known finds its pool ready.
         carryOutPoolCommands(upTo: poolCommandsUpTo)
+        DiscoveryTrace.mark("topology: pools told")
         if !update.isEmpty { state.broadcast() }
+        DiscoveryTrace.mark("topology: broadcast")
         if let woken {
             for waiter in woken.waiters { waiter.resume(.success(woken.snapshot)) }
         }

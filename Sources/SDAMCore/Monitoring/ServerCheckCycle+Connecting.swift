@@ -45,7 +45,7 @@ extension ServerCheckCycle {
             }
         case .waiting where connection != nil:
             connection = nil
-            return [.closeConnection] + immediateCheckRequested(at: now)
+            return Self.concatenated([.closeConnection], immediateCheckRequested(at: now))
         case .notStarted, .waiting, .starting, .stopped:
             return []
         }
@@ -55,7 +55,7 @@ extension ServerCheckCycle {
     /// which closes the connection itself, when none is left).
     mutating func tryNextAddress(_ check: inout Check, of addresses: [Address], after index: Int, at now: UInt64) -> [Action] {
         let next = connect(&check, to: addresses, index: index + 1, at: now)
-        return index + 1 < addresses.count ? [.closeConnection] + next : next
+        return index + 1 < addresses.count ? Self.concatenated([.closeConnection], next) : next
     }
 
     /// Tries `addresses[index]`, or fails the check with every address's error when none is

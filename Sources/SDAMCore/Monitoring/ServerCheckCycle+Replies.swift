@@ -12,7 +12,7 @@ extension ServerCheckCycle {
         guard case .checking(let check) = state else {
             guard connection != nil, case .waiting = state else { return [] }
             connection = nil
-            return [.closeConnection] + immediateCheckRequested(at: now)
+            return Self.concatenated([.closeConnection], immediateCheckRequested(at: now))
         }
         let useHello = reply.document["helloOk"]?.boolValue ?? false
         let previousUseHello = connection?.useHello
@@ -49,10 +49,11 @@ extension ServerCheckCycle {
                 lastCheckOutcome = .overloaded
                 // An error reply says nothing about hello support: keep what the handshake said.
                 if let previousUseHello { connection?.useHello = previousUseHello }
-                return [.stopTimeoutTimer,
-                        .publishHeartbeatFailed(durationMS: durationMS, error: "\(server): \(description.error ?? "overloaded")",
-                                                awaited: check.awaited)]
-                    + waitForHeartbeat(endedAt: now)
+                return Self.concatenated(
+                    [.stopTimeoutTimer,
+                     .publishHeartbeatFailed(durationMS: durationMS, error: "\(server): \(description.error ?? "overloaded")",
+                                             awaited: check.awaited)],
+                    waitForHeartbeat(endedAt: now))
             }
             return failCheck(check, description.error ?? "hello failed", isNetworkError: false, at: now, description: description)
         }
@@ -87,13 +88,13 @@ extension ServerCheckCycle {
                     connection = nil
                     actions.append(.closeConnection)
                 }
-                return actions + waitForHeartbeat(endedAt: now)
+                return Self.concatenated(actions, waitForHeartbeat(endedAt: now))
             }
         }
         if reply.moreToCome || streamingAllowed {
             // Streaming never sleeps: the next awaited check starts now.
-            return actions + checkAtOnce(endedAt: now, isRetry: false)
+            return Self.concatenated(actions, checkAtOnce(endedAt: now, isRetry: false))
         }
-        return actions + waitForHeartbeat(endedAt: now)
+        return Self.concatenated(actions, waitForHeartbeat(endedAt: now))
     }
 }

@@ -23,8 +23,12 @@ import MongoBSON
 /// milliseconds, as the monitoring events carry them.
 ///
 /// `Address` is whatever the executor connects to (a resolved socket address); the cycle only
-/// passes it back in `.connect` and remembers which one worked.
-public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
+/// passes it back in `.connect` and remembers which one worked. It asks nothing more of it:
+/// a protocol requirement here (it was Hashable) makes the Swift runtime look up the
+/// executor's address type's conformance by scanning every conformance in the process the
+/// first time a cycle's types are made — about 0.1 ms of a process's first check (issue 17).
+/// `Action` is Equatable when `Address` is, for tests.
+public struct ServerCheckCycle<Address: Sendable>: Sendable {
     /// The spec's minHeartbeatFrequencyMS: never configurable.
     public static var minHeartbeatFrequencyMS: Int64 { 500 }
     /// The largest heartbeat kept (about 35 years), so that schedule arithmetic cannot overflow.
@@ -60,7 +64,7 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
     }
 
     /// What the executor must do, in the order given.
-    public enum Action: Sendable, Equatable {
+    public enum Action: Sendable {
         /// A check starts now: read the server's type and its check-cancellation count from the
         /// topology (one lock) and pass them to `beginCheck`. Always the last action of a list.
         case startCheck
@@ -291,12 +295,13 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
             connection = nil
             quickAwaitedReplies = 0
             lastCheckOutcome = .cancelled
-            return [.closeConnection, .stopTimeoutTimer,
-                    .publishHeartbeatFailed(
-                        durationMS: Self.milliseconds(from: check.startedAt, to: now),
-                        error: "\(server): check cancelled after a network error on an application connection",
-                        awaited: check.awaited)]
-                + waitForHeartbeat(endedAt: now)
+            return Self.concatenated(
+                [.closeConnection, .stopTimeoutTimer,
+                 .publishHeartbeatFailed(
+                    durationMS: Self.milliseconds(from: check.startedAt, to: now),
+                    error: "\(server): check cancelled after a network error on an application connection",
+                    awaited: check.awaited)],
+                waitForHeartbeat(endedAt: now))
         }
     }
 
@@ -440,6 +445,18 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
         return [.startCheck]
     }
 
+    /// `first` then `rest`, appended element by element. Not `first + rest`: this generic code
+    /// runs unspecialized (its callers are in other modules), where `+` goes through
+    /// `append(contentsOf:)` over any Sequence and makes the Swift runtime look up the
+    /// Sequence witnesses of `[Action]` by name on first use — about 0.1 ms of a process's
+    /// first check (issue 17).
+    static func concatenated(_ first: [Action], _ rest: [Action]) -> [Action] {
+        var all = first
+        all.reserveCapacity(first.count + rest.count)
+        for i in 0..<rest.count { all.append(rest[i]) }
+        return all
+    }
+
     /// A network error, timeout or command error ended the check (server-monitoring spec,
     /// "Network or command error during server check"): close the connection, publish the
     /// failure, mark the server Unknown and clear its pool in one transition, then retry at
@@ -463,9 +480,9 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
         ]
         let retryAllowed = configuration.retriesAfterTimeout || !(timedOut || check.timedOut)
         if isNetworkError, check.serverWasKnown, !check.isRetry, retryAllowed {
-            return actions + checkAtOnce(endedAt: now, isRetry: true)
+            return Self.concatenated(actions, checkAtOnce(endedAt: now, isRetry: true))
         }
-        return actions + waitForHeartbeat(endedAt: now)
+        return Self.concatenated(actions, waitForHeartbeat(endedAt: now))
     }
 
     static func nanoseconds(_ milliseconds: Int64) -> UInt64 { UInt64(max(0, milliseconds)) * 1_000_000 }
@@ -476,3 +493,5 @@ public struct ServerCheckCycle<Address: Hashable & Sendable>: Sendable {
         end >= start ? Double(end - start) / 1e6 : 0
     }
 }
+
+extension ServerCheckCycle.Action: Equatable where Address: Equatable {}

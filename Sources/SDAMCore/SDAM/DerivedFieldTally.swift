@@ -8,8 +8,17 @@
 /// 5,000 mongos quadratic — the walk was the monitor thread's largest cost after the map
 /// copies.
 struct DerivedFieldTally: Sendable, Equatable {
-    /// logicalSessionTimeoutMinutes of the data-bearing servers that report one, counted.
-    private var timeouts: [Int64: Int] = [:]
+    /// logicalSessionTimeoutMinutes of the data-bearing servers that report one, counted: one
+    /// entry per distinct value (in practice one). An array, not a `[Int64: Int]`: the first
+    /// dictionary keyed by a type makes the Swift runtime scan every protocol conformance in
+    /// the process for that key's Hashable (about 0.1 ms, paid in the first apply of a
+    /// process's first discovery, issue 17).
+    private var timeouts: [TimeoutCount] = []
+
+    private struct TimeoutCount: Sendable, Equatable {
+        var minutes: Int64
+        var servers: Int
+    }
     /// Data-bearing servers that report no logicalSessionTimeoutMinutes (sessions are then off).
     private var dataBearingWithoutTimeout = 0
     /// Servers whose wire versions do not overlap the driver's.
@@ -32,8 +41,12 @@ struct DerivedFieldTally: Sendable, Equatable {
         }
         guard server.type.isDataBearing else { return }
         if let minutes = server.logicalSessionTimeoutMinutes {
-            let n = timeouts[minutes, default: 0] + sign
-            timeouts[minutes] = n > 0 ? n : nil
+            if let i = timeouts.firstIndex(where: { $0.minutes == minutes }) {
+                timeouts[i].servers += sign
+                if timeouts[i].servers <= 0 { timeouts.remove(at: i) }
+            } else if sign > 0 {
+                timeouts.append(TimeoutCount(minutes: minutes, servers: sign))
+            }
         } else {
             dataBearingWithoutTimeout += sign
         }
@@ -42,7 +55,7 @@ struct DerivedFieldTally: Sendable, Equatable {
     /// The smallest timeout when every data-bearing server reports one; nil otherwise (also
     /// when there is no data-bearing server).
     var logicalSessionTimeoutMinutes: Int64? {
-        dataBearingWithoutTimeout == 0 ? timeouts.keys.min() : nil
+        dataBearingWithoutTimeout == 0 ? timeouts.lazy.map(\.minutes).min() : nil
     }
 
     /// The incompatible server with the lowest address (the one the error names).

@@ -27,13 +27,15 @@ public enum OptionSupport {
         /// TLS connections work (MongoTLS).
         static let tls = true
         /// SCRAM-SHA-256 and SCRAM-SHA-1 (negotiation, `mechanism` nil, needs both) and
-        /// MONGODB-X509 authenticate application connections (MongoAuth).
-        static let mechanisms: Set<AuthMechanism> = [.scramSHA256, .scramSHA1, .x509]
+        /// MONGODB-X509 authenticate application connections (MongoAuth). An array, not a
+        /// set: every `ClientPool(uri:)` reads it, and the first `Set<AuthMechanism>` of a
+        /// process makes the Swift runtime scan every protocol conformance (about 0.1 ms).
+        static let mechanisms: [AuthMechanism] = [.scramSHA256, .scramSHA1, .x509]
 
         static let current = Implemented(tls: tls, mechanisms: mechanisms)
 
         var tls: Bool
-        var mechanisms: Set<AuthMechanism>
+        var mechanisms: [AuthMechanism]
     }
 
     /// The mechanisms this driver authenticates with (or will): the others of the auth spec
@@ -103,8 +105,8 @@ public enum OptionSupport {
             return ["authMechanism=\(mechanism) is not supported by this driver; supported: \(supported)"]
         }
         var refused: [String] = []
-        let needed: Set<AuthMechanism> = credential.mechanism.map { [$0] } ?? [.scramSHA256, .scramSHA1]
-        if !needed.isSubset(of: implemented.mechanisms) {
+        let needed: [AuthMechanism] = credential.mechanism.map { [$0] } ?? [.scramSHA256, .scramSHA1]
+        if !needed.allSatisfy(implemented.mechanisms.contains) {
             if connectionString.username != nil {
                 refused.append("credentials in the connection string (authentication is not implemented yet; refusing rather than connect unauthenticated)")
             }
