@@ -1,6 +1,9 @@
 import Testing
 @testable import SDAMCore
 @_spi(LoopPrimitives) @testable import PoolMonitor
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The primary hint: when a reply names a primary among many new members and opening all their
 /// sockets would grow the descriptor table (a kernel wait on the loop), the primary is checked
@@ -30,5 +33,32 @@ import Testing
         #expect(MonitorCore.descriptorTableWouldGrow(highestDescriptor: 20, by: 50))
         #expect(!MonitorCore.descriptorTableWouldGrow(highestDescriptor: 64, by: 50), "a table of 128")
         #expect(MonitorCore.descriptorTableWouldGrow(highestDescriptor: 100, by: 50))
+    }
+}
+
+/// Growing the descriptor table once for a batch of sockets, instead of once per doubling.
+@Suite struct DescriptorTableTests {
+    @Test func growthsCountTheDoublingsABatchWouldCause() {
+        #expect(DescriptorTable.estimatedSize(highestDescriptor: 0) == 64)
+        #expect(DescriptorTable.estimatedSize(highestDescriptor: 64) == 128)
+        #expect(DescriptorTable.growths(highestDescriptor: 10, opening: 50) == 0)
+        #expect(DescriptorTable.growths(highestDescriptor: 20, opening: 50) == 1)
+        #expect(DescriptorTable.growths(highestDescriptor: 20, opening: 5_000) == 7, "64 -> 8,192")
+    }
+
+    @Test func reserveGrowsTheTableInOneStep() throws {
+        let reserved = try #require(DescriptorTable.reserve(upTo: 16_000))
+        #expect(reserved >= 16_000 || reserved == Self.softLimit() - 1)
+        // The kernel reports the table's size as FDSize in /proc/self/status.
+        let status = try #require(HostEnvironment.readSmallFile("/proc/self/status"))
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("FDSize:") })
+        let size = try #require(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).last.flatMap { Int($0) })
+        #expect(size > Int(reserved), "FDSize \(size) after reserving \(reserved)")
+    }
+
+    static func softLimit() -> Int32 {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        return Int32(clamping: limit.rlim_cur)
     }
 }

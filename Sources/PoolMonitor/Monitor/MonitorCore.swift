@@ -41,7 +41,8 @@ final class MonitorCore {
     /// The hinted primaries those wait for.
     private var hintedPrimaries: Set<ServerAddress> = []
     private lazy var deferredStartTimer = TimerWatcher(loop: loop) { [unowned self] in self.startDeferred() }
-    /// The highest descriptor a monitoring socket got, for `descriptorTableWouldGrow(by:)`.
+    /// The highest descriptor a monitoring socket got, or the table was grown to hold, for
+    /// `descriptorTableWouldGrow(by:)`.
     private var highestDescriptor: Int32 = 0
 
     init(loop: MonitorLoop, topology: Topology, options: MonitorOptions, resolution: Resolution,
@@ -143,9 +144,16 @@ final class MonitorCore {
     /// Then the hinted primary (PossiblePrimary) is checked first and the others start when
     /// its check ends, or after 2 ms, whichever comes first: the Perl driver's primary hint,
     /// for the same reason — the primary's connect must not wait behind the others'.
+    ///
+    /// A batch whose sockets would grow the table more than once (a long seed list) has it
+    /// grown once first, to the size the batch needs (`DescriptorTable`).
     private func startMonitoring(_ addresses: [ServerAddress]) {
         let servers = topology.description.servers
         let (now, later) = Self.firstChecks(of: addresses, types: { servers[$0]?.type }, highestDescriptor: highestDescriptor)
+        if DescriptorTable.growths(highestDescriptor: highestDescriptor, opening: now.count) > 1,
+           let reserved = DescriptorTable.reserve(upTo: highestDescriptor + Int32(clamping: now.count) + Self.descriptorSlack) {
+            highestDescriptor = max(highestDescriptor, reserved)
+        }
         now.forEach(startMonitor)
         guard !later.isEmpty else { return }
         hintedPrimaries.formUnion(now)
@@ -184,13 +192,15 @@ final class MonitorCore {
     }
 
     /// Whether `count` more sockets would take descriptors past the table the kernel holds for
-    /// the process. The table starts at 64 slots and doubles; its size is estimated from the
-    /// highest descriptor seen (a table holds at least that many).
+    /// the process; its size is estimated from the highest descriptor seen (a table holds at
+    /// least that many) or reserved.
     static func descriptorTableWouldGrow(highestDescriptor: Int32, by count: Int) -> Bool {
-        var table: Int32 = 64
-        while table <= highestDescriptor { table *= 2 }
-        return Int(highestDescriptor) + count >= Int(table)
+        DescriptorTable.growths(highestDescriptor: highestDescriptor, opening: count) > 0
     }
+
+    /// Descriptors reserved beyond a batch's sockets: the process's other files (a log, a
+    /// pool's connections) open while the batch's checks run.
+    static let descriptorSlack: Int32 = 64
 
     /// Stops every monitor and closes every socket.
     func stopAll() {
