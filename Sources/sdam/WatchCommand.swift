@@ -156,8 +156,9 @@ enum SingleThreadedStop {
 /// heartbeat and connection events are dropped and an `eventsDropped` line says how many;
 /// changes of the topology, servers and pools are never dropped.
 struct EventPrinter: Sendable {
-    /// At most this many events wait for the printer (some 4 s at 1,000 mongos and 500 ms).
-    static let queueCapacity = 16_384
+    /// At most this many events wait for the printer: some 2 s at 1,000 mongos and 500 ms,
+    /// about 10 MB (a queued heartbeat holds its parsed reply, some 1.2 KB) when stdout stalls.
+    static let queueCapacity = 8_192
     /// How long the publisher gathers events before it wakes the printer.
     static let batchingDelaySeconds = 0.01
 
