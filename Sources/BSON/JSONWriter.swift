@@ -34,8 +34,17 @@ public enum JSONWriter {
     }
 
     /// Writes a JSON string literal with the escapes RFC 8259 requires.
+    ///
+    /// A string with nothing to escape (the common case: addresses, names, type names) is
+    /// appended whole; appending scalar by scalar made string output the largest cost of
+    /// `sdam watch --json`.
     public static func writeString(_ s: String, into out: inout String) {
         out += "\""
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

@@ -18,7 +18,10 @@ struct WatchCommand: ParsableCommand {
         discussion: """
             With --json every line is a JSON object with `t` (seconds since the tool started, \
             monotonic clock), `wall` (Unix time, microseconds) and `event` (the spec's event name \
-            in camelCase), plus the event's fields. Without a URI it starts a simulated \
+            in camelCase), plus the event's fields; a topologyDescriptionChanged lists the servers \
+            that changed (`changedServers`, `removedServers`), not every server. Heartbeat and \
+            connection events that the printer could not keep up with are dropped and counted \
+            in an `eventsDropped` line. Without a URI it starts a simulated \
             three-member replica set on loopback in this process and monitors that. \
             With --single-threaded it uses a SingleThreadedClient instead of a pool: no monitor \
             thread; every --interval seconds it runs a ping (read preference nearest), which \
@@ -37,9 +40,7 @@ struct WatchCommand: ParsableCommand {
     var duration: Double?
 
     @Flag(name: .long, help: """
-        Print changes only: no heartbeats and no per-connection pool events, and each \
-        topologyDescriptionChanged lists only the servers that changed (`changedServers`, \
-        `removedServers`) instead of every server.
+        Print changes only: no heartbeats and no per-connection pool events.
         """)
     var changes = false
 
@@ -86,8 +87,8 @@ struct WatchCommand: ParsableCommand {
         var options = clientSettings.monitoring
         if options.appName == nil { options.appName = "sdam watch" }
         let printer = EventPrinter(start: start, json: json, changesOnly: changes)
-        let events = EventPublisher()
-        events.addTimedHandler { printer.print($0, at: $1) }
+        let events = EventPublisher(capacity: EventPrinter.queueCapacity, batchingDelaySeconds: EventPrinter.batchingDelaySeconds)
+        printer.attach(to: events)
         let monitor = try TopologyMonitor(settings: settings, options: options, events: events,
                                           tls: TLSContext.client(for: clientSettings.tls))
         let stop = WatchStop()
@@ -95,6 +96,7 @@ struct WatchCommand: ParsableCommand {
         stop.wait(seconds: duration)
         monitor.close()
         events.flush()
+        printer.flush()
     }
 }
 
@@ -103,8 +105,8 @@ extension WatchCommand {
     /// events are printed when it ends (where a single-threaded client delivers them).
     func watchSingleThreaded(uri: String, start: UInt64) throws {
         let printer = EventPrinter(start: start, json: json, changesOnly: changes)
-        let events = EventPublisher(delivery: .onDeliverPending)
-        events.addTimedHandler { printer.print($0, at: $1) }
+        let events = EventPublisher(delivery: .onDeliverPending, capacity: EventPrinter.queueCapacity)
+        printer.attach(to: events)
         let client: SingleThreadedClient
         do {
             client = try SingleThreadedClient(uri: uri, logger: Logger(label: "sdam.watch"), events: events)
@@ -126,6 +128,7 @@ extension WatchCommand {
             usleep(UInt32(max(0, pause) * 1e6))
         }
         client.close()
+        printer.flush()
     }
 }
 
@@ -142,12 +145,40 @@ enum SingleThreadedStop {
     }
 }
 
-/// Writes events to standard output as they are delivered (on the publisher's thread).
+/// Writes events to standard output as they are delivered (on the publisher's thread), through
+/// a buffer that is written when it fills and whenever the publisher has drained its queue.
+///
+/// Why it is built this way: at 1,000 mongos and 500 ms it prints some 4,000 lines a second.
+/// Foundation's `String(format:)` for the times, a `FileHandle.write` (one write(2) and a
+/// `Data`) per line and a wake-up of the publisher's thread per event had cost more CPU than
+/// monitoring the servers. The publisher batches (`batchingDelaySeconds`) and is bounded
+/// (`queueCapacity`): if the printer still falls behind (a slow pipe, a stopped terminal),
+/// heartbeat and connection events are dropped and an `eventsDropped` line says how many;
+/// changes of the topology, servers and pools are never dropped.
 struct EventPrinter: Sendable {
+    /// At most this many events wait for the printer: some 2 s at 1,000 mongos and 500 ms,
+    /// about 10 MB (a queued heartbeat holds its parsed reply, some 1.2 KB) when stdout stalls.
+    static let queueCapacity = 8_192
+    /// How long the publisher gathers events before it wakes the printer.
+    static let batchingDelaySeconds = 0.01
+
     let start: UInt64
     let json: Bool
     /// `--changes`: only what changed the topology or a pool's state is printed.
     var changesOnly = false
+    let output = BufferedOutput(descriptor: 1)
+
+    init(start: UInt64, json: Bool, changesOnly: Bool = false) {
+        self.start = start
+        self.json = json
+        self.changesOnly = changesOnly
+    }
+
+    /// Prints `events`' events, and flushes (and reports drops) when it has drained its queue.
+    func attach(to events: EventPublisher) {
+        events.addTimedHandler { print($0, at: $1) }
+        events.addDrainedHandler { drained(dropped: $0) }
+    }
 
     /// Whether `--changes` keeps the event: topology and server changes and pool state
     /// changes, not heartbeats or the life of single connections.
@@ -165,26 +196,6 @@ struct EventPrinter: Sendable {
         }
     }
 
-    /// The event's fields; with `--changes`, a topology change lists only the servers that
-    /// changed, so a large deployment costs a line per change rather than per server.
-    func fields(of event: MonitoringEvent) -> [(String, JSONValue)] {
-        guard changesOnly, case .sdam(.topologyDescriptionChanged(let previous, let new)) = event else { return event.jsonFields }
-        let (changed, removed) = new.servers.changes(since: previous.servers)
-        let servers = changed.map { server -> JSONValue in
-            .object([
-                ("address", .string(server.address.description)),
-                ("type", .string(server.type.rawValue)),
-                ("rttMS", server.roundTripTimeMS.map { .number(MonitoringEvent.format($0)) } ?? .null),
-            ])
-        }
-        return [
-            ("previousType", .string(previous.type.rawValue)),
-            ("newType", .string(new.type.rawValue)),
-            ("changedServers", .array(servers)),
-            ("removedServers", .array(removed.map { .string($0.description) })),
-        ]
-    }
-
     /// A single-threaded client's scan report, as a `scan` event at the time the scan ended.
     func print(scan: ScanReport) {
         let endedNS = scan.startedNS + UInt64(scan.durationMS * 1e6)
@@ -197,15 +208,58 @@ struct EventPrinter: Sendable {
                     ("error", check.error.map { .string($0) } ?? .null),
                 ])
             }
-            write(JSONWriter.write(.object([
-                ("t", .number(String(format: "%.6f", t))), ("wall", .number(String(format: "%.6f", wall))),
-                ("event", .string("scan")), ("number", .number("\(scan.number)")), ("reason", .string(scan.reason.rawValue)),
+            writeJSON(t: t, wall: wall, event: "scan", [
+                ("number", .number("\(scan.number)")), ("reason", .string(scan.reason.rawValue)),
                 ("durationMS", .number(MonitoringEvent.format(scan.durationMS))), ("topologyType", .string(scan.topologyType.rawValue)),
                 ("checked", .array(checks)), ("coolingDown", .array(scan.coolingDown.map { .string($0.description) })),
-            ])))
+            ])
         } else {
-            write(String(format: "%9.3f ", t) + scan.summary)
+            output.append { $0 += Self.humanTime(t) + scan.summary + "\n" }
         }
+    }
+
+    func print(_ event: MonitoringEvent, at happenedNS: UInt64) {
+        if changesOnly, !Self.isChange(event) { return }
+        let (t, wall) = times(of: happenedNS)
+        if json {
+            output.append { event.writeJSONLine(t: t, wall: wall, into: &$0) }
+        } else {
+            output.append { $0 += Self.humanTime(t) + event.humanLine + "\n" }
+        }
+    }
+
+    /// The publisher has delivered everything it had: say what it dropped, then write.
+    func drained(dropped: Int) {
+        if dropped > 0 {
+            let (t, wall) = times(of: MonotonicClock.nanoseconds())
+            if json {
+                writeJSON(t: t, wall: wall, event: "eventsDropped", [("count", .number("\(dropped)"))])
+            } else {
+                output.append { $0 += Self.humanTime(t) + "eventsDropped \(dropped) (heartbeat and connection events: the printer fell behind)\n" }
+            }
+        }
+        output.flush()
+    }
+
+    func flush() { output.flush() }
+
+    /// A line of the tool's own (`scan`, `eventsDropped`), with the timing fields first.
+    private func writeJSON(t: Double, wall: Double, event: String, _ fields: [(String, JSONValue)]) {
+        let line: [(String, JSONValue)] = [
+            ("t", .number(MonitoringEvent.format(t, decimals: 6))),
+            ("wall", .number(MonitoringEvent.format(wall, decimals: 6))),
+            ("event", .string(event)),
+        ]
+        output.append {
+            JSONWriter.write(.object(line + fields), into: &$0, spaced: false)
+            $0 += "\n"
+        }
+    }
+
+    /// `t` right-aligned in nine columns with three decimals, and a space.
+    static func humanTime(_ t: Double) -> String {
+        let text = MonitoringEvent.format(t)
+        return String(repeating: " ", count: max(0, 9 - text.count)) + text + " "
     }
 
     /// Seconds since the tool started, and the wall time, of an instant (now, less how long
@@ -215,33 +269,6 @@ struct EventPrinter: Sendable {
         gettimeofday(&now, nil)
         let lagSeconds = Double(MonotonicClock.nanoseconds() &- happenedNS) / 1e9
         return (Double(happenedNS &- start) / 1e9, Double(now.tv_sec) + Double(now.tv_usec) / 1e6 - lagSeconds)
-    }
-
-    private func write(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
-    }
-
-    func print(_ event: MonitoringEvent, at happenedNS: UInt64) {
-        if changesOnly, !Self.isChange(event) { return }
-        let (t, wall) = times(of: happenedNS)
-        let line: String
-        if json {
-            var fields: [(String, JSONValue)] = [
-                ("t", .number(String(format: "%.6f", t))),
-                ("wall", .number(String(format: "%.6f", wall))),
-                ("event", .string(event.name)),
-            ]
-            fields += self.fields(of: event)
-            line = JSONWriter.write(.object(fields))
-        } else if changesOnly, case .sdam(.topologyDescriptionChanged(let previous, let new)) = event {
-            let (changed, removed) = new.servers.changes(since: previous.servers)
-            let list = changed.map { "\($0.address) \($0.type.rawValue)" } + removed.map { "\($0) removed" }
-            line = String(format: "%9.3f ", t) + "topologyDescriptionChanged \(previous.type.rawValue) -> \(new.type.rawValue) "
-                + "[" + list.joined(separator: ", ") + "]"
-        } else {
-            line = String(format: "%9.3f ", t) + event.humanLine
-        }
-        write(line)
     }
 }
 

@@ -15,18 +15,39 @@ import Testing
         #expect(json == #"{"address":"127.0.0.1:27017","durationMS":12.346,"awaited":false,"error":"127.0.0.1:27017: refused"}"#)
     }
 
-    @Test func topologyChangeListsServersWithTypeAndRTT() {
+    @Test("a topology change lists the servers that were added or changed and those removed, not the unchanged")
+    func topologyChangeListsOnlyWhatChanged() {
         var primary = ServerDescription(address: a)
         primary.type = .rsPrimary
         primary.roundTripTimeMS = 0.5
         let b = ServerAddress(host: "127.0.0.1", port: 27018)
-        var after = TopologyDescription(type: .replicaSetWithPrimary, setName: "rs")
-        after.servers = [a: primary, b: ServerDescription(address: b)]
-        let event = MonitoringEvent.sdam(.topologyDescriptionChanged(previous: TopologyDescription(type: .replicaSetNoPrimary), new: after))
+        let c = ServerAddress(host: "127.0.0.1", port: 27019)
+        let d = ServerAddress(host: "127.0.0.1", port: 27020)
+        var before = TopologyDescription(type: .replicaSetNoPrimary, setName: "rs")
+        before.servers = [a: ServerDescription(address: a), c: ServerDescription(address: c), d: ServerDescription(address: d)]
+        var after = before
+        after.type = .replicaSetWithPrimary
+        after.servers[a] = primary
+        after.servers[b] = ServerDescription(address: b)
+        after.servers[d] = nil
+        let event = MonitoringEvent.sdam(.topologyDescriptionChanged(previous: before, new: after))
         #expect(event.name == "topologyDescriptionChanged")
         let json = JSONWriter.write(.object(event.jsonFields))
-        #expect(json == #"{"previousType":"ReplicaSetNoPrimary","newType":"ReplicaSetWithPrimary","servers":[{"address":"127.0.0.1:27017","type":"RSPrimary","rttMS":0.500},{"address":"127.0.0.1:27018","type":"Unknown","rttMS":null}]}"#)
-        #expect(event.humanLine.contains("ReplicaSetNoPrimary -> ReplicaSetWithPrimary"))
+        #expect(json == #"{"previousType":"ReplicaSetNoPrimary","newType":"ReplicaSetWithPrimary","changedServers":[{"address":"127.0.0.1:27017","type":"RSPrimary","rttMS":0.500},{"address":"127.0.0.1:27018","type":"Unknown","rttMS":null}],"removedServers":["127.0.0.1:27020"]}"#)
+        #expect(event.humanLine == "topologyDescriptionChanged ReplicaSetNoPrimary -> ReplicaSetWithPrimary [127.0.0.1:27017 RSPrimary 0.500 ms, 127.0.0.1:27018 Unknown, 127.0.0.1:27020 removed]")
+    }
+
+    @Test("a watch line: t and wall with six decimals, the event name, then the event's fields, and a newline")
+    func jsonLineLeadsWithTimes() {
+        var line = "previous line\n"
+        MonitoringEvent.serverHeartbeatSucceeded(a, durationMS: 0.25, reply: ["ok": 1], awaited: false)
+            .writeJSONLine(t: 1.5, wall: 1_796_180_915.777364, into: &line)
+        #expect(line == "previous line\n" + #"{"t":1.500000,"wall":1796180915.777364,"event":"serverHeartbeatSucceeded","address":"127.0.0.1:27017","durationMS":0.250,"awaited":false}"# + "\n")
+    }
+
+    @Test(arguments: [(0.0, "0.000000"), (12.3456789, "12.345679"), (-0.5, "-0.500000"), (1_796_180_915.000001, "1796180915.000001")])
+    func numbersWithSixDecimals(_ value: Double, _ text: String) {
+        #expect(MonitoringEvent.format(value, decimals: 6) == text)
     }
 
     @Test func everyEventHasItsCamelCaseName() {

@@ -19,6 +19,8 @@ import MongoWire
 //       the steps of one discovery (DiscoveryTrace); warm: after a first one in the process
 //   SDAMScenarios subject mongos-listener COUNT --sdam PATH
 //       all known with a listener that keeps every event (time, events, RSS)
+//   SDAMScenarios subject watch-json COUNT HEARTBEAT_MS WINDOW_S --sdam PATH
+//       `sdam watch --json` as a child printing every event to a file: its RSS, CPU, output rate
 //   SDAMScenarios subject st-discovery|st-scan|st-failover URI
 //       the single-threaded client against a deployment the harness runs (SingleThreadedSubject)
 //   --tls   (anywhere) every scenario over TLS, with certificates the simulator makes
@@ -78,6 +80,11 @@ do {
         case ("mongos-listener", 2):
             guard let count = Int(rest[1]) else { fail("mongos-listener COUNT") }
             fields = try Subject.mongosListener(sdam: sdam, count: count)
+        case ("watch-json", 4):
+            guard let count = Int(rest[1]), let heartbeat = Int(rest[2]), let window = Double(rest[3]) else {
+                fail("watch-json COUNT HEARTBEAT_MS WINDOW_S")
+            }
+            fields = try WatchSubject.run(sdam: sdam, count: count, heartbeatMS: heartbeat, windowSeconds: window)
         case ("throughput", 4), ("throughput", 5):
             guard let mode = Throughput.Mode(rawValue: rest[1]), let concurrency = Int(rest[2]), let window = Double(rest[3]),
                   ["own-loop", "monitor-loop"].contains(rest.count == 5 ? rest[4] : "own-loop") else {

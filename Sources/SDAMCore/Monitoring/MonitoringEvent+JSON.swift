@@ -2,9 +2,14 @@ import MongoBSON
 
 /// Monitoring events as JSON objects, one per line in `sdam watch --json`: `event` is the
 /// spec's event name in camelCase; server events carry `address`; description changes carry
-/// `previousType` and `newType` (the spec's type names); topology changes also carry `servers`
-/// (`address`, `type`, `rttMS`); heartbeats carry `durationMS` and `awaited`, and failures
+/// `previousType` and `newType` (the spec's type names); topology changes also carry
+/// `changedServers` (`address`, `type`, `rttMS` of each server added or changed) and
+/// `removedServers` (addresses); heartbeats carry `durationMS` and `awaited`, and failures
 /// `error`. The caller adds the timing fields it owns (`t`, `wall`).
+///
+/// A topology change lists what changed, not every server: the event shares the unchanged
+/// servers with the previous description, and a line that listed them all would make
+/// printing the discovery of N servers cost O(N²) (1,000 mongos: 60 MB of output).
 extension MonitoringEvent {
     /// The spec's event name in camelCase (`serverHeartbeatSucceeded`, ...).
     public var name: String {
@@ -44,7 +49,8 @@ extension MonitoringEvent {
                 if let error = new.error { fields.append(("error", .string(error))) }
                 return fields
             case .topologyDescriptionChanged(let previous, let new):
-                let servers = new.sortedServers.map { server -> JSONValue in
+                let (changed, removed) = new.servers.changes(since: previous.servers)
+                let servers = changed.map { server -> JSONValue in
                     .object([
                         ("address", .string(server.address.description)),
                         ("type", .string(server.type.rawValue)),
@@ -54,7 +60,8 @@ extension MonitoringEvent {
                 return [
                     ("previousType", .string(previous.type.rawValue)),
                     ("newType", .string(new.type.rawValue)),
-                    ("servers", .array(servers)),
+                    ("changedServers", .array(servers)),
+                    ("removedServers", .array(removed.map { .string($0.description) })),
                 ]
             }
         case .serverHeartbeatStarted(let address, let awaited):
@@ -95,15 +102,36 @@ extension MonitoringEvent {
         }
     }
 
+    /// One line of `sdam watch --json`, with its newline, appended to `out`: `t` (seconds
+    /// since the tool started) and `wall` (Unix time) with six decimals, `event`, then the
+    /// event's fields.
+    public func writeJSONLine(t: Double, wall: Double, into out: inout String) {
+        let line: [(String, JSONValue)] = [
+            ("t", .number(Self.format(t, decimals: 6))),
+            ("wall", .number(Self.format(wall, decimals: 6))),
+            ("event", .string(name)),
+        ]
+        JSONWriter.write(.object(line + jsonFields), into: &out, spaced: false)
+        out += "\n"
+    }
+
     /// A number with three decimals, as a JSON number lexeme.
     package static func format(_ value: Double) -> String {
+        format(value, decimals: 3)
+    }
+
+    /// A number with `decimals` (1...9) decimals, as a JSON number lexeme, by integer
+    /// arithmetic: `String(format:)` goes through Foundation's formatter, which cost `sdam
+    /// watch` more than the rest of a heartbeat's line.
+    package static func format(_ value: Double, decimals: Int) -> String {
         guard value.isFinite else { return "0" }
-        let scaled = (value * 1000).rounded()
-        let whole = Int64(scaled / 1000)
-        let frac = Int64(abs(scaled.truncatingRemainder(dividingBy: 1000)))
+        let unit = (0..<decimals).reduce(1.0) { product, _ in product * 10 }
+        let scaled = (value * unit).rounded()
+        let whole = Int64(scaled / unit)
+        let frac = Int64(abs(scaled.truncatingRemainder(dividingBy: unit)))
         let sign = value < 0 && whole == 0 ? "-" : ""
         let fracText = String(frac)
-        return "\(sign)\(whole).\(String(repeating: "0", count: 3 - fracText.count))\(fracText)"
+        return "\(sign)\(whole).\(String(repeating: "0", count: decimals - fracText.count))\(fracText)"
     }
 
     /// One human-readable line (`sdam watch` without `--json`).
@@ -118,13 +146,14 @@ extension MonitoringEvent {
         }
         if case .number(let ms)? = field("durationMS") { parts.append("\(ms) ms") }
         if field("awaited") == .bool(true) { parts.append("(awaited)") }
-        if case .array(let servers)? = field("servers") {
+        if case .array(let servers)? = field("changedServers") {
             let list = servers.map { s -> String in
                 let rtt: String
                 if case .number(let n)? = s["rttMS"] { rtt = " \(n) ms" } else { rtt = "" }
                 return "\(s["address"]?.stringValue ?? "?") \(s["type"]?.stringValue ?? "?")\(rtt)"
             }
-            parts.append("[" + list.joined(separator: ", ") + "]")
+            let removed = field("removedServers")?.arrayValue?.map { "\($0.stringValue ?? "?") removed" } ?? []
+            parts.append("[" + (list + removed).joined(separator: ", ") + "]")
         }
         if let error = field("error")?.stringValue { parts.append("error: \(error)") }
         return parts.joined(separator: " ")
