@@ -101,3 +101,17 @@ public struct WireMessage: Sendable, Hashable {
         return WireMessage(requestID: header.requestID, responseTo: header.responseTo, payload: payload)
     }
 }
+
+extension WireMessage {
+    /// An encoded message with its requestID replaced: for a request sent on many connections
+    /// (the monitor's handshake), encoded once. The requestID is the header's second field.
+    /// - Returns: nil when `encoded` is shorter than a header.
+    public static func replacingRequestID(in encoded: [UInt8], with requestID: Int32) -> [UInt8]? {
+        guard encoded.count >= MessageHeader.byteCount else { return nil }
+        var bytes = encoded
+        withUnsafeBytes(of: requestID.littleEndian) { id in
+            for i in 0..<4 { bytes[4 + i] = id[i] }
+        }
+        return bytes
+    }
+}

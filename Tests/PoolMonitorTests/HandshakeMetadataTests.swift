@@ -258,4 +258,13 @@ import Glibc
             #expect(String(cString: read) == value, "\(name)")
         }
     }
+
+    /// The monitor encodes its handshake once and patches the requestID per connection: the
+    /// result is the message encoded with that id, byte for byte.
+    @Test func aHandshakeWithItsRequestIDReplacedIsTheOneEncodedWithThatID() throws {
+        let once = try Handshake.handshakeMessage(requestID: 5, appName: "app", loadBalanced: false).encoded()
+        let fresh = try Handshake.handshakeMessage(requestID: 0x0102_0304, appName: "app", loadBalanced: false).encoded()
+        #expect(WireMessage.replacingRequestID(in: once, with: 0x0102_0304) == fresh)
+        #expect(WireMessage.replacingRequestID(in: [1, 2, 3], with: 1) == nil)
+    }
 }

@@ -94,6 +94,16 @@ final class MonitorCore {
         return connection
     }
 
+    /// The handshake a monitoring connection sends when it does not authenticate (every
+    /// pooled one): encoded once, since only its requestID differs between connections.
+    private lazy var plainHandshake: [UInt8]? = try? Handshake.handshakeMessage(
+        requestID: 0, appName: options.appName, loadBalanced: settings.loadBalanced).encoded()
+
+    /// The plain handshake's bytes with `requestID`; nil if it could not be encoded.
+    func plainHandshakeBytes(requestID: Int32) -> [UInt8]? {
+        plainHandshake.flatMap { WireMessage.replacingRequestID(in: $0, with: requestID) }
+    }
+
     /// Request ids are unique per loop, which makes them unique per connection too.
     func nextRequestID() -> Int32 {
         lastRequestID = lastRequestID == Int32.max ? 1 : lastRequestID + 1

@@ -139,9 +139,14 @@ final class ServerMonitor {
             if context.sharedConnections != nil {
                 handshakeInFlight = (context.topology.poolGeneration(for: address) ?? 0, authentication)
             }
-            connection?.send(Handshake.handshakeMessage(
-                requestID: context.nextRequestID(), appName: context.options.appName, loadBalanced: context.settings.loadBalanced,
-                saslSupportedMechs: authentication?.saslSupportedMechs, speculativeAuthenticate: authentication?.speculativeAuthenticate))
+            let requestID = context.nextRequestID()
+            if authentication == nil, let bytes = context.plainHandshakeBytes(requestID: requestID) {
+                connection?.send(bytes, requestID: requestID)
+            } else {
+                connection?.send(Handshake.handshakeMessage(
+                    requestID: requestID, appName: context.options.appName, loadBalanced: context.settings.loadBalanced,
+                    saslSupportedMechs: authentication?.saslSupportedMechs, speculativeAuthenticate: authentication?.speculativeAuthenticate))
+            }
         case .sendHello(let useHello):
             shared?.helloSinceHandshake = true
             shared?.lastUsedNS = MonotonicClock.nanoseconds()
