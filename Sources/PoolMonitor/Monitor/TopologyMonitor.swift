@@ -105,6 +105,10 @@ public final class TopologyMonitor: Sendable {
             DiscoveryTrace.mark("loop: topology opened, seeds' checks started")
             monitorCore.startSeedlistDiscovery(records: records, accept: acceptSeedlist ?? Self.defaultAcceptor(topology))
         }
+        // The handshake's host metadata is read once per process (uname, os-release, the
+        // environment): read here, on the caller's thread while the loop thread starts and
+        // connects, rather than on the loop between the seed's connect and its handshake.
+        _ = HostEnvironment.current
     }
 
     /// Stops monitoring, closes every monitoring socket, joins the loop thread and closes the

@@ -66,26 +66,32 @@ public enum HostEnvironment {
     /// A shell-style value as os-release writes it: bare, or in single or double quotes, with
     /// backslash escapes inside double quotes.
     private static func unquoted(_ value: Substring) -> String {
-        var value = value
-        while let last = value.last, last == " " || last == "\t" || last == "\r" { value = value.dropLast() }
-        guard let quote = value.first, quote == "\"" || quote == "'", value.count >= 2, value.last == quote else {
-            return String(value)
+        // By byte: quotes, blanks and backslashes are ASCII, and UTF-8 never uses ASCII bytes
+        // inside a multi-byte character.
+        var bytes = Array(value.utf8)
+        while let last = bytes.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") || last == UInt8(ascii: "\r") {
+            bytes.removeLast()
         }
-        let inner = value.dropFirst().dropLast()
-        guard quote == "\"" else { return String(inner) }
-        var result = ""
+        guard let quote = bytes.first, quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'"), bytes.count >= 2,
+              bytes.last == quote else {
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        let inner = bytes[1..<(bytes.count - 1)]
+        guard quote == UInt8(ascii: "\"") else { return String(decoding: inner, as: UTF8.self) }
+        var result: [UInt8] = []
+        result.reserveCapacity(inner.count)
         var escaped = false
-        for character in inner {
+        for byte in inner {
             if escaped {
-                result.append(character)
+                result.append(byte)
                 escaped = false
-            } else if character == "\\" {
+            } else if byte == UInt8(ascii: "\\") {
                 escaped = true
             } else {
-                result.append(character)
+                result.append(byte)
             }
         }
-        return result
+        return String(decoding: result, as: UTF8.self)
     }
 
     /// The file's text, or nil when it cannot be opened; at most `limit` bytes are read
