@@ -93,14 +93,18 @@ public final class EventPublisher: Sendable {
         handlers.withLock { $0.drained.append(handler) }
     }
 
-    /// The queue drains run on, made on first use.
+    /// The queue drains run on, made on first use. Its thread is started then too (an empty
+    /// work item), so that the first event's delivery does not wait for Dispatch to start one
+    /// while the monitor discovers the deployment.
     private var queue: DispatchQueueBox {
-        madeQueue.withLock { made in
-            if let made { return made }
+        let (queue, new) = madeQueue.withLock { made -> (DispatchQueueBox, Bool) in
+            if let made { return (made, false) }
             let queue = DispatchQueueBox(label: "sdam.events")
             made = queue
-            return queue
+            return (queue, true)
         }
+        if new { queue.async {} }
+        return queue
     }
 
     /// Whether the queue drops `event` when full: the kinds whose number grows with time and
