@@ -41,18 +41,27 @@ static void die(const char *what) {
   exit(2);
 }
 
-/* ---- the simulator process ---- */
+/* ---- the simulator processes ---- */
 
-static pid_t sim_pid;
-static FILE *sim_in, *sim_out;
-static char sim_addresses[200200];
+/* A simulator holds a listener and an accepted connection per mongos, and a process may hold
+ * 20,000 descriptors here: at most this many mongos per `sdam simulate` (as SDAMScenarios). */
+#define MONGOS_PER_SIMULATOR 5000
+#define MAX_SIMULATORS 8
 
+static int sim_count;
+static pid_t sim_pids[MAX_SIMULATORS];
+static FILE *sim_ins[MAX_SIMULATORS], *sim_outs[MAX_SIMULATORS];
+/* Every simulator's addresses, comma-separated ("127.0.0.1:port" each: 10,000 take 160,000). */
+static char sim_addresses[8 * 200200];
+
+/* Starts one more simulator and appends its addresses; commands go to the first one. */
 static void sim_start(const char *sdam, char *const args[]) {
+  if (sim_count == MAX_SIMULATORS) die("too many simulators");
   int to_child[2], from_child[2];
   if (pipe(to_child) || pipe(from_child)) die("pipe");
-  sim_pid = fork();
-  if (sim_pid < 0) die("fork");
-  if (sim_pid == 0) {
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
     dup2(to_child[0], 0);
     dup2(from_child[1], 1);
     close(to_child[1]);
@@ -62,13 +71,16 @@ static void sim_start(const char *sdam, char *const args[]) {
   }
   close(to_child[0]);
   close(from_child[1]);
-  sim_in = fdopen(to_child[1], "w");
-  sim_out = fdopen(from_child[0], "r");
+  sim_pids[sim_count] = pid;
+  sim_ins[sim_count] = fdopen(to_child[1], "w");
+  sim_outs[sim_count] = fdopen(from_child[0], "r");
   static char line[200100];
-  while (fgets(line, sizeof line, sim_out)) {
+  while (fgets(line, sizeof line, sim_outs[sim_count])) {
     if (strncmp(line, "ready ", 6) == 0) {
       line[strcspn(line, "\n")] = 0;
-      snprintf(sim_addresses, sizeof sim_addresses, "%s", line + 6);
+      size_t used = strlen(sim_addresses);
+      snprintf(sim_addresses + used, sizeof sim_addresses - used, "%s%s", used ? "," : "", line + 6);
+      sim_count++;
       return;
     }
   }
@@ -77,15 +89,39 @@ static void sim_start(const char *sdam, char *const args[]) {
 
 static void sim_send(const char *command) {
   char line[4096];
-  fprintf(sim_in, "%s\n", command);
-  fflush(sim_in);
-  if (!fgets(line, sizeof line, sim_out) || strncmp(line, "ok", 2) != 0) die("simulator command failed");
+  fprintf(sim_ins[0], "%s\n", command);
+  fflush(sim_ins[0]);
+  if (!fgets(line, sizeof line, sim_outs[0]) || strncmp(line, "ok", 2) != 0) die("simulator command failed");
 }
 
 static void sim_stop(void) {
-  fprintf(sim_in, "quit\n");
-  fclose(sim_in);
-  waitpid(sim_pid, NULL, 0);
+  for (int i = 0; i < sim_count; i++) {
+    fprintf(sim_ins[i], "quit\n");
+    fclose(sim_ins[i]);
+  }
+  for (int i = 0; i < sim_count; i++) waitpid(sim_pids[i], NULL, 0);
+  sim_count = 0;
+  sim_addresses[0] = 0;
+}
+
+/* The simulators' CPU seconds so far (user + system, from /proc/PID/stat). */
+static double sim_cpu_seconds(void) {
+  double total = 0;
+  for (int i = 0; i < sim_count; i++) {
+    char path[64], stat[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)sim_pids[i]);
+    FILE *f = fopen(path, "r");
+    if (!f) continue;
+    size_t n = fread(stat, 1, sizeof stat - 1, f);
+    fclose(f);
+    stat[n] = 0;
+    char *p = strrchr(stat, ')');
+    unsigned long user = 0, system = 0;
+    /* After "pid (comm)": state, then 10 fields, then utime and stime. */
+    if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &user, &system) == 2)
+      total += (double)(user + system) / sysconf(_SC_CLK_TCK);
+  }
+  return total;
 }
 
 /* ---- process usage ---- */
@@ -381,10 +417,14 @@ static void mongos(const char *sdam, int count, int heartbeat, double window, in
     limit.rlim_cur = limit.rlim_max;
     setrlimit(RLIMIT_NOFILE, &limit);
   }
-  char c[16];
-  snprintf(c, sizeof c, "%d", count);
-  char *args[] = {(char *)sdam, "simulate", "--mongos", c, stream ? "--topology-version" : NULL, NULL};
-  sim_start(sdam, args);
+  int parts = (count + MONGOS_PER_SIMULATOR - 1) / MONGOS_PER_SIMULATOR;
+  if (parts < 1) parts = 1;
+  for (int i = 0; i < parts; i++) {
+    char c[16];
+    snprintf(c, sizeof c, "%d", count / parts + (i < count % parts ? 1 : 0));
+    char *args[] = {(char *)sdam, "simulate", "--mongos", c, stream ? "--topology-version" : NULL, NULL};
+    sim_start(sdam, args);
+  }
   size_t length = strlen(sim_addresses) + 128;
   char *uri = malloc(length);
   snprintf(uri, length, "mongodb://%s/?heartbeatFrequencyMS=%d", sim_addresses, heartbeat);
@@ -395,11 +435,23 @@ static void mongos(const char *sdam, int count, int heartbeat, double window, in
   double start = now_ms();
   mongoc_client_pool_t *pool = make_pool(uri, 1);
   mongoc_client_t *client = mongoc_client_pool_pop(pool);
-  wait_until(&all_mongos_at, 120);
+  double deadline = now_ms() + 120e3;
+  for (;;) {
+    pthread_mutex_lock(&lock);
+    double at = all_mongos_at;
+    int known = known_mongos;
+    pthread_mutex_unlock(&lock);
+    if (at > 0) break;
+    if (now_ms() > deadline) {
+      fprintf(stderr, "did not finish: %d of %d mongos known after 120 s\n", known, count);
+      exit(2);
+    }
+    usleep(200);
+  }
   start_window();
-  double cpu0 = cpu_seconds(), w0 = now_ms();
+  double cpu0 = cpu_seconds(), sim_cpu0 = sim_cpu_seconds(), w0 = now_ms();
   usleep((useconds_t)(window * 1e6));
-  double cpu1 = cpu_seconds(), elapsed = (now_ms() - w0) / 1000;
+  double cpu1 = cpu_seconds(), sim_cpu1 = sim_cpu_seconds(), elapsed = (now_ms() - w0) / 1000;
   int threads = thread_count(), fds = descriptors();
   double rss = rss_mib();
   pthread_mutex_lock(&lock);
@@ -413,10 +465,10 @@ static void mongos(const char *sdam, int count, int heartbeat, double window, in
   pthread_mutex_unlock(&lock);
   printf("{\"driver\":\"libmongoc %s\",\"scenario\":\"mongos\",\"count\":%d,\"heartbeatMS\":%d,\"windowS\":%.3f,"
          "\"knownMS\":%.3f,\"threads\":%d,\"baseThreads\":%d,\"rssMiB\":%.3f,\"baseRssMiB\":%.3f,"
-         "\"descriptors\":%d,\"baseDescriptors\":%d,\"cpuSecPerMin\":%.3f,"
+         "\"descriptors\":%d,\"baseDescriptors\":%d,\"cpuSecPerMin\":%.3f,\"simulators\":%d,\"simulatorCpuSecPerMin\":%.3f,"
          "\"checksPerServerPerMin\":%.3f,\"configuredPerMin\":%.3f,\"lagP50MS\":%.3f,\"lagP99MS\":%.3f}\n",
          MONGOC_VERSION_S, count, heartbeat, elapsed, all_mongos_at - start, threads, base_threads, rss, base_rss, fds, base_fds,
-         (cpu1 - cpu0) / elapsed * 60, rate, 60000.0 / heartbeat, p50, p99);
+         (cpu1 - cpu0) / elapsed * 60, sim_count, (sim_cpu1 - sim_cpu0) / elapsed * 60, rate, 60000.0 / heartbeat, p50, p99);
   fflush(stdout);
   mongoc_client_pool_push(pool, client);
   mongoc_client_pool_destroy(pool);

@@ -50,6 +50,44 @@ class Simulator:
         self.proc.stdin.close()
         self.proc.wait()
 
+    def cpu_seconds(self):
+        """The simulator's CPU seconds so far (user + system, /proc/PID/stat)."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# A simulator holds a listener and an accepted connection per mongos, and a process may hold
+# 20,000 descriptors here: at most this many mongos per `sdam simulate` (as SDAMScenarios).
+MONGOS_PER_SIMULATOR = 5000
+
+
+def mongos_split(count):
+    """How COUNT mongos are spread over simulators: as evenly as possible, none over the cap."""
+    parts = max(1, -(-count // MONGOS_PER_SIMULATOR))
+    return [count // parts + (1 if i < count % parts else 0) for i in range(parts)]
+
+
+class MongosSimulators:
+    """COUNT simulated mongos over as many simulators as the cap asks, one seed list."""
+
+    def __init__(self, sdam, count, args):
+        self.sims = []
+        try:
+            for size in mongos_split(count):
+                self.sims.append(Simulator(sdam, ["--mongos", str(size)] + args))
+        except BaseException:
+            self.stop()
+            raise
+        self.addresses = [a for sim in self.sims for a in sim.addresses]
+
+    def cpu_seconds(self):
+        return sum(sim.cpu_seconds() for sim in self.sims)
+
+    def stop(self):
+        for sim in self.sims:
+            sim.stop()
+
 
 def percentile(values, p):
     if not values:
@@ -233,17 +271,23 @@ def cpu_seconds():
 def mongos(sdam, count, heartbeat, window, mode):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    sim = Simulator(sdam, ["--mongos", str(count)] + MODE_ARGS[mode])
+    sim = MongosSimulators(sdam, count, MODE_ARGS[mode])
     rec = Recorder(mongos=count, heartbeat_ms=heartbeat)
     base_threads, base_rss, base_fds = len(os.listdir("/proc/self/task")), rss_mib(), descriptors()
     start = now_ms()
     client = pymongo.MongoClient(f"mongodb://{','.join(sim.addresses)}/?heartbeatFrequencyMS={heartbeat}", event_listeners=[rec])
-    wait_until(lambda: rec.all_mongos_at is not None, 120)
+    deadline = time.monotonic() + 120
+    while rec.all_mongos_at is None:
+        if time.monotonic() > deadline:
+            with rec.lock:
+                known = len(rec.known_mongos)
+            raise SystemExit(f"did not finish: {known} of {count} mongos known after 120 s")
+        time.sleep(0.0002)
     known = rec.all_mongos_at - start
     rec.start_window()
-    cpu0, w0 = cpu_seconds(), time.monotonic()
+    cpu0, sim_cpu0, w0 = cpu_seconds(), sim.cpu_seconds(), time.monotonic()
     time.sleep(window)
-    cpu1, elapsed = cpu_seconds(), time.monotonic() - w0
+    cpu1, sim_cpu1, elapsed = cpu_seconds(), sim.cpu_seconds(), time.monotonic() - w0
     threads, rss, fds = len(os.listdir("/proc/self/task")), rss_mib(), descriptors()
     with rec.lock:
         rec.recording = False
@@ -252,7 +296,9 @@ def mongos(sdam, count, heartbeat, window, mode):
     result = {"count": count, "heartbeatMS": heartbeat, "windowS": elapsed, "knownMS": known,
               "threads": threads, "baseThreads": base_threads, "rssMiB": rss, "baseRssMiB": base_rss,
               "descriptors": fds, "baseDescriptors": base_fds,
-              "cpuSecPerMin": (cpu1 - cpu0) / elapsed * 60, "checksPerServerPerMin": percentile(rates, 50),
+              "cpuSecPerMin": (cpu1 - cpu0) / elapsed * 60,
+              "simulators": len(sim.sims), "simulatorCpuSecPerMin": (sim_cpu1 - sim_cpu0) / elapsed * 60,
+              "checksPerServerPerMin": percentile(rates, 50),
               "configuredPerMin": 60000 / heartbeat, "lagP50MS": percentile(lags, 50), "lagP99MS": percentile(lags, 99)}
     print(json.dumps({"driver": driver_name(), "scenario": "mongos", **result}), flush=True)
     client.close()

@@ -4,9 +4,11 @@
 # `sdam simulate`, then one table with medians (min–max) and the ratios to ours.
 #
 #   ./run.sh           5 runs per scenario, 3 per monitoring-cost case, 20 s windows,
-#                      100/1,000/5,000 mongos (about an hour: the peers run a thread per server)
+#                      100/1,000/5,000/10,000 mongos (over an hour: the peers run a thread per
+#                      server; past 5,000 the mongos span two simulators, 5,000 each)
 #   ./run.sh --quick   3 runs, 1 per cost case, 5 s windows, 100/1,000 mongos (about 10 minutes)
-#   Other options pass to compare.py: --runs N --cost-runs N --window S --sizes 100,1000 --json FILE
+#   Other options pass to compare.py: --runs N --cost-runs N --window S --sizes 100,1000 --timeout S
+#   (per run) --only mongos (these scenarios only) --json FILE
 #
 # Installs what it needs: libmongoc-dev (apt), PyMongo (scripts/interop-setup.sh: pip, into
 # .build-venv). The C program is built into .build-peers.

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Testing
 @testable import MongoBSON
 @testable import SDAMCore
@@ -56,6 +57,61 @@ import Testing
         events.flush()
         let lines = recorder.lines.withLock { $0 }.filter { $0.hasSuffix("b:27017") }
         #expect(lines == ["serverOpening b:27017", "started b:27017", "failed b:27017", "serverClosed b:27017"])
+    }
+
+    /// The ports of the heartbeat-started events a handler received, in order.
+    final class PortRecorder: Sendable {
+        let ports = ConditionLock<[UInt16]>([])
+        func record(_ event: MonitoringEvent) {
+            guard case .serverHeartbeatStarted(let address, _) = event else { return }
+            ports.withLock { $0.append(address.port) }
+            ports.broadcast()
+        }
+        /// Waits (at most 5 s, without flush) until `count` events arrived.
+        func wait(for count: Int) -> Bool {
+            ports.wait(until: MonotonicClock.nanoseconds() + 5_000_000_000) { $0.count >= count ? true : nil } == true
+        }
+    }
+
+    static func started(_ port: Int) -> MonitoringEvent {
+        .serverHeartbeatStarted(ServerAddress(host: "h", port: UInt16(port)), awaited: false)
+    }
+
+    @Test("a burst is delivered in order; an event after the drain has ended, and one while it lingers, each arrive without a flush")
+    func burstsAndLoneEventsArrive() {
+        let events = EventPublisher()
+        let recorder = PortRecorder()
+        events.addHandler { recorder.record($0) }
+        for port in 1...5000 { events.publish([Self.started(port)]) }
+        #expect(recorder.wait(for: 5000))
+        #expect(recorder.ports.withLock { $0 } == Array(1...5000))
+        // Well past the linger: the drain has ended, so this one queues a new drain.
+        let linger = Double(EventPublisher.lingerNS) / 1e9
+        Thread.sleep(forTimeInterval: linger * 20)
+        events.publish([Self.started(5001)])
+        #expect(recorder.wait(for: 5001), "an event published after the drain ended was not delivered")
+        // Just after a delivery, while the drain lingers: it takes this one.
+        events.publish([Self.started(5002)])
+        #expect(recorder.wait(for: 5002), "an event published while the drain lingered was not delivered")
+        #expect(recorder.ports.withLock { $0 }.suffix(2) == [5001, 5002])
+    }
+
+    @Test("events from several threads all arrive, each thread's in its order, and flush() waits for them")
+    func concurrentPublishersKeepTheirOrder() {
+        let events = EventPublisher()
+        let recorder = PortRecorder()
+        events.addHandler { recorder.record($0) }
+        let threads = 4, each = 2000
+        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            for i in 0..<each { events.publish([Self.started(thread * 10_000 + i)]) }
+        }
+        events.flush()
+        let ports = recorder.ports.withLock { $0 }
+        #expect(ports.count == threads * each)
+        for thread in 0..<threads {
+            let mine = ports.filter { Int($0) / 10_000 == thread }.map { Int($0) % 10_000 }
+            #expect(mine == Array(0..<each), "thread \(thread)'s events out of order or missing")
+        }
     }
 
     @Test("flush() called from a handler returns instead of waiting for itself")

@@ -67,6 +67,40 @@ import Glibc
         loop.execute { bound?.value = nil }
     }
 
+    /// libev measures a delay from its cached loop time, as old as the loop iteration: a timer
+    /// for an instant, armed after a callback kept the loop busy, must still fire at or after
+    /// that instant, not as much earlier as the callback took (a monitor would find its check
+    /// not due and arm again).
+    @Test func timerForAnInstantFiresNoEarlierAfterABusyCallback() throws {
+        let loop = try MonitorLoop(name: "test-timer-at")
+        defer { loop.shutdown() }
+        let firedAt = ConditionLock<UInt64?>(nil)
+        let holder = ConditionLock<LoopBound<TimerWatcher?>?>(nil)
+        let instant = ConditionLock<UInt64>(0)
+        loop.execute {
+            // Busy for 40 ms in one callback: the loop's time stays where it woke.
+            let busyUntil = MonotonicClock.nanoseconds() + 40_000_000
+            while MonotonicClock.nanoseconds() < busyUntil {}
+            let timer = TimerWatcher(loop: loop) {
+                firedAt.withLock { $0 = MonotonicClock.nanoseconds() }
+                firedAt.broadcast()
+            }
+            let at = MonotonicClock.nanoseconds() + 20_000_000
+            instant.withLock { $0 = at }
+            timer.start(at: at)
+            let bound = LoopBound<TimerWatcher?>(timer, loop: loop)
+            holder.withLock { $0 = bound }
+        }
+        let fired = firedAt.wait(until: MonotonicClock.nanoseconds() + 10_000_000_000) { $0 }
+        #expect(fired != nil, "the timer never fired")
+        let at = instant.withLock { $0 }
+        if let fired {
+            #expect(fired >= at, "fired \(Double(at - min(at, fired)) / 1e6) ms before its instant")
+        }
+        let bound = holder.withLock { $0 }
+        loop.execute { bound?.value = nil }
+    }
+
     @Test func ioWatcherSeesReadableSocket() throws {
         var fds: [Int32] = [0, 0]
         #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)

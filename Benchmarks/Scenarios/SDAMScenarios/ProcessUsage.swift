@@ -13,6 +13,43 @@ enum ProcessUsage {
             + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
     }
 
+    /// Another process's CPU seconds (user + system) from /proc/PID/stat, fields 14 and 15 in
+    /// clock ticks; 0 when it cannot be read.
+    static func cpuSeconds(ofProcess pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        // After "pid (comm)" the fields start at 3 (state): utime and stime are the 12th and 13th.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// What the scheduler did with a process's threads (those named `thread`, or all):
+    /// nanoseconds running and nanoseconds runnable but waiting for a core, from
+    /// /proc/PID/task/TID/schedstat. On two shared cores the second tells a starved loop from
+    /// a busy one.
+    struct Schedule {
+        var runNS: UInt64 = 0
+        var waitNS: UInt64 = 0
+    }
+
+    static func schedule(ofProcess pid: Int32? = nil, thread: String? = nil) -> Schedule {
+        let base = pid.map { "/proc/\($0)/task" } ?? "/proc/self/task"
+        var total = Schedule()
+        for tid in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] {
+            if let thread {
+                guard let comm = try? String(contentsOfFile: "\(base)/\(tid)/comm", encoding: .utf8),
+                      comm.trimmingCharacters(in: .whitespacesAndNewlines) == thread else { continue }
+            }
+            guard let line = try? String(contentsOfFile: "\(base)/\(tid)/schedstat", encoding: .utf8) else { continue }
+            let fields = line.split(separator: " ").compactMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            guard fields.count >= 2 else { continue }
+            total.runNS += fields[0]
+            total.waitNS += fields[1]
+        }
+        return total
+    }
+
     /// VmRSS in MiB.
     static func residentMiB() -> Double {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
@@ -25,6 +62,14 @@ enum ProcessUsage {
 
     static func threads() -> Int {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
+    }
+
+    /// The soft limit on open descriptors (RLIMIT_NOFILE).
+    static func descriptorLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return Int.max }
+        // RLIM_INFINITY is all ones.
+        return limit.rlim_cur >= UInt(Int.max) ? Int.max : Int(limit.rlim_cur)
     }
 
     /// Open file descriptors (sockets, pipes, epoll and event fds), from /proc/self/fd.

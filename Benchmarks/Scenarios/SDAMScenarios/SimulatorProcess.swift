@@ -17,6 +17,13 @@ final class SimulatorProcess {
     /// What a client's connection string adds to reach this deployment: TLS and its CA.
     var clientOptions: String { caFile.map { "&tls=true&tlsCAFile=\($0)" } ?? "" }
     private let process = Process()
+
+    /// The simulator's CPU seconds so far (user + system, from /proc/PID/stat): on two cores
+    /// it competes with the client under test, so the mongos scenario reports it beside the
+    /// client's own.
+    var cpuSeconds: Double { ProcessUsage.cpuSeconds(ofProcess: process.processIdentifier) }
+    /// Its threads' time running and waiting for a core so far.
+    var schedule: ProcessUsage.Schedule { ProcessUsage.schedule(ofProcess: process.processIdentifier) }
     private let input = Pipe()
     private let output = Pipe()
     private var buffer = Data()
@@ -74,4 +81,55 @@ final class SimulatorProcess {
             buffer.append(chunk)
         }
     }
+}
+
+/// COUNT simulated mongos over as many `sdam simulate` processes as it takes to hold at most
+/// `perProcess` each: a simulator holds a listener and an accepted connection per mongos (two
+/// descriptors with a polling client, three with a streaming one), and a process may hold
+/// 20,000 here. The client gets one seed list with every address.
+final class MongosSimulators {
+    /// 5,000 mongos take about 10,000 descriptors in a simulator with a polling client.
+    static let perProcess = 5_000
+
+    let processes: [SimulatorProcess]
+
+    /// How `count` mongos are split: as evenly as possible, each part at most `perProcess`.
+    static func split(_ count: Int, perProcess: Int = perProcess) -> [Int] {
+        let parts = max(1, (count + perProcess - 1) / perProcess)
+        return (0..<parts).map { count / parts + ($0 < count % parts ? 1 : 0) }
+    }
+
+    /// Starts the simulators in turn; stops those already started when one fails.
+    init(sdam: String, count: Int, arguments: [String]) throws {
+        let sizes = Self.split(count)
+        // Each simulator makes its own CA under --tls, and the client trusts one CA file.
+        guard !scenariosUseTLS || sizes.count == 1 else {
+            throw SimulatorProcess.Failure(description: "--tls takes at most \(Self.perProcess) mongos (one simulator, one CA)")
+        }
+        var started: [SimulatorProcess] = []
+        do {
+            for size in sizes {
+                started.append(try SimulatorProcess(sdam: sdam, arguments: ["--mongos", "\(size)"] + arguments))
+            }
+        } catch {
+            started.forEach { $0.stop() }
+            throw error
+        }
+        processes = started
+    }
+
+    var addresses: [String] { processes.flatMap(\.addresses) }
+    var clientOptions: String { processes.first?.clientOptions ?? "" }
+    /// The CPU seconds of every simulator so far.
+    var cpuSeconds: Double { processes.reduce(0) { $0 + $1.cpuSeconds } }
+    /// Every simulator's threads' time running and waiting for a core so far.
+    var schedule: ProcessUsage.Schedule {
+        processes.reduce(into: ProcessUsage.Schedule()) { total, process in
+            let one = process.schedule
+            total.runNS += one.runNS
+            total.waitNS += one.waitNS
+        }
+    }
+
+    func stop() { processes.forEach { $0.stop() } }
 }

@@ -21,15 +21,27 @@ enum Subject {
         struct State {
             var starts: [ServerAddress: [UInt64]] = [:]
             var successes: [ServerAddress: (count: Int, first: UInt64, last: UInt64)] = [:]
+            /// Of polled checks: how long each took (ms), and how late each started after the
+            /// heartbeat that followed the previous success (ms): the two parts of timer lag.
+            var durationsMS: [Double] = []
+            var waitsAfterSuccessMS: [Double] = []
         }
+        let heartbeatMS: Double
+        init(heartbeatMS: Int = 0) { self.heartbeatMS = Double(heartbeatMS) }
         let state = ConditionLock(State())
 
         func record(_ event: MonitoringEvent, at ns: UInt64) {
             switch event {
             case .serverHeartbeatStarted(let server, let awaited) where !awaited:
-                state.withLock { $0.starts[server, default: []].append(ns) }
-            case .serverHeartbeatSucceeded(let server, _, _, _):
                 state.withLock { s in
+                    s.starts[server, default: []].append(ns)
+                    if let last = s.successes[server]?.last, s.starts[server]!.count > 1 {
+                        s.waitsAfterSuccessMS.append(Double(ns &- last) / 1e6 - heartbeatMS)
+                    }
+                }
+            case .serverHeartbeatSucceeded(let server, let durationMS, _, let awaited):
+                state.withLock { s in
+                    if !awaited, s.starts[server] != nil { s.durationsMS.append(durationMS) }
                     let seen = s.successes[server]
                     s.successes[server] = ((seen?.count ?? 0) + 1, seen?.first ?? ns, ns)
                 }
@@ -42,6 +54,8 @@ enum Subject {
         func startWindow() {
             state.withLock { s in
                 s.starts = [:]
+                s.durationsMS = []
+                s.waitsAfterSuccessMS = []
                 s.successes = s.successes.mapValues { (count: 1, first: $0.last, last: $0.last) }
             }
         }
@@ -208,14 +222,21 @@ enum Subject {
                 ("selections", .number("\(selections)"))]
     }
 
-    /// N mongos listed as seeds: when all are known; then, over a window, what monitoring
-    /// costs and how well it keeps the configured rhythm. A check is a heartbeat that
+    /// N mongos listed as seeds (over one simulator per 5,000): when all are known; then, over
+    /// a window, what monitoring costs (and what the simulators spent meanwhile, on the same
+    /// cores) and how well it keeps the configured rhythm. A check is a heartbeat that
     /// succeeded, polled or (streaming) awaited; timer lag is measured on polled checks only.
     static func mongos(sdam: String, count: Int, heartbeatMS: Int, windowSeconds: Double, mode: Mode) throws -> [(String, JSONValue)] {
         OpenFileLimit.raiseToHardLimit()
-        let sim = try SimulatorProcess(sdam: sdam, arguments: ["--mongos", "\(count)"] + mode.simulatorArguments)
+        // A polling monitor holds one connection per server; a streaming one adds an RTT
+        // connection. Refused here rather than measured as servers that never become known.
+        let needed = (mode == .stream ? 2 : 1) * count + 100
+        guard needed <= ProcessUsage.descriptorLimit() else {
+            throw Failure(description: "\(count) mongos \(mode.rawValue)ing take about \(needed) descriptors; this process may open \(ProcessUsage.descriptorLimit())")
+        }
+        let sim = try MongosSimulators(sdam: sdam, count: count, arguments: mode.simulatorArguments)
         defer { sim.stop() }
-        let log = CheckLog()
+        let log = CheckLog(heartbeatMS: heartbeatMS)
         let events = EventPublisher()
         events.addTimedHandler { log.record($0, at: $1) }
         let baseThreads = ProcessUsage.threads()
@@ -230,15 +251,19 @@ enum Subject {
         let knownMS = ms(since: start)
         events.flush()
         log.startWindow()
-        let cpu0 = ProcessUsage.cpuSeconds()
+        let cpu0 = ProcessUsage.cpuSeconds(), simulatorCPU0 = sim.cpuSeconds
+        let loop0 = ProcessUsage.schedule(thread: "sdam-monitor"), simulators0 = sim.schedule
         let w0 = nowNS()
         Thread.sleep(forTimeInterval: windowSeconds)
-        let cpu1 = ProcessUsage.cpuSeconds()
+        let cpu1 = ProcessUsage.cpuSeconds(), simulatorCPU1 = sim.cpuSeconds
+        let loop1 = ProcessUsage.schedule(thread: "sdam-monitor"), simulators1 = sim.schedule
         let window = Double(nowNS() - w0) / 1e9
         let threads = ProcessUsage.threads()
         let rss = ProcessUsage.residentMiB()
         let descriptors = ProcessUsage.openDescriptors()
         events.flush()
+        /// Percent of the window that a thread (or the simulators' threads together) spent.
+        func percent(_ ns: UInt64) -> JSONValue { num(Double(ns) / 1e9 / window * 100) }
         let state = log.state.withLock { $0 }
         let perServer = pool.topology.description.servers.keys.map { address in
             checksPerMinute(state.successes[address])
@@ -252,9 +277,18 @@ enum Subject {
             ("rssMiB", num(rss)), ("baseRssMiB", num(baseRSS)),
             ("descriptors", .number("\(descriptors)")), ("baseDescriptors", .number("\(baseDescriptors)")),
             ("cpuSecPerMin", num((cpu1 - cpu0) / window * 60)),
+            ("simulators", .number("\(sim.processes.count)")),
+            ("simulatorCpuSecPerMin", num((simulatorCPU1 - simulatorCPU0) / window * 60)),
+            ("loopRunningPct", percent(loop1.runNS &- loop0.runNS)), ("loopWaitingForCorePct", percent(loop1.waitNS &- loop0.waitNS)),
+            ("simulatorsRunningPct", percent(simulators1.runNS &- simulators0.runNS)),
+            ("simulatorsWaitingForCorePct", percent(simulators1.waitNS &- simulators0.waitNS)),
             ("checksPerServerPerMin", num(percentile(perServer, 50) ?? 0)),
             ("configuredPerMin", num(60_000 / Double(heartbeatMS))),
             ("lagP50MS", num(percentile(lags, 50) ?? -1)), ("lagP99MS", num(percentile(lags, 99) ?? -1)),
+            ("checkP50MS", num(percentile(state.durationsMS, 50) ?? -1)),
+            ("checkP99MS", num(percentile(state.durationsMS, 99) ?? -1)),
+            ("lateP50MS", num(percentile(state.waitsAfterSuccessMS, 50) ?? -1)),
+            ("lateP99MS", num(percentile(state.waitsAfterSuccessMS, 99) ?? -1)),
         ]
     }
 
@@ -264,7 +298,7 @@ enum Subject {
     /// memory they take.
     static func mongosListener(sdam: String, count: Int) throws -> [(String, JSONValue)] {
         OpenFileLimit.raiseToHardLimit()
-        let sim = try SimulatorProcess(sdam: sdam, arguments: ["--mongos", "\(count)"])
+        let sim = try MongosSimulators(sdam: sdam, count: count, arguments: [])
         defer { sim.stop() }
         let kept = ConditionLock<[MonitoringEvent]>([])
         let events = EventPublisher()

@@ -1,4 +1,7 @@
 import SDAMCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Delivers monitoring events to handlers in the order they were published: never on the loop
 /// thread and never under the topology lock (architecture rule 6), so a slow handler delays no
@@ -93,6 +96,15 @@ public final class EventPublisher: Sendable {
         handlers.withLock { $0.drained.append(handler) }
     }
 
+    /// How long a scheduled drain that found nothing waits for more before it ends.
+    static let lingerNS = 1_000_000
+
+    private static func sleep(nanoseconds: Int) {
+        var request = timespec(tv_sec: 0, tv_nsec: nanoseconds)
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) == -1, errno == EINTR { request = remaining }
+    }
+
     /// The queue drains run on, made on first use. Its thread is started then too (an empty
     /// work item), so that the first event's delivery does not wait for Dispatch to start one
     /// while the monitor discovers the deployment.
@@ -156,9 +168,9 @@ public final class EventPublisher: Sendable {
         }
         guard schedule else { return }
         if batchingDelaySeconds > 0 {
-            queue.async(after: batchingDelaySeconds) { [self] in drain() }
+            queue.async(after: batchingDelaySeconds) { [self] in drain(lingering: true) }
         } else {
-            queue.async { [self] in drain() }
+            queue.async { [self] in drain(lingering: true) }
         }
     }
 
@@ -173,7 +185,7 @@ public final class EventPublisher: Sendable {
             // No queue yet: nothing was ever queued (events are queued only for handlers).
             guard let queue = madeQueue.withLock({ $0 }), !queue.isCurrent else { return }
             // A batching drain may be scheduled for later: drain now, in the queue's order.
-            queue.sync { drain() }
+            queue.sync { drain(lingering: false) }
         case .onDeliverPending:
             deliverPending()
         }
@@ -182,14 +194,21 @@ public final class EventPublisher: Sendable {
     /// Delivers every pending event on the calling thread (`.onDeliverPending`); a handler that
     /// publishes or calls this again sees its events delivered after the current batch.
     public func deliverPending() {
-        drain()
+        drain(lingering: false)
     }
 
     /// Delivers batches until the queue is empty, then tells the drained handlers (when this
     /// drain delivered or dropped anything). `.dedicatedThread`: runs on the queue only.
-    private func drain() {
+    ///
+    /// `lingering` (a drain that enqueueing scheduled): finding nothing, it waits `lingerNS`
+    /// and looks once more before it lets the next event schedule a new drain (under the same
+    /// lock as `enqueue`). While events keep coming, as heartbeats of thousands of servers do,
+    /// publishers then wake nobody — each wake-up of an idle drain thread is a futex call on
+    /// the publisher's thread, often the loop's — and an event waits at most a linger longer.
+    private func drain(lingering: Bool) {
         var delivered = false
         var dropped = 0
+        var lingered = !lingering
         while true {
             let batch = waiting.withLock { w -> [Pending] in
                 let items = w.items
@@ -197,10 +216,16 @@ public final class EventPublisher: Sendable {
                 w.items = []
                 w.events = 0
                 w.dropped = 0
-                if items.isEmpty { w.drainScheduled = false }
+                if items.isEmpty, lingered { w.drainScheduled = false }
                 return items
             }
-            guard !batch.isEmpty else { break }
+            if batch.isEmpty {
+                if lingered { break }
+                lingered = true
+                Self.sleep(nanoseconds: Self.lingerNS)
+                continue
+            }
+            lingered = !lingering
             delivered = true
             for item in batch {
                 switch item {
