@@ -139,3 +139,61 @@ public enum WriteConcernW: Sendable, Hashable {
     case count(Int)
     case tag(String)
 }
+
+extension ConnectionOptions: CustomReflectable {
+    /// The options, with `tlsCertificateKeyFilePassword` and `proxyPassword` as `***` and
+    /// authMechanismProperties' values hidden, so `dump` and reflection never print a secret.
+    /// (A stored property added to the struct must be added here too:
+    /// `ConnectionStringRedactionTests` compares this list with the type's stored fields.)
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "replicaSet": replicaSet as Any,
+            "directConnection": directConnection as Any,
+            "loadBalanced": loadBalanced as Any,
+            "heartbeatFrequencyMS": heartbeatFrequencyMS as Any,
+            "serverMonitoringMode": serverMonitoringMode as Any,
+            "appName": appName as Any,
+            "readPreference": readPreference as Any,
+            "serverSelectionTimeoutMS": serverSelectionTimeoutMS as Any,
+            "serverSelectionTryOnce": serverSelectionTryOnce as Any,
+            "socketCheckIntervalMS": socketCheckIntervalMS as Any,
+            "localThresholdMS": localThresholdMS as Any,
+            "connectTimeoutMS": connectTimeoutMS as Any,
+            "socketTimeoutMS": socketTimeoutMS as Any,
+            "timeoutMS": timeoutMS as Any,
+            "maxPoolSize": maxPoolSize as Any,
+            "minPoolSize": minPoolSize as Any,
+            "maxIdleTimeMS": maxIdleTimeMS as Any,
+            "waitQueueTimeoutMS": waitQueueTimeoutMS as Any,
+            "maxConnecting": maxConnecting as Any,
+            "tls": tls as Any,
+            "tlsInsecure": tlsInsecure as Any,
+            "tlsAllowInvalidCertificates": tlsAllowInvalidCertificates as Any,
+            "tlsAllowInvalidHostnames": tlsAllowInvalidHostnames as Any,
+            "tlsCAFile": tlsCAFile as Any,
+            "tlsCertificateKeyFile": tlsCertificateKeyFile as Any,
+            "tlsCertificateKeyFilePassword": tlsCertificateKeyFilePassword.map { _ in "***" } as Any,
+            "tlsDisableOCSPEndpointCheck": tlsDisableOCSPEndpointCheck as Any,
+            "tlsDisableCertificateRevocationCheck": tlsDisableCertificateRevocationCheck as Any,
+            "authMechanism": authMechanism as Any,
+            "authSource": authSource as Any,
+            "authMechanismProperties": authMechanismProperties.map { $0.keys.sorted().map { "\($0): ***" } } as Any,
+            "compressors": compressors as Any,
+            "zlibCompressionLevel": zlibCompressionLevel as Any,
+            "retryReads": retryReads as Any,
+            "retryWrites": retryWrites as Any,
+            "maxAdaptiveRetries": maxAdaptiveRetries as Any,
+            "enableOverloadRetargeting": enableOverloadRetargeting as Any,
+            "w": w as Any,
+            "journal": journal as Any,
+            "wTimeoutMS": wTimeoutMS as Any,
+            "readConcernLevel": readConcernLevel as Any,
+            "srvMaxHosts": srvMaxHosts as Any,
+            "srvServiceName": srvServiceName as Any,
+            "proxyHost": proxyHost as Any,
+            "proxyPort": proxyPort as Any,
+            "proxyUsername": proxyUsername as Any,
+            "proxyPassword": proxyPassword.map { _ in "***" } as Any,
+        ], displayStyle: .struct)
+    }
+}

@@ -176,3 +176,14 @@ extension ConnectionString {
         }
     }
 }
+
+extension ConnectionString: CustomReflectable {
+    /// The parts, with the password as `***` (and the options' secrets hidden, see
+    /// `ConnectionOptions.customMirror`), so `dump` and reflection never print it.
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "scheme": scheme, "hosts": hosts, "username": username as Any, "password": password.map { _ in "***" } as Any,
+            "authDatabase": authDatabase as Any, "options": options, "warnings": warnings,
+        ], displayStyle: .struct)
+    }
+}
