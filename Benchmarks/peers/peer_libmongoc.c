@@ -187,29 +187,23 @@ static size_t lag_count, lag_capacity;
 static int heartbeat_ms;
 static int recording;
 
-static void topology_changed(const mongoc_apm_topology_changed_t *event) {
-  const mongoc_topology_description_t *td = mongoc_apm_topology_changed_get_new_description(event);
-  size_t n = 0;
-  mongoc_server_description_t **sds = mongoc_topology_description_get_servers(td, &n);
-  int primaries = 0, members = 0;
-  for (size_t i = 0; i < n; i++) {
-    const char *type = mongoc_server_description_type(sds[i]);
-    if (strcmp(type, "RSPrimary") == 0) primaries++, members++;
-    else if (strcmp(type, "RSSecondary") == 0) members++;
-  }
-  mongoc_server_descriptions_destroy_all(sds, n);
-  double t = now_ms();
-  pthread_mutex_lock(&lock);
-  if (primaries && primary_at == 0) primary_at = t;
-  if (primaries && members == wanted_members && all_at == 0) all_at = t;
-  pthread_mutex_unlock(&lock);
-}
+/* The set's discovery is counted from server-changed events (O(1) each, the time read first),
+ * as the Swift subject counts it from its events' timestamps. This callback stays registered,
+ * doing nothing, so that libmongoc builds its topology-changed events for a listener as ours
+ * does; it used to copy every server description here (mongoc_topology_description_get_servers)
+ * before reading the clock, which libmongoc's transition waited for. */
+static void topology_changed(const mongoc_apm_topology_changed_t *event) { (void)event; }
+
+static char rs_type_by_port[65536]; /* 0: not a member yet, 1: secondary, 2: primary */
+static int rs_members, rs_primaries;
 
 static void server_changed(const mongoc_apm_server_changed_t *event) {
+  double t = now_ms();
   const mongoc_host_list_t *host = mongoc_apm_server_changed_get_host(event);
   const mongoc_server_description_t *sd = mongoc_apm_server_changed_get_new_description(event);
-  int is_mongos = strcmp(mongoc_server_description_type(sd), "Mongos") == 0;
-  double t = now_ms();
+  const char *type = mongoc_server_description_type(sd);
+  int is_mongos = strcmp(type, "Mongos") == 0;
+  char rs = strcmp(type, "RSPrimary") == 0 ? 2 : strcmp(type, "RSSecondary") == 0 ? 1 : 0;
   pthread_mutex_lock(&lock);
   if (is_mongos && !type_by_port[host->port]) {
     type_by_port[host->port] = 1;
@@ -218,6 +212,12 @@ static void server_changed(const mongoc_apm_server_changed_t *event) {
     type_by_port[host->port] = 0;
     known_mongos--;
   }
+  char was = rs_type_by_port[host->port];
+  rs_members += (rs != 0) - (was != 0);
+  rs_primaries += (rs == 2) - (was == 2);
+  rs_type_by_port[host->port] = rs;
+  if (rs_primaries && primary_at == 0) primary_at = t;
+  if (rs_primaries && rs_members == wanted_members && all_at == 0) all_at = t;
   pthread_mutex_unlock(&lock);
 }
 

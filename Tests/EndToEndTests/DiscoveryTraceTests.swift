@@ -19,7 +19,8 @@ import Testing
         pool.close()
         let (marks, dropped) = DiscoveryTrace.stop()
         #expect(known != nil, "the set was not discovered")
-        #expect(dropped == 0)
+        // Other suites' pools may mark steps meanwhile; this suite's marks must all be there.
+        #expect(dropped == 0 || marks.count == DiscoveryTrace.capacity)
         let seedSteps = marks.filter { $0.server == seed }.map { "\($0.step)" }
         let expected = ["core: check starts", "connection: connect called", "monitor: handshake to build",
                         "connection: message encoded", "connection: written", "connection: bytes read",
@@ -36,8 +37,9 @@ import Testing
             let start = try #require(marks.firstIndex { $0.server == member && "\($0.step)" == "core: check starts" })
             #expect(start > seedReply, "\(member) was checked before the seed's reply was read")
         }
-        // Time runs forward through the trace.
-        #expect(zip(marks, marks.dropFirst()).allSatisfy { $0.nanoseconds <= $1.nanoseconds })
+        // Time runs forward through the trace (the clock is read under the trace's lock).
+        let ours = marks.filter { mark in mark.server.map { sim.addresses.contains($0.description) } ?? false }
+        #expect(zip(ours, ours.dropFirst()).allSatisfy { $0.nanoseconds <= $1.nanoseconds })
     }
 
     @Test func marksOnlyWhileTracingAndAtMostTheCapacity() {

@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 @testable import MongoBSON
 @testable import SDAMCore
 @_spi(LoopPrimitives) @testable import PoolMonitor
@@ -72,12 +73,63 @@ import Testing
         let events = EventPublisher(delivery: .onDeliverPending, capacity: 3)
         let seen = Seen()
         seen.attach(to: events)
-        for _ in 0..<5 { events.publish([.serverHeartbeatSucceeded(a, durationMS: 1, reply: [:], awaited: false)]) }
+        for port in UInt16(1)...5 { events.publish([.serverHeartbeatStarted(ServerAddress(host: "h", port: port), awaited: false)]) }
         #expect(seen.names.withLock { $0 }.isEmpty)
         events.deliverPending()
-        #expect(seen.names.withLock { $0 } == Array(repeating: "serverHeartbeatSucceeded", count: 3))
+        #expect(seen.names.withLock { $0 } == Array(repeating: "serverHeartbeatStarted", count: 3))
         #expect(seen.drains.withLock { $0 } == [2])
         events.deliverPending()
         #expect(seen.drains.withLock { $0 } == [2], "a drain with nothing to deliver told its handlers")
+    }
+
+    @Test("a full queue drops heartbeats whole: an end goes with its start, kept or dropped")
+    func heartbeatsAreDroppedInPairs() {
+        let events = EventPublisher(delivery: .onDeliverPending, capacity: 2)
+        let seen = Seen()
+        seen.attach(to: events)
+        let b = ServerAddress(host: "h", port: 2), c = ServerAddress(host: "h", port: 3)
+        events.publish([.serverHeartbeatStarted(a, awaited: false), .serverHeartbeatStarted(b, awaited: false)])
+        events.publish([.serverHeartbeatStarted(c, awaited: false)])  // full: dropped
+        events.publish([.serverHeartbeatSucceeded(c, durationMS: 1, reply: [:], awaited: false)])  // its end: dropped
+        events.publish([.serverHeartbeatSucceeded(a, durationMS: 1, reply: [:], awaited: false)])  // its start was kept: kept
+        events.publish([.serverHeartbeatFailed(b, durationMS: 1, error: "x", awaited: false)])
+        events.publish([.pool(.connectionCreated(a, connectionId: 1))])  // never dropped
+        events.deliverPending()
+        #expect(seen.names.withLock { $0 } == ["serverHeartbeatStarted", "serverHeartbeatStarted", "serverHeartbeatSucceeded",
+                                               "serverHeartbeatFailed", "connectionCreated"])
+        #expect(seen.drains.withLock { $0 } == [2])
+    }
+
+    @Test("flush returns once what was published before it is delivered, while events keep coming")
+    func flushDoesNotWaitForLaterEvents() {
+        let events = EventPublisher()
+        let seen = Seen()
+        seen.attach(to: events)
+        let stop = ConditionLock(false)
+        let publisher = Thread {
+            while !stop.withLock({ $0 }) {
+                events.publish([.serverHeartbeatStarted(ServerAddress(host: "busy", port: 1), awaited: false)])
+                usleep(100)
+            }
+        }
+        publisher.start()
+        defer { stop.withLock { $0 = true } }
+        usleep(20_000)
+        events.publish([.sdam(.topologyClosed)])
+        let start = MonotonicClock.nanoseconds()
+        events.flush()
+        let ms = Double(MonotonicClock.nanoseconds() - start) / 1e6
+        #expect(seen.names.withLock { $0 }.contains("topologyClosed"))
+        #expect(ms < 2_000, "flush waited \(ms) ms for a publisher that never stops")
+    }
+
+    @Test("deliverPending on a publisher with its own thread flushes it, in order")
+    func deliverPendingOnADedicatedThreadFlushes() {
+        let events = EventPublisher()
+        let seen = Seen()
+        seen.attach(to: events)
+        for port in UInt16(1)...50 { events.publish([.sdam(.serverOpening(ServerAddress(host: "h", port: port)))]) }
+        events.deliverPending()
+        #expect(seen.names.withLock { $0 } == Array(repeating: "serverOpening", count: 50))
     }
 }

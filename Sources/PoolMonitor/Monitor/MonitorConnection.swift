@@ -251,9 +251,6 @@ final class MonitorConnection {
 
 /// The loop's one read buffer: every read happens on the loop thread and is consumed before the
 /// next, so a thousand connections share 64 KiB instead of holding one buffer each.
-///
-/// Made uninitialized: every byte is written by a read before it is looked at, and zeroing
-/// 64 KiB (and faulting in all its pages) was a measurable part of a monitor's start.
 final class ReadScratch {
-    var buffer = [UInt8](unsafeUninitializedCapacity: 64 * 1024) { _, count in count = 64 * 1024 }
+    var buffer = [UInt8](repeating: 0, count: 64 * 1024)
 }

@@ -21,7 +21,9 @@ enum ProcessEnvironment {
             // grapheme clusters and cost more than the rest of the read.
             let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(entry).assumingMemoryBound(to: UInt8.self), count: strlen(entry))
             if let eq = bytes.firstIndex(of: UInt8(ascii: "=")) {
-                result[String(decoding: bytes[..<eq], as: UTF8.self)] = String(decoding: bytes[(eq + 1)...], as: UTF8.self)
+                let name = String(decoding: bytes[..<eq], as: UTF8.self)
+                // A name given twice reads as getenv(3) reads it: the first.
+                if result[name] == nil { result[name] = String(decoding: bytes[(eq + 1)...], as: UTF8.self) }
             }
             pointer += 1
         }

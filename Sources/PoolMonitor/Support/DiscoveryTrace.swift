@@ -38,12 +38,18 @@ import SDAMCore
     @inline(__always)
     package static func mark(_ step: StaticString, _ server: ServerAddress? = nil) {
         guard enabled.load(ordering: .relaxed) else { return }
-        record(Mark(nanoseconds: MonotonicClock.nanoseconds(), step: step, server: server))
+        record(step, server)
     }
 
-    private static func record(_ mark: Mark) {
+    /// The clock is read under the lock, so that marks from several threads are recorded in
+    /// the order of their times.
+    private static func record(_ step: StaticString, _ server: ServerAddress?) {
         recorded.withLock { r in
-            if r.marks.count < capacity { r.marks.append(mark) } else { r.dropped += 1 }
+            if r.marks.count < capacity {
+                r.marks.append(Mark(nanoseconds: MonotonicClock.nanoseconds(), step: step, server: server))
+            } else {
+                r.dropped += 1
+            }
         }
     }
 }

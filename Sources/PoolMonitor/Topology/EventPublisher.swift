@@ -13,13 +13,16 @@ import Glibc
 ///
 /// Events wait in one queue, drained in batches: publishing appends under a lock and schedules
 /// a drain only when none is scheduled, so a busy publisher costs one hand-off per batch, not a
-/// dispatch and a thread wake-up per event. The queue is bounded: past `capacity` waiting
-/// events, heartbeats and single connections' pool events (the high-volume kinds, O(servers)
-/// per heartbeat period) are dropped and counted, and the count is told to the drained
-/// handlers (`addDrainedHandler`); SDAM, SRV and pool-state events are always kept (there is
-/// one per change the deployment makes, each of which took a check). A handler that cannot keep
-/// up thus costs a reported gap in its heartbeats, never unbounded memory, and never a wait on
-/// the loop.
+/// dispatch and a thread wake-up per event.
+///
+/// By default the queue holds every event, however slow the handlers. Made with a `capacity`
+/// (as `sdam watch` does), it is bounded: past `capacity` waiting events, heartbeats (the
+/// high-volume kind, O(servers) per heartbeat period) are dropped whole — a started event and
+/// the succeeded or failed event that ends it, never one without the other — and counted, and
+/// the count is told to the drained handlers (`addDrainedHandler`); every other event is kept
+/// (SDAM and SRV events are one per change, pool events pair up as the CMAP spec counts them). A
+/// handler that cannot keep up then costs a reported gap in its heartbeats, never unbounded
+/// memory, and never a wait on the loop.
 public final class EventPublisher: Sendable {
     public typealias Handler = @Sendable (MonitoringEvent) -> Void
     /// A handler that also receives when the event happened (MonotonicClock nanoseconds):
@@ -38,11 +41,13 @@ public final class EventPublisher: Sendable {
         case onDeliverPending
     }
 
-    /// The default `capacity`: some seconds of heartbeats of a thousand servers at 500 ms.
+    /// A capacity that holds some seconds of heartbeats of a thousand servers at 500 ms.
     public static let defaultCapacity = 65_536
+    /// The default `capacity`: unbounded, every event is delivered.
+    public static let unbounded = Int.max
 
     public let delivery: Delivery
-    /// How many events may wait before heartbeat and connection events are dropped.
+    /// How many events may wait before heartbeats are dropped (`unbounded`: never).
     public let capacity: Int
     /// `.dedicatedThread`: how long a drain waits after the first event of a batch, so that the
     /// events of that time are delivered in one wake-up of the publisher's thread (0: at once).
@@ -65,6 +70,9 @@ public final class EventPublisher: Sendable {
         /// Events in `items` (work items not counted).
         var events = 0
         var dropped = 0
+        /// Servers whose last heartbeat-started event was dropped: the event that ends that
+        /// heartbeat is dropped too, so every delivered start has its end.
+        var droppedHeartbeats: Set<ServerAddress> = []
         /// `.dedicatedThread`: a drain is scheduled and has not yet found the queue empty.
         var drainScheduled = false
     }
@@ -74,7 +82,7 @@ public final class EventPublisher: Sendable {
         case work(@Sendable () -> Void)
     }
 
-    public init(delivery: Delivery = .dedicatedThread, capacity: Int = EventPublisher.defaultCapacity, batchingDelaySeconds: Double = 0) {
+    public init(delivery: Delivery = .dedicatedThread, capacity: Int = EventPublisher.unbounded, batchingDelaySeconds: Double = 0) {
         self.delivery = delivery
         self.capacity = max(1, capacity)
         self.batchingDelaySeconds = max(0, batchingDelaySeconds)
@@ -119,17 +127,18 @@ public final class EventPublisher: Sendable {
         return queue
     }
 
-    /// Whether the queue drops `event` when full: the kinds whose number grows with time and
-    /// servers rather than with changes.
-    static func isDroppable(_ event: MonitoringEvent) -> Bool {
+    /// Whether a full queue drops `event`, and notes what that implies: a heartbeat's start is
+    /// dropped when the queue is full, and then its end too (whatever the queue holds by then);
+    /// an end whose start was delivered is kept; nothing else is dropped.
+    static func drops(_ event: MonitoringEvent, full: Bool, droppedHeartbeats: inout Set<ServerAddress>) -> Bool {
         switch event {
-        case .serverHeartbeatStarted, .serverHeartbeatSucceeded, .serverHeartbeatFailed: true
-        case .pool(let pool):
-            switch pool {
-            case .poolCreated, .poolReady, .poolCleared, .poolClosed: false
-            default: true
-            }
-        case .sdam, .srv: false
+        case .serverHeartbeatStarted(let address, _):
+            if full { droppedHeartbeats.insert(address) } else { droppedHeartbeats.remove(address) }
+            return full
+        case .serverHeartbeatSucceeded(let address, _, _, _), .serverHeartbeatFailed(let address, _, _, _):
+            return droppedHeartbeats.remove(address) != nil
+        case .sdam, .srv, .pool:
+            return false
         }
     }
 
@@ -142,7 +151,7 @@ public final class EventPublisher: Sendable {
         let happenedNS = MonotonicClock.nanoseconds()
         enqueue { w in
             for event in events {
-                if w.events >= capacity, Self.isDroppable(event) {
+                if Self.drops(event, full: w.events >= capacity, droppedHeartbeats: &w.droppedHeartbeats) {
                     w.dropped += 1
                     continue
                 }
@@ -158,15 +167,17 @@ public final class EventPublisher: Sendable {
         enqueue { $0.items.append(.work(work)) }
     }
 
-    /// Appends under the lock; with `.dedicatedThread`, schedules a drain unless one is.
+    /// Appends under the lock; with `.dedicatedThread`, schedules a drain unless one is (the
+    /// queue is made first, so a `flush()` never finds items without a queue to drain them).
     private func enqueue(_ append: (inout Waiting) -> Void) {
+        let queue: DispatchQueueBox? = delivery == .dedicatedThread ? self.queue : nil
         let schedule = waiting.withLock { w -> Bool in
             append(&w)
             guard delivery == .dedicatedThread, !w.drainScheduled, !w.items.isEmpty || w.dropped > 0 else { return false }
             w.drainScheduled = true
             return true
         }
-        guard schedule else { return }
+        guard schedule, let queue else { return }
         if batchingDelaySeconds > 0 {
             queue.async(after: batchingDelaySeconds) { [self] in drain(lingering: true) }
         } else {
@@ -176,39 +187,57 @@ public final class EventPublisher: Sendable {
 
     /// Waits until every event queued so far has been delivered.
     ///
-    /// Called from a handler (on the publisher's own thread) it returns at once: the events
-    /// before the one being handled are delivered already, and waiting for the handler itself
-    /// would never end. With `.onDeliverPending` it delivers what is pending on the caller.
+    /// A marker is queued behind them and the caller waits for the drain to reach it: events
+    /// published after this call do not hold it up, however many keep coming (a drain that
+    /// lingers for more would). Called from a handler (on the publisher's own thread) it returns
+    /// at once: the events before the one being handled are delivered already, and waiting for
+    /// the handler itself would never end. With `.onDeliverPending` it delivers what is pending
+    /// on the caller.
     public func flush() {
         switch delivery {
         case .dedicatedThread:
-            // No queue yet: nothing was ever queued (events are queued only for handlers).
+            // No queue yet: nothing was ever queued (the queue is made before anything is).
             guard let queue = madeQueue.withLock({ $0 }), !queue.isCurrent else { return }
-            // A batching drain may be scheduled for later: drain now, in the queue's order.
-            queue.sync { drain(lingering: false) }
+            let reached = ConditionLock(false)
+            enqueue {
+                $0.items.append(.work {
+                    reached.withLock { $0 = true }
+                    reached.broadcast()
+                })
+            }
+            _ = reached.wait(until: nil) { $0 ? true : nil }
         case .onDeliverPending:
             deliverPending()
         }
     }
 
     /// Delivers every pending event on the calling thread (`.onDeliverPending`); a handler that
-    /// publishes or calls this again sees its events delivered after the current batch.
+    /// publishes or calls this again sees its events delivered after the current batch. On a
+    /// publisher with a thread of its own it is `flush()`: a second, concurrent delivery would
+    /// run handlers out of order.
     public func deliverPending() {
+        guard delivery == .onDeliverPending else {
+            flush()
+            return
+        }
         drain(lingering: false)
     }
 
     /// Delivers batches until the queue is empty, then tells the drained handlers (when this
     /// drain delivered or dropped anything). `.dedicatedThread`: runs on the queue only.
     ///
-    /// `lingering` (a drain that enqueueing scheduled): finding nothing, it waits `lingerNS`
-    /// and looks once more before it lets the next event schedule a new drain (under the same
-    /// lock as `enqueue`). While events keep coming, as heartbeats of thousands of servers do,
-    /// publishers then wake nobody — each wake-up of an idle drain thread is a futex call on
-    /// the publisher's thread, often the loop's — and an event waits at most a linger longer.
+    /// `lingering` (a drain that enqueueing scheduled): finding nothing, it tells the drained
+    /// handlers, waits `lingerNS` (or the batching delay, if longer) and looks once more before
+    /// it lets the next event schedule a new drain (under the same lock as `enqueue`). While
+    /// events keep coming, as heartbeats of thousands of servers do, publishers then wake
+    /// nobody — each wake-up of an idle drain thread is a futex call on the publisher's thread,
+    /// often the loop's — and an event waits at most a linger longer. The drained handlers hear
+    /// each time the queue is found empty, so a buffering handler flushes at least that often.
     private func drain(lingering: Bool) {
         var delivered = false
         var dropped = 0
         var lingered = !lingering
+        let pause = max(Self.lingerNS, Int(batchingDelaySeconds * 1e9))
         while true {
             let batch = waiting.withLock { w -> [Pending] in
                 let items = w.items
@@ -220,9 +249,14 @@ public final class EventPublisher: Sendable {
                 return items
             }
             if batch.isEmpty {
-                if lingered { break }
+                if delivered || dropped > 0 {
+                    for handler in handlers.withLock({ $0.drained }) { handler(dropped) }
+                    delivered = false
+                    dropped = 0
+                }
+                if lingered { return }
                 lingered = true
-                Self.sleep(nanoseconds: Self.lingerNS)
+                Self.sleep(nanoseconds: pause)
                 continue
             }
             lingered = !lingering
@@ -236,7 +270,5 @@ public final class EventPublisher: Sendable {
                 }
             }
         }
-        guard delivered || dropped > 0 else { return }
-        for handler in handlers.withLock({ $0.drained }) { handler(dropped) }
     }
 }

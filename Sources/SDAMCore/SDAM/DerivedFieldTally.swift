@@ -60,4 +60,11 @@ struct DerivedFieldTally: Sendable, Equatable {
 
     /// The incompatible server with the lowest address (the one the error names).
     var firstIncompatible: ServerAddress? { incompatible.min() }
+
+    /// Equal when they count the same: the timeouts' order in the array is how they arrived.
+    static func == (lhs: DerivedFieldTally, rhs: DerivedFieldTally) -> Bool {
+        lhs.dataBearingWithoutTimeout == rhs.dataBearingWithoutTimeout && lhs.incompatible == rhs.incompatible
+            && lhs.supported == rhs.supported
+            && lhs.timeouts.sorted { $0.minutes < $1.minutes } == rhs.timeouts.sorted { $0.minutes < $1.minutes }
+    }
 }
