@@ -328,6 +328,8 @@ enum Subject {
         guard let allKnownNS = kept.wait(until: start + 120_000_000_000, { $0.allKnownNS }) else {
             throw Failure(description: "not every mongos was reported known within 120 s")
         }
+        // When the harness's thread learned it from the listener (the event that completed the
+        // set had been delivered by then; later events may still be queued).
         let deliveredMS = ms(since: start)
         let topology = pool.topology.description
         guard topology.servers.count == count, topology.servers.values.allSatisfy({ $0.type == .mongos }) else {
