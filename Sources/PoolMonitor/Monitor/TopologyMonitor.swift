@@ -107,7 +107,9 @@ public final class TopologyMonitor: Sendable {
         }
         // The handshake's host metadata is read once per process (uname, os-release, the
         // environment): read here, on the caller's thread while the loop thread starts and
-        // connects, rather than on the loop between the seed's connect and its handshake.
+        // connects, rather than on the loop between the seed's connect and its handshake. It is
+        // local and bounded (a few hundred bytes of one file, once per process); rule 4's "no
+        // I/O in constructors" is about the network, which this never touches.
         _ = HostEnvironment.current
     }
 
