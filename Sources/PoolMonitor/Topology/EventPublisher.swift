@@ -80,6 +80,9 @@ public final class EventPublisher: Sendable {
     private enum Pending {
         case event(MonitoringEvent, happenedNS: UInt64, handlers: [TimedHandler])
         case work(@Sendable () -> Void)
+        /// `flush()`'s marker: run once the items before it are delivered and the drained
+        /// handlers told.
+        case flushed(@Sendable () -> Void)
     }
 
     public init(delivery: Delivery = .dedicatedThread, capacity: Int = EventPublisher.unbounded, batchingDelaySeconds: Double = 0) {
@@ -200,7 +203,7 @@ public final class EventPublisher: Sendable {
             guard let queue = madeQueue.withLock({ $0 }), !queue.isCurrent else { return }
             let reached = ConditionLock(false)
             enqueue {
-                $0.items.append(.work {
+                $0.items.append(.flushed {
                     reached.withLock { $0 = true }
                     reached.broadcast()
                 })
@@ -261,14 +264,25 @@ public final class EventPublisher: Sendable {
             }
             lingered = !lingering
             delivered = true
+            var flushes: [@Sendable () -> Void] = []
             for item in batch {
                 switch item {
                 case .event(let event, let happenedNS, let handlers):
                     for handler in handlers { handler(event, happenedNS) }
                 case .work(let work):
                     work()
+                case .flushed(let done):
+                    flushes.append(done)
                 }
             }
+            guard !flushes.isEmpty else { continue }
+            // A flush returns once what came before it is delivered and the drained handlers
+            // have heard of it (a buffering handler has written it out), also while events
+            // keep coming after it.
+            for handler in handlers.withLock({ $0.drained }) { handler(dropped) }
+            delivered = false
+            dropped = 0
+            flushes.forEach { $0() }
         }
     }
 }
