@@ -177,7 +177,7 @@ final class MonitorCore {
     ) -> (now: [ServerAddress], later: [ServerAddress]) {
         let hinted = addresses.filter { types($0) == .possiblePrimary }
         guard !hinted.isEmpty, hinted.count < addresses.count,
-              descriptorTableWouldGrow(highestDescriptor: highestDescriptor, by: addresses.count) else {
+              descriptorTableWouldGrow(highestDescriptor: highestDescriptor + hintMargin, by: addresses.count) else {
             return (addresses, [])
         }
         return (hinted, addresses.filter { !hinted.contains($0) })
@@ -211,6 +211,13 @@ final class MonitorCore {
     /// Descriptors reserved beyond a batch's sockets: the process's other files (a log, a
     /// pool's connections) open while the batch's checks run.
     static let descriptorSlack: Int32 = 64
+
+    /// How far below the estimated end of the table a batch counts as growing it, for the
+    /// primary hint: the estimate knows only the monitor's own sockets, and the process opens
+    /// others meanwhile (the event thread's, a pool's). Without it, a process that started
+    /// with descriptors 0–2 only (as a Python parent leaves them) predicted 49 sockets after
+    /// descriptor 12 to fit in 64, and took the growth, 15–30 ms, before the primary's reply.
+    static let hintMargin: Int32 = 16
 
     /// Stops every monitor and closes every socket.
     func stopAll() {
