@@ -12,7 +12,7 @@ set -euo pipefail
 # Absolute paths and no `cd`, so that a relative --json FILE is where the caller means.
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup.sh"
-(cd "$root" && swift build -c release --product sdam >&2)
-(cd "$root/Benchmarks" && swift build -c release --build-path "$root/.build-bench" --product SDAMScenarios >&2)
-echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), Linux $(uname -r)."
+. "$root/Benchmarks/common.sh"
+build_release_subjects
+print_machine
 exec "$root/.build-bench/release/SDAMScenarios" --sdam "$root/.build/release/sdam" "$@"

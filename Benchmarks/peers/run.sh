@@ -19,18 +19,15 @@ root="$(cd "$here/../.." && pwd)"
 out="$root/.build-peers"
 mkdir -p "$out"
 "$root/scripts/setup.sh"
+. "$root/Benchmarks/common.sh"
 if ! pkg-config --exists libmongoc-1.0 2>/dev/null || ! command -v gcc >/dev/null 2>&1; then
-  SUDO=""; if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-  echo "run.sh: installing libmongoc-dev, pkg-config and gcc" >&2
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libmongoc-dev pkg-config gcc >/dev/null
+  install_debian_packages run.sh libmongoc-dev pkg-config gcc
 fi
 # PyMongo: the interop tests' virtual environment (.build-venv), made by their setup script.
 "$root/scripts/interop-setup.sh" >&2
 gcc -O2 -Wall -o "$out/peer_libmongoc" "$here/peer_libmongoc.c" $(pkg-config --cflags --libs libmongoc-1.0) -lpthread -lm >&2
-(cd "$root" && swift build -c release --product sdam >&2)
-(cd "$root/Benchmarks" && swift build -c release --build-path "$root/.build-bench" --product SDAMScenarios >&2)
-echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), Linux $(uname -r)."
+build_release_subjects
+print_machine
 exec python3 "$here/compare.py" --sdam "$root/.build/release/sdam" \
   --ours "$root/.build-bench/release/SDAMScenarios" \
   --libmongoc "$out/peer_libmongoc" \

@@ -11,16 +11,13 @@ root="$(cd "$here/../.." && pwd)"
 out="$root/.build-peers"
 mkdir -p "$out"
 "$root/scripts/setup.sh"
+. "$root/Benchmarks/common.sh"
 if ! pkg-config --exists libmongoc-1.0 2>/dev/null || ! command -v gcc >/dev/null 2>&1 || ! perl -MMongoDB -e1 2>/dev/null; then
-  SUDO=""; if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-  echo "single_threaded.sh: installing libmongoc-dev, libmongodb-perl, pkg-config and gcc" >&2
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libmongoc-dev libmongodb-perl pkg-config gcc >/dev/null
+  install_debian_packages single_threaded.sh libmongoc-dev libmongodb-perl pkg-config gcc
 fi
 gcc -O2 -Wall -o "$out/peer_libmongoc_single" "$here/peer_libmongoc_single.c" $(pkg-config --cflags --libs libmongoc-1.0) >&2
-(cd "$root" && swift build -c release --product sdam >&2)
-(cd "$root/Benchmarks" && swift build -c release --build-path "$root/.build-bench" --product SDAMScenarios >&2)
-echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), Linux $(uname -r)."
+build_release_subjects
+print_machine
 exec python3 "$here/single_threaded.py" --sdam "$root/.build/release/sdam" \
   --ours "$root/.build-bench/release/SDAMScenarios subject --sdam $root/.build/release/sdam" \
   --libmongoc "$out/peer_libmongoc_single" \

@@ -7,9 +7,9 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 "$root/scripts/setup.sh"
+. "$root/Benchmarks/common.sh"
 "$root/scripts/interop-setup.sh" >&2
-(cd "$root" && swift build -c release --product sdam >&2)
-(cd "$root/Benchmarks" && swift build -c release --build-path "$root/.build-bench" --product SDAMScenarios >&2)
-echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), Linux $(uname -r)."
+build_release_subjects
+print_machine
 exec python3 "$here/throughput.py" --sdam "$root/.build/release/sdam" --ours "$root/.build-bench/release/SDAMScenarios" \
   --pymongo "$root/.build-venv/bin/python $here/peer_pymongo.py" "$@"

@@ -167,20 +167,24 @@ public final class EventPublisher: Sendable {
     /// Runs `work` where and when handlers run, after the events published before it (a
     /// single-threaded client's scan reports keep their place among the scan's events).
     package func publish(work: @escaping @Sendable () -> Void) {
+        // Work may come before any handler, which makes the queue: make it now, before the
+        // item is queued, so that a `flush()` never finds an item without a queue to drain it.
+        if delivery == .dedicatedThread { _ = queue }
         enqueue { $0.items.append(.work(work)) }
     }
 
-    /// Appends under the lock; with `.dedicatedThread`, schedules a drain unless one is (the
-    /// queue is made first, so a `flush()` never finds items without a queue to drain them).
+    /// Appends under the lock; with `.dedicatedThread`, schedules a drain unless one is. The
+    /// queue exists by then (made with the first handler, or by `publish(work:)`), and it is
+    /// read only when a drain is scheduled: most of the loop's publishes take one lock, not two.
     private func enqueue(_ append: (inout Waiting) -> Void) {
-        let queue: DispatchQueueBox? = delivery == .dedicatedThread ? self.queue : nil
         let schedule = waiting.withLock { w -> Bool in
             append(&w)
             guard delivery == .dedicatedThread, !w.drainScheduled, !w.items.isEmpty || w.dropped > 0 else { return false }
             w.drainScheduled = true
             return true
         }
-        guard schedule, let queue else { return }
+        guard schedule else { return }
+        let queue = self.queue
         if batchingDelaySeconds > 0 {
             queue.async(after: batchingDelaySeconds) { [self] in drain(lingering: true) }
         } else {
