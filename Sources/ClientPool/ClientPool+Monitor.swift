@@ -35,7 +35,8 @@ extension ClientPool {
         configuration: PoolConfiguration,
         events: EventPublisher,
         logger: Logger,
-        resolvers: Resolvers = Resolvers()
+        resolvers: Resolvers = Resolvers(),
+        loop: MonitorLoop? = nil
     ) throws(ClientPoolError) -> (any TopologyMonitoring, ServerPools) {
         let settings = configuration.settings
         do {
@@ -44,7 +45,8 @@ extension ClientPool {
                 settings: settings.topology, options: settings.monitoring, events: events,
                 resolver: resolvers.addresses, records: resolvers.records,
                 acceptSeedlist: { resolved throws(SeedlistError) in try configuration.accept(resolved, logger: logger) },
-                tls: configuration.security.tls
+                tls: configuration.security.tls,
+                loop: loop
             ) { topology in
                 let made = ServerPools(topology: topology, configuration: configuration, events: events)
                 topology.setPoolSink { commands in made.handle(commands) }

@@ -102,13 +102,29 @@ public final class ClientPool: Sendable {
         adjust: (inout ClientSettings) -> Void
     ) throws(ClientPoolError) {
         DiscoveryTrace.mark("pool: init")
-        var settings = try Self.settings(uri: uri, for: .pooled, logger: logger)
-        adjust(&settings)
-        DiscoveryTrace.mark("pool: settings parsed")
-        let security = try ConnectionSecurity(settings: settings, keyCache: keyCache)
-        let configuration = PoolConfiguration(settings: settings, security: security)
-        DiscoveryTrace.mark("pool: security made")
-        let (monitor, pools) = try Self.startMonitor(configuration: configuration, events: events, logger: logger, resolvers: resolvers)
+        // The monitor's loop thread starts first, so that its start overlaps the parsing
+        // (`TopologyMonitor.startedLoop()`); it is shut down if the settings are refused.
+        let loop: MonitorLoop
+        do {
+            loop = try TopologyMonitor.startedLoop()
+        } catch {
+            throw .monitorStartFailed("\(error)")
+        }
+        let configuration: PoolConfiguration
+        do throws(ClientPoolError) {
+            var settings = try Self.settings(uri: uri, for: .pooled, logger: logger)
+            adjust(&settings)
+            DiscoveryTrace.mark("pool: settings parsed")
+            let security = try ConnectionSecurity(settings: settings, keyCache: keyCache)
+            configuration = PoolConfiguration(settings: settings, security: security)
+            DiscoveryTrace.mark("pool: security made")
+        } catch {
+            loop.shutdown()
+            throw error
+        }
+        // From here the monitor owns the loop, also when it cannot start.
+        let (monitor, pools) = try Self.startMonitor(configuration: configuration, events: events, logger: logger, resolvers: resolvers,
+                                                     loop: loop)
         DiscoveryTrace.mark("pool: monitor started")
         self.init(configuration: configuration, monitor: monitor, pools: pools, logger: logger, operationsLoop: operationsLoop)
         DiscoveryTrace.mark("pool: init returns")

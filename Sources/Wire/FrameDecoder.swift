@@ -64,6 +64,11 @@ public struct FrameDecoder: Sendable {
         appendBytes(bytes)
     }
 
+    /// `append(_:)` for bytes read into a raw buffer (the monitor's read scratch).
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        appendBytes(bytes)
+    }
+
     @inline(__always)
     private mutating func appendBytes(_ bytes: some Collection<UInt8>) {
         guard failure == nil else { return }

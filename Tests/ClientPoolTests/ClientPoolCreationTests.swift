@@ -4,6 +4,7 @@ import Testing
 @testable import SDAMCore
 @testable import MongoWire
 @_spi(LoopPrimitives) @testable import PoolMonitor
+import TestSupport
 
 /// What `ClientPool(uri:)` accepts and refuses, before any network I/O.
 @Suite("creating a pool from a connection string")
@@ -17,6 +18,20 @@ struct ClientPoolCreationTests {
             return "\(error)".contains("99999") && "\(error)".contains("a:99999")
         }
         #expect { _ = try ClientPool(uri: "http://a") } throws: { "\($0)".contains("must start with 'mongodb://'") }
+    }
+
+    @Test("a refused connection string leaves no thread: the loop started before the parse is joined")
+    func refusedStringLeavesNoLoopThread() {
+        // The pool starts its monitor's loop thread before it parses (issue 17). Other suites'
+        // pools run threads of the same name meanwhile, so the check is that 50 refusals do
+        // not leave 50 more: a leak of one thread each would.
+        let name = SDAMDefaults.monitorThreadName
+        let before = ResourceCounts.threads(named: name)
+        for _ in 0..<50 {
+            #expect(throws: ClientPoolError.self) { _ = try ClientPool(uri: "mongodb://a:99999") }
+            #expect(throws: ClientPoolError.self) { _ = try ClientPool(uri: "mongodb://a/?tls=true&tlsCAFile=/nonexistent/ca.pem") }
+        }
+        #expect(ResourceCounts.settle({ ResourceCounts.threads(named: name) }, to: before, within: 5) < before + 10)
     }
 
     @Test("mongodb+srv:// makes a pool at once: no DNS on the caller's thread, no seeds yet, TLS on")

@@ -267,4 +267,27 @@ import Glibc
         #expect(WireMessage.replacingRequestID(in: once, with: 0x0102_0304) == fresh)
         #expect(WireMessage.replacingRequestID(in: [1, 2, 3], with: 1) == nil)
     }
+    @Test func aSmallFileIsReadWholeAndALargeOneUpToTheLimit() throws {
+        let path = "/tmp/sdam-read-small-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        defer { unlink(path) }
+        // 5,000 bytes: several of the reader's 1,024-byte chunks, and a last one part full.
+        let text = String((0..<5_000).map { Character(UnicodeScalar(UInt8(ascii: "a") + UInt8($0 % 26))) })
+        let file = try #require(fopen(path, "w"))
+        _ = text.utf8CString.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count - 1, file) }
+        fclose(file)
+        #expect(HostEnvironment.readSmallFile(path) == text)
+        #expect(HostEnvironment.readSmallFile(path, limit: 3_000) == String(text.prefix(3_000)))
+        #expect(HostEnvironment.readSmallFile(path + "-missing") == nil)
+    }
+
+    @Test func thePlainHandshakeIsEncodedOnceForEachLoadBalancedValue() throws {
+        let handshake = PlainHandshake(appName: "app")
+        let plain = try Handshake.handshakeMessage(requestID: 0, appName: "app", loadBalanced: false).encoded()
+        let balanced = try Handshake.handshakeMessage(requestID: 0, appName: "app", loadBalanced: true).encoded()
+        #expect(plain != balanced)
+        #expect(handshake.bytes(loadBalanced: false) == plain)
+        #expect(handshake.bytes(loadBalanced: false) == plain)
+        // DNS can make an SRV topology load-balanced after the caller encoded it.
+        #expect(handshake.bytes(loadBalanced: true) == balanced)
+    }
 }

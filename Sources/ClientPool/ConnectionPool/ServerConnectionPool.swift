@@ -67,7 +67,14 @@ package final class EstablishmentCanceller: Sendable {
 /// operations loop); connections that populate minPoolSize are established on background
 /// threads, at most maxConnecting at once.
 /// Events are queued for delivery under the lock, in the order the state machine emits them.
-package final class ServerConnectionPool<Connection: PoolableConnection>: Sendable {
+///
+/// `Connection` is not constrained to `PoolableConnection` in the class's signature: the pool
+/// takes the conformance's operations when it is made (`init`, where it is required). Making
+/// the metadata of a generic type whose signature has a protocol requirement makes the Swift
+/// runtime look the conformance up, and its first lookup of a conformance scans every one in
+/// the process: about 0.05 ms of the first server's discovery, spent on the monitor's loop
+/// thread when the topology opens (issue 17).
+package final class ServerConnectionPool<Connection: AnyObject & Sendable>: Sendable {
     /// Establishes a connection: the pool's generation for it, and a canceller to register with.
     package typealias Establish = @Sendable (_ generation: Int, _ canceller: EstablishmentCanceller) throws(ConnectionError) -> Connection
     /// Establishes a connection for a task, its waits on `readiness`'s loop.
@@ -170,6 +177,10 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
     /// Told about every failed establishment, a check-out's or a background one's, before the
     /// pool records it (SDAM's pre-handshake error handling, which may clear this pool).
     private let onEstablishmentFailure: @Sendable (ConnectionError, Int) -> Void
+    /// `PoolableConnection`'s requirements, from the conformance the pool was made with.
+    private let interruptConnection: @Sendable (Connection) -> Void
+    private let closeConnection: @Sendable (Connection) -> Void
+    private let serviceIdOfConnection: @Sendable (Connection) -> BSONObjectID?
 
     /// Creates the pool, paused, and emits ConnectionPoolCreated.
     /// - Parameters:
@@ -188,7 +199,7 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
         publish: @escaping @Sendable ([ConnectionPoolEvent]) -> Void,
         background: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void,
         onEstablishmentFailure: @escaping @Sendable (ConnectionError, Int) -> Void = { _, _ in }
-    ) {
+    ) where Connection: PoolableConnection {
         self.address = address
         let machine = ConnectionPoolStateMachine(address: address, options: options, loadBalanced: loadBalanced, generation: generation)
         inner = ConditionLock(Inner(machine: machine))
@@ -197,6 +208,9 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
         self.publish = publish
         self.background = background
         self.onEstablishmentFailure = onEstablishmentFailure
+        interruptConnection = { $0.interrupt() }
+        closeConnection = { $0.close() }
+        serviceIdOfConnection = { $0.serviceId }
         publish([machine.createdEvent])
     }
 
@@ -323,7 +337,7 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
         run { $0.close(nowNS: MonotonicClock.nanoseconds()) }
         let cancellers = inner.withLock { s in Array(s.cancellers.values) }
         for canceller in cancellers { canceller.cancel() }
-        for connection in inUse { connection.interrupt() }
+        for connection in inUse { interruptConnection(connection) }
     }
 
     /// One background run: idle and stale connections closed, minPoolSize populated.
@@ -393,8 +407,8 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
         if work.wake { inner.broadcast() }
         for (waiter, outcome) in work.resume where !waiter.resume(.success(outcome)) { giveBack(outcome) }
         for canceller in work.cancel { canceller.cancel() }
-        for connection in work.interrupt { connection.interrupt() }
-        for connection in work.close { connection.close() }
+        for connection in work.interrupt { interruptConnection(connection) }
+        for connection in work.close { closeConnection(connection) }
         for (id, generation) in work.populate {
             background { [self] in establishInBackground(id, generation: generation) }
         }
@@ -485,7 +499,7 @@ package final class ServerConnectionPool<Connection: PoolableConnection>: Sendab
     /// Records the new connection and tells the state machine; if the pool closed or was
     /// cleared with interruption meanwhile, the machine closes it at once.
     private func finishEstablishment(_ id: Int, connection: Connection, generation: Int) {
-        run { $0.established(id, serviceId: connection.serviceId, nowNS: MonotonicClock.nanoseconds()) } before: { s in
+        run { $0.established(id, serviceId: serviceIdOfConnection(connection), nowNS: MonotonicClock.nanoseconds()) } before: { s in
             s.cancellers[id] = nil
             s.connections[id] = connection
             s.generations[id] = generation

@@ -199,6 +199,15 @@ import Glibc
         }
     }
 
+    /// Names the loop's thread `name` (at most 15 characters are kept), in its next turn: a
+    /// loop started before its owner knew the name (`ClientPool` starts it while it parses
+    /// the connection string).
+    public func nameThread(_ name: String) {
+        guard threading == .ownThread else { return }
+        let kept = String(decoding: name.utf8.prefix(15), as: UTF8.self)
+        execute { _ = clibev_set_current_thread_name(kept) }
+    }
+
     private func drainInbox() {
         while true {
             let (batch, stop) = inbox.withLock { inbox -> ([@Sendable () -> Void], Bool) in

@@ -176,7 +176,7 @@ final class MonitorConnection {
     private func advanceHandshake() {
         let progress: ConnectionStream.HandshakeProgress
         do {
-            progress = try stream.advanceHandshake(scratch: &scratch.buffer)
+            progress = try stream.advanceHandshake(scratch: scratch.buffer)
         } catch {
             fail(error.description)
             return
@@ -197,7 +197,7 @@ final class MonitorConnection {
         while !isClosed {
             let result: NonBlockingSocket.ReadResult
             do {
-                result = try stream.read(into: &scratch.buffer)
+                result = try stream.read(into: scratch.buffer)
             } catch {
                 if case .tls = error { fail(error.description) } else { closedByPeer(error.description) }
                 return
@@ -211,7 +211,7 @@ final class MonitorConnection {
                 return
             case .bytes(let count):
                 DiscoveryTrace.mark("connection: bytes read", server)
-                decoder.append(scratch.buffer[0..<count])
+                decoder.append(UnsafeRawBufferPointer(rebasing: scratch.buffer[0..<count]))
                 deliverMessages()
                 if count < scratch.buffer.count, !stream.hasBufferedInput {
                     if !isClosed { updateWatcher() }
@@ -251,6 +251,12 @@ final class MonitorConnection {
 
 /// The loop's one read buffer: every read happens on the loop thread and is consumed before the
 /// next, so a thousand connections share 64 KiB instead of holding one buffer each.
+///
+/// Allocated, not zeroed: a read writes the bytes it returns and only those are read, so the
+/// process touches only the pages its largest read needs. Zeroing it touched 16 fresh pages of
+/// the new loop thread's heap before the first handshake went out (issue 17).
 final class ReadScratch {
-    var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+
+    deinit { buffer.deallocate() }
 }

@@ -48,7 +48,9 @@ final class MonitorCore {
     init(loop: MonitorLoop, topology: Topology, options: MonitorOptions, resolution: Resolution,
          sharedConnections: SharedConnections? = nil,
          usesTLS: Bool = false,
-         connectionFactory: @escaping MonitorConnectionFactory = MonitorConnection.factory(tls: nil)) {
+         connectionFactory: @escaping MonitorConnectionFactory = MonitorConnection.factory(tls: nil),
+         plainHandshake: PlainHandshake? = nil) {
+        self.plainHandshake = plainHandshake ?? PlainHandshake(appName: options.appName)
         self.usesTLS = usesTLS
         self.resolution = resolution
         self.sharedConnections = sharedConnections
@@ -94,14 +96,12 @@ final class MonitorCore {
         return connection
     }
 
-    /// The handshake a monitoring connection sends when it does not authenticate (every
-    /// pooled one): encoded once, since only its requestID differs between connections.
-    private lazy var plainHandshake: [UInt8]? = try? Handshake.handshakeMessage(
-        requestID: 0, appName: options.appName, loadBalanced: settings.loadBalanced).encoded()
+    /// The handshake a monitoring connection sends when it does not authenticate.
+    private let plainHandshake: PlainHandshake
 
     /// The plain handshake's bytes with `requestID`; nil if it could not be encoded.
     func plainHandshakeBytes(requestID: Int32) -> [UInt8]? {
-        plainHandshake.flatMap { WireMessage.replacingRequestID(in: $0, with: requestID) }
+        plainHandshake.bytes(loadBalanced: settings.loadBalanced).flatMap { WireMessage.replacingRequestID(in: $0, with: requestID) }
     }
 
     /// Request ids are unique per loop, which makes them unique per connection too.

@@ -99,9 +99,17 @@ public enum HostEnvironment {
     static func readSmallFile(_ path: String, limit: Int = 64 * 1024) -> String? {
         guard let file = fopen(path, "r") else { return nil }
         defer { fclose(file) }
-        var bytes = [UInt8](repeating: 0, count: limit)
-        let count = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-        return String(decoding: bytes[0..<count], as: UTF8.self)
+        // Read in chunks into a buffer that grows with the file: zeroing a buffer of `limit`
+        // bytes up front touched 16 fresh pages for a file of a few hundred bytes.
+        var bytes: [UInt8] = []
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { chunk in
+            while bytes.count < limit {
+                let count = fread(chunk.baseAddress, 1, min(chunk.count, limit - bytes.count), file)
+                guard count > 0 else { break }
+                bytes.append(contentsOf: chunk.prefix(count))
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

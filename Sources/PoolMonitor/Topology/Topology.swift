@@ -43,11 +43,11 @@ public final class Topology: Sendable {
         var poolCommandsBeingCarriedOut = 0
         /// Tasks waiting for the next change (the async face's selections), by waiter id;
         /// every change resumes them all, outside the lock.
-        var changeWaiters: [UInt64: AsyncWaiter<Snapshot?>] = [:]
+        var changeWaiters: [UInt64: ChangeWaiter] = [:]
         var nextWaiterID: UInt64 = 1
 
         /// Takes every waiting task off the list, with the snapshot to resume them with.
-        mutating func takeChangeWaiters() -> [AsyncWaiter<Snapshot?>] {
+        mutating func takeChangeWaiters() -> [ChangeWaiter] {
             guard !changeWaiters.isEmpty else { return [] }
             defer { changeWaiters.removeAll() }
             return Array(changeWaiters.values)
@@ -144,7 +144,7 @@ public final class Topology: Sendable {
     /// - Throws: `WaitError.closed` once the topology is closed; `CancellationError`.
     package func nextChange(after version: UInt64, until deadline: UInt64?, timers: LoopDeadlines?) async throws -> Snapshot? {
         try Task.checkCancellation()
-        let waiter = AsyncWaiter<Snapshot?>()
+        let waiter = ChangeWaiter()
         enum Registration { case now(Result<Snapshot?, WaitError>), registered(UInt64) }
         let registration = state.withLock { s -> Registration in
             if s.closed { return .now(.failure(.closed)) }
@@ -159,8 +159,8 @@ public final class Topology: Sendable {
             preconditionFailure("unreachable")
         }
         let withdraw: @Sendable () -> Void = { [state] in state.withLock { _ = $0.changeWaiters.removeValue(forKey: id) } }
-        return try await waiter.value(until: deadline, timers: timers, onDeadline: {
-            if waiter.resume(.success(nil)) { withdraw() }
+        return try await waiter.waiter.value(until: deadline, timers: timers, onDeadline: {
+            if waiter.waiter.resume(.success(nil)) { withdraw() }
         }, withdraw: withdraw)
     }
 
@@ -174,7 +174,7 @@ public final class Topology: Sendable {
             (s.takeChangeWaiters(), Snapshot(description: s.machine.description, version: s.version))
         }
         state.broadcast()
-        for waiter in woken { waiter.resume(.success(snapshot)) }
+        ChangeWaiter.resume(woken, with: .success(snapshot))
     }
 
     // MARK: - Transitions
@@ -363,7 +363,7 @@ public final class Topology: Sendable {
         }
         let woken = state.withLock { $0.takeChangeWaiters() }
         state.broadcast()
-        for waiter in woken { waiter.resume(.failure(WaitError.closed)) }
+        ChangeWaiter.resume(woken, with: .failure(WaitError.closed))
         return actions
     }
 
@@ -374,7 +374,7 @@ public final class Topology: Sendable {
         interrupt: Bool = false,
         _ body: (inout State) -> TopologyUpdate
     ) -> [SDAMAction] {
-        let (update, poolCommandsUpTo, woken) = state.withLock { s -> (TopologyUpdate, Int, (waiters: [AsyncWaiter<Snapshot?>], snapshot: Snapshot)?) in
+        let (update, poolCommandsUpTo, woken) = state.withLock { s -> (TopologyUpdate, Int, (waiters: [ChangeWaiter], snapshot: Snapshot)?) in
             let update = body(&s)
             for action in update.actions {
                 switch action {
@@ -389,7 +389,7 @@ public final class Topology: Sendable {
             s.poolCommandsQueued = s.poolCommandsDone + s.poolCommands.count + s.poolCommandsBeingCarriedOut
             // A server no longer monitored has no check left to cancel.
             for case .stopMonitoring(let address) in update.actions { s.checkCancellations[address] = nil }
-            var woken: (waiters: [AsyncWaiter<Snapshot?>], snapshot: Snapshot)?
+            var woken: (waiters: [ChangeWaiter], snapshot: Snapshot)?
             DiscoveryTrace.mark("topology: state machine applied")
             if !update.isEmpty {
                 s.version &+= 1
@@ -405,9 +405,7 @@ public final class Topology: Sendable {
         DiscoveryTrace.mark("topology: pools told")
         if !update.isEmpty { state.broadcast() }
         DiscoveryTrace.mark("topology: broadcast")
-        if let woken {
-            for waiter in woken.waiters { waiter.resume(.success(woken.snapshot)) }
-        }
+        if let woken { ChangeWaiter.resume(woken.waiters, with: .success(woken.snapshot)) }
         return update.actions
     }
 
