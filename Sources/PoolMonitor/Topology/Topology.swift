@@ -248,7 +248,9 @@ public final class Topology: Sendable {
         let description = ServerDescription(
             address: address, hello: reply, roundTripTimeMS: current.roundTripTimeMS,
             minRoundTripTimeMS: current.minRoundTripTimeMS, now: MonotonicClock.milliseconds())
-        apply(description)
+        // From an application thread: what the update asks of the monitor (a member the reply
+        // named first) goes to it, as an application error's actions do.
+        forwardToMonitor(apply(description))
     }
 
     /// Feeds an application operation's error back into SDAM (from any thread). Monitor
