@@ -84,7 +84,7 @@ package final class CallersThreadMonitor {
             if !opened {
                 opened = true
                 // The seeds' monitors start their first checks here: they are this scan's.
-                core.perform(topology.open())
+                topology.open(act: { core.perform($0) })
             }
             let servers = Array(topology.description.servers.keys)
             for server in schedule.beginScan(of: servers, at: MonotonicClock.nanoseconds()) {

@@ -117,8 +117,8 @@ final class MonitorCore {
     /// Applies a check's outcome and carries out the actions it produced.
     func apply(_ description: ServerDescription, checkFailed: Bool = false, interruptInUseConnections: Bool = false, cancellationsAtStart: UInt64? = nil) {
         DiscoveryTrace.mark("core: description made", description.address)
-        perform(topology.apply(description, checkFailed: checkFailed, interruptInUseConnections: interruptInUseConnections,
-                               cancellationsAtStart: cancellationsAtStart))
+        topology.apply(description, checkFailed: checkFailed, interruptInUseConnections: interruptInUseConnections,
+                       cancellationsAtStart: cancellationsAtStart, act: { [self] in perform($0) })
         if hintedPrimaries.contains(description.address) { startDeferred() }
     }
 

@@ -117,7 +117,7 @@ public final class TopologyMonitor: Sendable {
                                           usesTLS: usesTLS, connectionFactory: connectionFactory(), plainHandshake: plainHandshake)
             core.value = monitorCore
             DiscoveryTrace.mark("loop: core made")
-            monitorCore.perform(topology.open())
+            topology.open(act: { monitorCore.perform($0) })
             DiscoveryTrace.mark("loop: topology opened, seeds' checks started")
             monitorCore.startSeedlistDiscovery(records: records, accept: acceptSeedlist ?? Self.defaultAcceptor(topology))
         }

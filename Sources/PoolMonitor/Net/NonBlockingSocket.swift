@@ -55,6 +55,14 @@ package final class NonBlockingSocket {
             sock.close()
             throw SocketError(operation: "connect", errno: err, peer: address.description)
         }
+        // On loopback (and a host's own addresses) the kernel has usually finished the
+        // handshake by the time connect returns EINPROGRESS. A zero-timeout poll tells, and
+        // the caller writes now instead of a loop turn later, when the socket reports
+        // writable (issue 17). A refusal seen here is left for that turn, which reports it.
+        var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        if poll(&ready, 1, 0) == 1, ready.revents == Int16(POLLOUT), (try? sock.finishConnect()) != nil {
+            return (sock, true)
+        }
         return (sock, false)
     }
 

@@ -181,9 +181,10 @@ public final class Topology: Sendable {
 
     /// Opens the topology: TopologyOpening, ServerOpening for each seed, and the actions that
     /// start their monitors. Idempotent.
+    /// - Parameter act: carries the actions out before the pools are told (see `transition`).
     @discardableResult
-    func open() -> [SDAMAction] {
-        transition { s in
+    func open(act: (([SDAMAction]) -> Void)? = nil) -> [SDAMAction] {
+        transition(act: act) { s in
             guard !s.opened, !s.closed else { return TopologyUpdate() }
             s.opened = true
             return s.machine.open()
@@ -225,9 +226,10 @@ public final class Topology: Sendable {
         _ server: ServerDescription,
         checkFailed: Bool = false,
         interruptInUseConnections: Bool = false,
-        cancellationsAtStart: UInt64? = nil
+        cancellationsAtStart: UInt64? = nil,
+        act: (([SDAMAction]) -> Void)? = nil
     ) -> [SDAMAction] {
-        transition(clearReason: server.error, interrupt: checkFailed && interruptInUseConnections) { s in
+        transition(clearReason: server.error, interrupt: checkFailed && interruptInUseConnections, act: act) { s in
             DiscoveryTrace.mark("topology: lock taken", server.address)
             guard !s.closed else { return TopologyUpdate() }
             if let cancellationsAtStart, s.checkCancellations[server.address, default: 0] != cancellationsAtStart {
@@ -371,9 +373,17 @@ public final class Topology: Sendable {
 
     /// One transition: run it under the lock, bump the version when it changed anything,
     /// queue its events (in order, before unlocking), unlock, broadcast.
+    ///
+    /// - Parameter act: the monitor's own transitions, on its loop, pass how it carries out
+    ///   their actions: they run as soon as the lock is released, before the pools are told and
+    ///   the waiters woken, so that a new member's connect (or a seed's) is on the wire while
+    ///   that bookkeeping runs (0.05–0.1 ms a transition in a process's first discovery, issue
+    ///   17). Then nothing is returned. Nothing they start can finish before the pools are told:
+    ///   a check's reply comes in a later loop turn.
     private func transition(
         clearReason: String? = nil,
         interrupt: Bool = false,
+        act: (([SDAMAction]) -> Void)? = nil,
         _ body: (inout State) -> TopologyUpdate
     ) -> [SDAMAction] {
         let (update, poolCommandsUpTo, woken) = state.withLock { s -> (TopologyUpdate, Int, (waiters: [ChangeWaiter], snapshot: Snapshot)?) in
@@ -401,6 +411,7 @@ public final class Topology: Sendable {
             }
             return (update, s.poolCommandsQueued, woken)
         }
+        if let act, !update.actions.isEmpty { act(update.actions) }
         // The pools learn of the transition before waiting selections wake: a selection that
         // finds a server known finds its pool ready.
         carryOutPoolCommands(upTo: poolCommandsUpTo)
@@ -408,7 +419,7 @@ public final class Topology: Sendable {
         if !update.isEmpty { state.broadcast() }
         DiscoveryTrace.mark("topology: broadcast")
         if let woken { ChangeWaiter.resume(woken.waiters, with: .success(woken.snapshot)) }
-        return update.actions
+        return act == nil ? update.actions : []
     }
 
     /// Hands queued pool commands to the sink, outside the topology lock and in transition

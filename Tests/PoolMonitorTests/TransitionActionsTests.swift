@@ -1,0 +1,66 @@
+import Testing
+@testable import MongoBSON
+@testable import SDAMCore
+@testable import MongoWire
+@_spi(LoopPrimitives) @testable import PoolMonitor
+
+/// Where a transition's monitor actions go. The monitor's own transitions, on its loop, carry
+/// them out (start a member's check: its connect) as soon as the topology's lock is released,
+/// before the pools are told and waiting threads woken, so that the connect is on the wire
+/// during that bookkeeping (issue 17). An application thread's transitions forward them to the
+/// monitor: an application connection's handshake reply updates the server's description (SDAM:
+/// application handshakes SHOULD), and what that update asks of the monitor reaches it.
+@Suite struct TransitionActionsTests {
+    let a = ServerAddress(host: "a.example", port: 27017)
+    let b = ServerAddress(host: "b.example", port: 27017)
+    /// a's hello as a secondary of rs, naming b.
+    let reply: BSONDocument = [
+        "ok": .int32(1), "minWireVersion": .int32(0), "maxWireVersion": .int32(21), "isWritablePrimary": .bool(false),
+        "secondary": .bool(true), "setName": .string("rs"), "hosts": .array([.string("a.example:27017"), .string("b.example:27017")]),
+    ]
+
+    enum Step: Equatable {
+        case act([SDAMAction], seedKnown: Bool)
+        case pools(Int)
+    }
+
+    @Test func actionsRunBeforeThePoolsAreToldAndAreNotReturned() {
+        let topology = Topology(settings: TopologySettings(seeds: [a], replicaSet: "rs"))
+        let order = ConditionLock<[Step]>([])
+        topology.setPoolSink { commands in
+            order.withLock { $0.append(.pools(commands.count)) }
+        }
+        let opened = topology.open(act: { actions in
+            // The seed is known to the topology (its description exists) when its check starts.
+            let known = topology.description.servers[a] != nil
+            order.withLock { $0.append(.act(actions, seedKnown: known)) }
+        })
+        #expect(opened.isEmpty, "carried out by act, not returned")
+        #expect(order.withLock { $0 } == [.act([.startMonitoring(a)], seedKnown: true), .pools(1)])
+
+        order.withLock { $0.removeAll() }
+        let description = ServerDescription(address: a, hello: reply, roundTripTimeMS: 1, now: 0)
+        let applied = topology.apply(description, act: { actions in
+            order.withLock { $0.append(.act(actions.filter { $0 == .startMonitoring(b) }, seedKnown: true)) }
+        })
+        #expect(applied.isEmpty)
+        #expect(order.withLock { $0 } == [.act([.startMonitoring(b)], seedKnown: true), .pools(2)],
+                "then the pools: b's made, a's marked ready")
+
+        // Without act (an application thread's transition), the actions are returned.
+        let other = Topology(settings: TopologySettings(seeds: [a], replicaSet: "rs"))
+        #expect(other.open() == [.startMonitoring(a)])
+    }
+
+    @Test func aMemberFirstNamedByAnApplicationHandshakeIsMonitored() {
+        let topology = Topology(settings: TopologySettings(seeds: [a], replicaSet: "rs"))
+        let forwarded = ConditionLock<[SDAMAction]>([])
+        topology.setMonitorSink { actions in forwarded.withLock { $0 += actions } }
+        topology.open()
+        topology.applyApplicationHandshake(reply, from: a)
+        #expect(topology.description.servers[b] != nil, "the reply named b: the topology has it")
+        // Without the forward, b stayed in the topology unmonitored: the monitor's own check of
+        // a later names b again, which is no change, so nothing would ever start b's monitor.
+        #expect(forwarded.withLock { $0 }.contains(.startMonitoring(b)))
+    }
+}
