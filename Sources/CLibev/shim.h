@@ -35,6 +35,8 @@ static inline void clibev_io_init(ev_io *w, clibev_io_cb cb, int fd, int events)
     ev_io_init(w, cb, fd, events);
 }
 static inline void clibev_io_set(ev_io *w, int fd, int events) { ev_io_set(w, fd, events); }
+/* Only while the watcher is stopped: libev invokes pending watchers of higher priority first. */
+static inline void clibev_io_set_priority(ev_io *w, int priority) { ev_set_priority(w, priority); }
 
 static inline void clibev_timer_init(ev_timer *w, clibev_timer_cb cb, ev_tstamp after, ev_tstamp repeat) {
     ev_timer_init(w, cb, after, repeat);

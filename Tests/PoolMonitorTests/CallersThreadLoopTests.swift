@@ -59,4 +59,47 @@ import Glibc
         #expect(loop.isReleased)
         #expect(!loop.execute {}, "work after shutdown is refused")
     }
+
+    /// Watchers and what they saw, for `priorityOrdersAReadyTurn`.
+    final class ReadyTurn: @unchecked Sendable {
+        // Safety: touched only on the loop, which is this test's thread while `run` runs.
+        var order: [Int] = []
+        var watchers: [IOWatcher] = []
+    }
+
+    @Test("of watchers ready in one turn, a higher priority's is invoked first; without, the last started is")
+    func priorityOrdersAReadyTurn() throws {
+        let loop = try MonitorLoop(name: "unused", threading: .callersThread)
+        defer { loop.shutdown() }
+        for preferFirst in [false, true] {
+            var pairs: [[Int32]] = []
+            for _ in 0..<3 {
+                var fds: [Int32] = [0, 0]
+                #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+                pairs.append(fds)
+            }
+            defer { for fds in pairs { close(fds[0]); close(fds[1]) } }
+            let turn = ReadyTurn()
+            let readers = pairs.map { $0[0] }, writers = pairs.map { $0[1] }
+            loop.execute {
+                for (index, fd) in readers.enumerated() {
+                    let watcher = IOWatcher(loop: loop, fd: fd, events: .read) { _ in turn.order.append(index) }
+                    watcher.start()
+                    if preferFirst, index == 0 { watcher.set(priority: 1) }
+                    turn.watchers.append(watcher)
+                }
+                // All three readable before the loop next polls.
+                for fd in writers { _ = send(fd, "x", 1, 0) }
+            }
+            _ = loop.run(until: MonotonicClock.nanoseconds() + 2_000_000_000) { turn.order.count >= 3 }
+            loop.execute {
+                for watcher in turn.watchers { watcher.stop() }
+                turn.watchers.removeAll()
+            }
+            _ = loop.run(until: MonotonicClock.nanoseconds() + 2_000_000_000) { turn.watchers.isEmpty }
+            #expect(turn.order.count >= 3)
+            // libev invokes a turn's pending watchers of one priority last-started first.
+            #expect(Array(turn.order.prefix(3)) == (preferFirst ? [0, 2, 1] : [2, 1, 0]))
+        }
+    }
 }

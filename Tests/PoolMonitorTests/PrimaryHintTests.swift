@@ -28,6 +28,15 @@ import Glibc
         #expect(MonitorCore.firstChecks(of: Self.members, types: { _ in .unknown }, highestDescriptor: 20).later.isEmpty)
     }
 
+    @Test func startingAtOnceTheHintedPrimaryConnectsFirst() {
+        let three = Array(Self.members[5...7])
+        #expect(MonitorCore.firstChecks(of: three, types: Self.type, highestDescriptor: 20).now == [Self.primary] + three.prefix(2),
+                "the primary, then the others in the reply's order")
+        #expect(MonitorCore.firstChecks(of: Self.members, types: Self.type, highestDescriptor: 300).now
+                == [Self.primary] + Self.members.filter { $0 != Self.primary })
+        #expect(MonitorCore.firstChecks(of: three, types: { _ in .unknown }, highestDescriptor: 20).now == three, "no hint: as named")
+    }
+
     @Test func theTableEstimateDoublesFrom64() {
         #expect(!MonitorCore.descriptorTableWouldGrow(highestDescriptor: 10, by: 50))
         #expect(MonitorCore.descriptorTableWouldGrow(highestDescriptor: 20, by: 50))

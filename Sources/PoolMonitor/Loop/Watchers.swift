@@ -58,6 +58,16 @@ package final class IOWatcher {
         if wasActive { start() }
     }
 
+    /// Makes libev invoke this watcher before others of lower priority that are pending in
+    /// the same loop turn (libev's range is -2...2; 0 by default). All pending watchers still
+    /// run in the turn: the priority orders them, it starves none.
+    package func set(priority: Int32) {
+        let wasActive = isActive
+        stop()
+        clibev_io_set_priority(watcher, priority)
+        if wasActive { start() }
+    }
+
     deinit {
         // A started watcher must not outlive its memory: stop it (on the loop thread).
         if clibev_io_is_active(watcher) != 0 || clibev_io_is_pending(watcher) != 0 {

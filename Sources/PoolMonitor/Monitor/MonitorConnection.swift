@@ -81,6 +81,12 @@ final class MonitorConnection {
         watcher.start()
     }
 
+    /// Has the loop handle this connection's events before those of connections to other
+    /// servers that are ready in the same turn (`ServerMonitor`: a primary's).
+    func handleEventsFirst() {
+        watcher.set(priority: 1)
+    }
+
     /// The socket's descriptor (for the monitor's estimate of the descriptor table).
     var descriptor: Int32 { socket.fd }
 

@@ -153,7 +153,10 @@ final class MonitorCore {
     /// thread, and the loop would take that wait before it could read the primary's reply.
     /// Then the hinted primary (PossiblePrimary) is checked first and the others start when
     /// its check ends, or after 2 ms, whichever comes first: the Perl driver's primary hint,
-    /// for the same reason — the primary's connect must not wait behind the others'.
+    /// for the same reason — the primary's connect must not wait behind the others'. When they
+    /// all start in the turn, the hinted primary's connect still goes first: each connect is a
+    /// syscall of about 0.05 ms on loopback (the kernel runs the handshake inside it), so the
+    /// sixth of seven members' would leave 0.25 ms after the first (issue 17).
     ///
     /// A batch whose sockets would grow the table more than once (a long seed list) has it
     /// grown once first, to the size the batch needs (`DescriptorTable`).
@@ -176,11 +179,12 @@ final class MonitorCore {
         of addresses: [ServerAddress], types: (ServerAddress) -> ServerType?, highestDescriptor: Int32
     ) -> (now: [ServerAddress], later: [ServerAddress]) {
         let hinted = addresses.filter { types($0) == .possiblePrimary }
-        guard !hinted.isEmpty, hinted.count < addresses.count,
-              descriptorTableWouldGrow(highestDescriptor: highestDescriptor + hintMargin, by: addresses.count) else {
-            return (addresses, [])
+        guard !hinted.isEmpty, hinted.count < addresses.count else { return (addresses, []) }
+        let others = addresses.filter { types($0) != .possiblePrimary }
+        guard descriptorTableWouldGrow(highestDescriptor: highestDescriptor + hintMargin, by: addresses.count) else {
+            return (hinted + others, [])
         }
-        return (hinted, addresses.filter { !hinted.contains($0) })
+        return (hinted, others)
     }
 
     private func startMonitor(_ address: ServerAddress) {

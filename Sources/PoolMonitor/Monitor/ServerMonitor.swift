@@ -24,6 +24,8 @@ final class ServerMonitor {
         self.perform(self.cycle.timeoutTimerFired(at: MonotonicClock.nanoseconds()))
     }
     private let actions = ActionQueue<ServerCheckCycle<ResolvedAddress>.Action>()
+    /// The server's type in the topology when the current check started.
+    private var typeAtCheckStart: ServerType = .unknown
     /// Single-threaded mode: the open connection as the application sees it, from its
     /// handshake reply on; nil before and in the pooled mode.
     private var shared: SharedConnectionInfo?
@@ -128,6 +130,7 @@ final class ServerMonitor {
                 perform(cycle.cancel(at: MonotonicClock.nanoseconds()))
             }
             let start = context.topology.checkStart(for: address)
+            typeAtCheckStart = start.type
             perform(cycle.beginCheck(serverType: start.type, cancellations: start.cancellations, at: MonotonicClock.nanoseconds()))
         case .resolve:
             resolve()
@@ -236,6 +239,11 @@ final class ServerMonitor {
                 self.connectionEvent(event)
             }
             connection = opened
+            // A (possible) primary's replies are read before the others' that are ready in the
+            // same loop turn: libev invokes a turn's ready watchers last-registered first, so of
+            // seven new members whose replies were all in, the primary's (connected first) was
+            // applied last, 0.3 ms after it came (issue 17). Writes wait for the primary.
+            if typeAtCheckStart == .possiblePrimary || typeAtCheckStart == .rsPrimary { opened.handleEventsFirst() }
             if opened.isConnected { perform(cycle.connected(at: MonotonicClock.nanoseconds())) }
         } catch {
             connection = nil
