@@ -108,6 +108,8 @@ public final class ClientPool: Sendable {
         do {
             loop = try TopologyMonitor.startedLoop()
         } catch {
+            // A refused connection string is still reported as such.
+            _ = try Self.settings(uri: uri, for: .pooled, logger: logger)
             throw .monitorStartFailed("\(error)")
         }
         let configuration: PoolConfiguration

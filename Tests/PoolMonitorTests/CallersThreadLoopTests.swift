@@ -67,7 +67,7 @@ import Glibc
         var watchers: [IOWatcher] = []
     }
 
-    @Test("of watchers ready in one turn, a higher priority's is invoked first; without, the last started is")
+    @Test("of watchers ready in one turn, a higher priority's is invoked first; without, the last ready is")
     func priorityOrdersAReadyTurn() throws {
         let loop = try MonitorLoop(name: "unused", threading: .callersThread)
         defer { loop.shutdown() }
@@ -98,7 +98,8 @@ import Glibc
             }
             _ = loop.run(until: MonotonicClock.nanoseconds() + 2_000_000_000) { turn.watchers.isEmpty }
             #expect(turn.order.count >= 3)
-            // libev invokes a turn's pending watchers of one priority last-started first.
+            // libev invokes a turn's pending watchers of one priority in the reverse of the order
+            // epoll reported them: here the order they became readable, 0, 1, 2.
             #expect(Array(turn.order.prefix(3)) == (preferFirst ? [0, 2, 1] : [2, 1, 0]))
         }
     }

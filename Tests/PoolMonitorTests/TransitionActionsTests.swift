@@ -3,11 +3,14 @@ import Testing
 @testable import SDAMCore
 @testable import MongoWire
 @_spi(LoopPrimitives) @testable import PoolMonitor
+import TestSupport
 
 /// Where a transition's monitor actions go. The monitor's own transitions, on its loop, carry
 /// them out (start a member's check: its connect) as soon as the topology's lock is released,
 /// before the pools are told and waiting threads woken, so that the connect is on the wire
-/// during that bookkeeping (issue 17). An application thread's transitions forward them to the
+/// during that bookkeeping (issue 17) — after them when the transition made a server usable.
+/// What they start or stop follows the topology as it is when they run. An application
+/// thread's transitions forward them to the
 /// monitor: an application connection's handshake reply updates the server's description (SDAM:
 /// application handshakes SHOULD), and what that update asks of the monitor reaches it.
 @Suite struct TransitionActionsTests {
@@ -24,7 +27,7 @@ import Testing
         case pools(Int)
     }
 
-    @Test func actionsRunBeforeThePoolsAreToldAndAreNotReturned() {
+    @Test func actionsRunBeforeThePoolsAreToldUnlessAServerBecameUsable() {
         let topology = Topology(settings: TopologySettings(seeds: [a], replicaSet: "rs"))
         let order = ConditionLock<[Step]>([])
         topology.setPoolSink { commands in
@@ -44,8 +47,10 @@ import Testing
             order.withLock { $0.append(.act(actions.filter { $0 == .startMonitoring(b) }, seedKnown: true)) }
         })
         #expect(applied.isEmpty)
-        #expect(order.withLock { $0 } == [.act([.startMonitoring(b)], seedKnown: true), .pools(2)],
-                "then the pools: b's made, a's marked ready")
+        // This one made a usable (its pool marked ready): waiting selections wake first, and
+        // b's connect follows.
+        #expect(order.withLock { $0 } == [.pools(2), .act([.startMonitoring(b)], seedKnown: true)],
+                "b's pool made and a's marked ready, then b's check")
 
         // Without act (an application thread's transition), the actions are returned.
         let other = Topology(settings: TopologySettings(seeds: [a], replicaSet: "rs"))
@@ -62,5 +67,27 @@ import Testing
         // Without the forward, b stayed in the topology unmonitored: the monitor's own check of
         // a later names b again, which is no change, so nothing would ever start b's monitor.
         #expect(forwarded.withLock { $0 }.contains(.startMonitoring(b)))
+    }
+
+    @Test func aForwardedStartOrStopThatTheTopologyOvertookIsNotCarriedOut() throws {
+        // Nothing listens on the seed's port: its checks fail, which changes nothing here.
+        let listener = try LoopbackListener()
+        let seed = ServerAddress(host: "127.0.0.1", port: listener.address.port)
+        listener.close()
+        let monitor = try TopologyMonitor(settings: TopologySettings(seeds: [seed], heartbeatFrequencyMS: 60_000))
+        defer { monitor.close() }
+        // As if forwarded by an application thread, and overtaken by the loop's own transitions
+        // before they ran: a start of a server the topology no longer has, a stop of one it has.
+        let gone = ServerAddress(host: "127.0.0.2", port: 27017)
+        let started = monitor.onLoop { core -> Bool in
+            core?.perform([.startMonitoring(gone)])
+            return core?.monitor(for: gone) != nil
+        }
+        #expect(started == false, "no monitor for a server the topology does not have")
+        let stillMonitored = monitor.onLoop { core -> Bool in
+            core?.perform([.stopMonitoring(seed)])
+            return core?.monitor(for: seed) != nil
+        }
+        #expect(stillMonitored == true, "the topology still has the seed: its monitor stays")
     }
 }

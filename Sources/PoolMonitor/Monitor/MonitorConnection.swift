@@ -81,10 +81,10 @@ final class MonitorConnection {
         watcher.start()
     }
 
-    /// Has the loop handle this connection's events before those of connections to other
+    /// Whether the loop handles this connection's events before those of connections to other
     /// servers that are ready in the same turn (`ServerMonitor`: a primary's).
-    func handleEventsFirst() {
-        watcher.set(priority: 1)
+    var handlesEventsFirst = false {
+        didSet { if handlesEventsFirst != oldValue { watcher.set(priority: handlesEventsFirst ? 1 : 0) } }
     }
 
     /// The socket's descriptor (for the monitor's estimate of the descriptor table).

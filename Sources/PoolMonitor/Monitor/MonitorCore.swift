@@ -123,14 +123,24 @@ final class MonitorCore {
     }
 
     /// Carries out monitor actions, in order.
+    ///
+    /// Starts and stops follow the topology as it is now, not as it was when the action was
+    /// made: actions an application thread's transition forwards (an application handshake
+    /// that named a new member) come through the loop's inbox, after transitions the loop made
+    /// meanwhile. A forwarded start of a server a later check removed would leave an orphan
+    /// monitor (publishing heartbeats after its ServerClosed), a forwarded stop of a server a
+    /// later check added again would leave it unmonitored for good. So a server is started only
+    /// while the topology has it and stopped only once it has not.
     func perform(_ actions: [SDAMAction]) {
         guard !closed else { return }
         var starts: [ServerAddress] = []
+        lazy var servers = topology.description.servers
         for action in actions {
             switch action {
             case .startMonitoring(let address):
-                if monitors[address] == nil { starts.append(address) }
+                if monitors[address] == nil, servers[address] != nil { starts.append(address) }
             case .stopMonitoring(let address):
+                guard servers[address] == nil else { continue }
                 if let i = starts.firstIndex(of: address) { starts.remove(at: i) }
                 deferredStarts.removeAll { $0 == address }
                 monitors.removeValue(forKey: address)?.stop()

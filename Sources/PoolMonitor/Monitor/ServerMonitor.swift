@@ -179,6 +179,7 @@ final class ServerMonitor {
                 request(.failed(reason: "the connection to \(address) was closed"))
             }
         case .applyDescription(let description, let checkFailed, let interrupt, let cancellations):
+            prioritize(as: description.type)
             if checkFailed, case .onLoopThread(let names) = context.resolution { names.forget(address) }
             context.apply(description, checkFailed: checkFailed, interruptInUseConnections: interrupt, cancellationsAtStart: cancellations)
         case .publishHeartbeatStarted(let awaited):
@@ -239,16 +240,22 @@ final class ServerMonitor {
                 self.connectionEvent(event)
             }
             connection = opened
-            // A (possible) primary's replies are read before the others' that are ready in the
-            // same loop turn: libev invokes a turn's ready watchers last-registered first, so of
-            // seven new members whose replies were all in, the primary's (connected first) was
-            // applied last, 0.3 ms after it came (issue 17). Writes wait for the primary.
-            if typeAtCheckStart == .possiblePrimary || typeAtCheckStart == .rsPrimary { opened.handleEventsFirst() }
+            prioritize(as: typeAtCheckStart)
             if opened.isConnected { perform(cycle.connected(at: MonotonicClock.nanoseconds())) }
         } catch {
             connection = nil
             perform(cycle.connectionFailed(.connectFailed(error.description), at: MonotonicClock.nanoseconds()))
         }
+    }
+
+    /// A (possible) primary's replies are read before the others' that are ready in the same
+    /// loop turn: libev runs a turn's ready watchers of one priority in the reverse of the order
+    /// epoll reported them, so of seven new members whose replies were all in, the primary's
+    /// (connected first) was applied last, 0.3 ms after it came (issue 17). Writes wait for the
+    /// primary. Set when a check connects, and again as each reply changes the server's type (a
+    /// streaming connection of a primary that stepped down, of a secondary that was elected).
+    private func prioritize(as type: ServerType) {
+        connection?.handlesEventsFirst = type == .possiblePrimary || type == .rsPrimary
     }
 
     private func connectionEvent(_ event: MonitorConnection.Event) {
