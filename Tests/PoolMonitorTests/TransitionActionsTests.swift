@@ -8,7 +8,8 @@ import TestSupport
 /// Where a transition's monitor actions go. The monitor's own transitions, on its loop, carry
 /// them out (start a member's check: its connect) as soon as the topology's lock is released,
 /// before the pools are told and waiting threads woken, so that the connect is on the wire
-/// during that bookkeeping (issue 17) — after them when the transition made a server usable.
+/// during that bookkeeping (issue 17) — after them when the transition made a server usable
+/// and starts many.
 /// What they start or stop follows the topology as it is when they run. An application
 /// thread's transitions forward them to the
 /// monitor: an application connection's handshake reply updates the server's description (SDAM:
@@ -27,7 +28,7 @@ import TestSupport
         case pools(Int)
     }
 
-    @Test func actionsRunBeforeThePoolsAreToldUnlessAServerBecameUsable() {
+    @Test func actionsRunBeforeThePoolsAreToldUnlessAServerBecameUsableWithManyNew() {
         let topology = Topology(settings: TopologySettings(seeds: [a], replicaSet: "rs"))
         let order = ConditionLock<[Step]>([])
         topology.setPoolSink { commands in
@@ -47,10 +48,28 @@ import TestSupport
             order.withLock { $0.append(.act(actions.filter { $0 == .startMonitoring(b) }, seedKnown: true)) }
         })
         #expect(applied.isEmpty)
-        // This one made a usable (its pool marked ready): waiting selections wake first, and
-        // b's connect follows.
-        #expect(order.withLock { $0 } == [.pools(2), .act([.startMonitoring(b)], seedKnown: true)],
-                "b's pool made and a's marked ready, then b's check")
+        // This one made a usable (its pool marked ready) and starts one monitor: b's check
+        // still goes first.
+        #expect(order.withLock { $0 } == [.act([.startMonitoring(b)], seedKnown: true), .pools(2)],
+                "b's check, then b's pool made and a's marked ready")
+
+        // A reply that makes its server usable and names more members than
+        // `connectsBeforeWaking`: the waiting selections wake first, the connects follow.
+        let many = Topology(settings: TopologySettings(seeds: [a], replicaSet: "rs"))
+        let manyOrder = ConditionLock<[Step]>([])
+        many.setPoolSink { commands in manyOrder.withLock { $0.append(.pools(commands.count)) } }
+        many.open()
+        manyOrder.withLock { $0.removeAll() }
+        let members = (1...Topology.connectsBeforeWaking + 1).map { "m\($0).example:27017" }
+        var large = reply
+        large["hosts"] = .array((["a.example:27017"] + members).map { .string($0) })
+        many.apply(ServerDescription(address: a, hello: large, roundTripTimeMS: 1, now: 0), act: { actions in
+            manyOrder.withLock { $0.append(.act(actions.filter { if case .startMonitoring = $0 { true } else { false } }, seedKnown: true)) }
+        })
+        let steps = manyOrder.withLock { $0 }
+        #expect(steps.count == 2)
+        #expect(steps.first == .pools(members.count + 1), "the new members' pools made and a's marked ready, first")
+        if case .act(let started, _) = steps.last { #expect(started.count == members.count) } else { Issue.record("no act after the pools") }
 
         // Without act (an application thread's transition), the actions are returned.
         let other = Topology(settings: TopologySettings(seeds: [a], replicaSet: "rs"))
