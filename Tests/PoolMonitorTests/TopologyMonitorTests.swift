@@ -19,6 +19,18 @@ import TestSupport
         }
     }
 
+    @Test func aStartedLoopIsJoinedWhenTheMonitorRefusesItsSettings() throws {
+        // ClientPool starts the loop before it parses (issue 17) and hands it over; settings
+        // the monitor refuses must not leave its thread running.
+        let loop = try TopologyMonitor.startedLoop()
+        let twoSeeds = [ServerAddress(host: "127.0.0.1", port: 1), ServerAddress(host: "127.0.0.1", port: 2)]
+        #expect(throws: TopologySettingsError.self) {
+            _ = try TopologyMonitor(settings: TopologySettings(seeds: twoSeeds, directConnection: true),
+                                    loop: loop, beforeOpening: { _ in })
+        }
+        #expect(loop.isReleased, "shut down: its thread joined, libev's loop released")
+    }
+
     @Test func discoversAStandaloneAndPublishesEventsInOrder() throws {
         let server = try FakeMongoServer { _ in FakeMongoServer.standaloneHello() }
         defer { server.stop() }
