@@ -283,17 +283,26 @@ static mongoc_client_pool_t *make_pool(const char *uri_text, int with_callbacks)
   return pool;
 }
 
-static void wait_until(double *at, double seconds) {
+/* Waits until *at is set; past the deadline, exits naming `what` (with *count of `total`
+ * when `count` is given) or "condition not met in time". */
+static void wait_until_or(double *at, double seconds, const char *what, int *count, int total) {
   double deadline = now_ms() + seconds * 1000;
   for (;;) {
     pthread_mutex_lock(&lock);
     double t = *at;
+    int n = count ? *count : 0;
     pthread_mutex_unlock(&lock);
     if (t > 0) return;
-    if (now_ms() > deadline) die("condition not met in time");
+    if (now_ms() > deadline) {
+      if (!what) die("condition not met in time");
+      fprintf(stderr, "did not finish: %d of %d %s after %.0f s\n", n, total, what, seconds);
+      exit(2);
+    }
     usleep(200);
   }
 }
+
+static void wait_until(double *at, double seconds) { wait_until_or(at, seconds, NULL, NULL, 0); }
 
 /* ---- scenarios ---- */
 
@@ -435,19 +444,7 @@ static void mongos(const char *sdam, int count, int heartbeat, double window, in
   double start = now_ms();
   mongoc_client_pool_t *pool = make_pool(uri, 1);
   mongoc_client_t *client = mongoc_client_pool_pop(pool);
-  double deadline = now_ms() + 120e3;
-  for (;;) {
-    pthread_mutex_lock(&lock);
-    double at = all_mongos_at;
-    int known = known_mongos;
-    pthread_mutex_unlock(&lock);
-    if (at > 0) break;
-    if (now_ms() > deadline) {
-      fprintf(stderr, "did not finish: %d of %d mongos known after 120 s\n", known, count);
-      exit(2);
-    }
-    usleep(200);
-  }
+  wait_until_or(&all_mongos_at, 120, "mongos known", &known_mongos, count);
   start_window();
   double cpu0 = cpu_seconds(), sim_cpu0 = sim_cpu_seconds(), w0 = now_ms();
   usleep((useconds_t)(window * 1e6));

@@ -97,11 +97,11 @@ def percentile(values, p):
     return values[rank]
 
 
-def wait_until(condition, seconds):
+def wait_until(condition, seconds, failure=lambda: "condition not met in time"):
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
-            raise SystemExit("condition not met in time")
+            raise SystemExit(failure())
         time.sleep(0.0002)
 
 
@@ -276,13 +276,13 @@ def mongos(sdam, count, heartbeat, window, mode):
     base_threads, base_rss, base_fds = len(os.listdir("/proc/self/task")), rss_mib(), descriptors()
     start = now_ms()
     client = pymongo.MongoClient(f"mongodb://{','.join(sim.addresses)}/?heartbeatFrequencyMS={heartbeat}", event_listeners=[rec])
-    deadline = time.monotonic() + 120
-    while rec.all_mongos_at is None:
-        if time.monotonic() > deadline:
-            with rec.lock:
-                known = len(rec.known_mongos)
-            raise SystemExit(f"did not finish: {known} of {count} mongos known after 120 s")
-        time.sleep(0.0002)
+
+    def unfinished():
+        with rec.lock:
+            known = len(rec.known_mongos)
+        return f"did not finish: {known} of {count} mongos known after 120 s"
+
+    wait_until(lambda: rec.all_mongos_at is not None, 120, unfinished)
     known = rec.all_mongos_at - start
     rec.start_window()
     cpu0, sim_cpu0, w0 = cpu_seconds(), sim.cpu_seconds(), time.monotonic()

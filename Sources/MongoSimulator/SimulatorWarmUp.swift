@@ -46,14 +46,13 @@ public enum SimulatorWarmUp {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { return "connect failed: errno \(errno)" }
-        var command: BSONDocument = ["isMaster": .int32(1), "helloOk": .bool(true)]
         let message: WireMessage
         if legacy {
+            let command: BSONDocument = ["isMaster": .int32(1), "helloOk": .bool(true)]
             message = WireMessage(requestID: 1, payload: .query(OpQuery(flags: .secondaryOk, fullCollectionName: "admin.$cmd",
                                                                          query: command.encoded())))
         } else {
-            command.append("$db", .string("admin"))
-            message = WireMessage(requestID: 1, payload: .msg(OpMsg(body: command.encoded())))
+            message = Handshake.checkMessage(requestID: 1, useHello: false)
         }
         let bytes: [UInt8]
         do { bytes = try message.encoded() } catch { return "cannot encode the handshake: \(error)" }

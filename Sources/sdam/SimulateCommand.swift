@@ -127,8 +127,8 @@ struct SimulateCommand: ParsableCommand {
         OpenFileLimit.raiseToHardLimit()
         let simulator: MongoSimulator
         let generated: GeneratedCertificates?
+        let tls: TLSConfiguration?
         do {
-            let tls: TLSConfiguration?
             (tls, generated) = try tlsConfiguration()
             simulator = try MongoSimulator(
                 SimulatorConfiguration(kind: kind, portBase: portBase, electionDelayMS: electionDelayMS,
@@ -141,7 +141,7 @@ struct SimulateCommand: ParsableCommand {
             simulator.stop()
             generated?.remove()
         }
-        if !noWarmUp, !tlsGenerate, tlsCertificateKeyFile == nil {
+        if !noWarmUp, tls == nil {
             for failure in SimulatorWarmUp.run(addresses: simulator.addresses) { printLine("warning warm-up: \(failure)") }
         }
         let console = ControlConsole(simulator: simulator)

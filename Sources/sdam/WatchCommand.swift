@@ -19,9 +19,9 @@ struct WatchCommand: ParsableCommand {
             With --json every line is a JSON object with `t` (seconds since the tool started, \
             monotonic clock), `wall` (Unix time, microseconds) and `event` (the spec's event name \
             in camelCase), plus the event's fields; a topologyDescriptionChanged lists the servers \
-            that changed (`changedServers`, `removedServers`), not every server. Heartbeat and \
-            connection events that the printer could not keep up with are dropped and counted \
-            in an `eventsDropped` line. Without a URI it starts a simulated \
+            that changed (`changedServers`, `removedServers`), not every server. Heartbeat events \
+            that the printer could not keep up with are dropped and counted in an \
+            `eventsDropped` line. Without a URI it starts a simulated \
             three-member replica set on loopback in this process and monitors that. \
             With --single-threaded it uses a SingleThreadedClient instead of a pool: no monitor \
             thread; every --interval seconds it runs a ping (read preference nearest), which \
@@ -153,8 +153,8 @@ enum SingleThreadedStop {
 /// `Data`) per line and a wake-up of the publisher's thread per event had cost more CPU than
 /// monitoring the servers. The publisher batches (`batchingDelaySeconds`) and is bounded
 /// (`queueCapacity`): if the printer still falls behind (a slow pipe, a stopped terminal),
-/// heartbeat and connection events are dropped and an `eventsDropped` line says how many;
-/// changes of the topology, servers and pools are never dropped.
+/// heartbeat events are dropped and an `eventsDropped` line says how many; other events
+/// (changes of the topology, servers and pools, connection events) are never dropped.
 struct EventPrinter: Sendable {
     /// At most this many events wait for the printer: some 2 s at 1,000 mongos and 500 ms,
     /// about 10 MB (a queued heartbeat holds its parsed reply, some 1.2 KB) when stdout stalls.
@@ -167,12 +167,6 @@ struct EventPrinter: Sendable {
     /// `--changes`: only what changed the topology or a pool's state is printed.
     var changesOnly = false
     let output = BufferedOutput(descriptor: 1)
-
-    init(start: UInt64, json: Bool, changesOnly: Bool = false) {
-        self.start = start
-        self.json = json
-        self.changesOnly = changesOnly
-    }
 
     /// Prints `events`' events, and flushes (and reports drops) when it has drained its queue.
     func attach(to events: EventPublisher) {
@@ -235,7 +229,7 @@ struct EventPrinter: Sendable {
             if json {
                 writeJSON(t: t, wall: wall, event: "eventsDropped", [("count", .number("\(dropped)"))])
             } else {
-                output.append { $0 += Self.humanTime(t) + "eventsDropped \(dropped) (heartbeat and connection events: the printer fell behind)\n" }
+                output.append { $0 += Self.humanTime(t) + "eventsDropped \(dropped) (heartbeat events: the printer fell behind)\n" }
             }
         }
         output.flush()
@@ -245,15 +239,7 @@ struct EventPrinter: Sendable {
 
     /// A line of the tool's own (`scan`, `eventsDropped`), with the timing fields first.
     private func writeJSON(t: Double, wall: Double, event: String, _ fields: [(String, JSONValue)]) {
-        let line: [(String, JSONValue)] = [
-            ("t", .number(MonitoringEvent.format(t, decimals: 6))),
-            ("wall", .number(MonitoringEvent.format(wall, decimals: 6))),
-            ("event", .string(event)),
-        ]
-        output.append {
-            JSONWriter.write(.object(line + fields), into: &$0, spaced: false)
-            $0 += "\n"
-        }
+        output.append { MonitoringEvent.writeJSONLine(t: t, wall: wall, event: event, fields: fields, into: &$0) }
     }
 
     /// `t` right-aligned in nine columns with three decimals, and a space.

@@ -4,8 +4,8 @@ import Foundation
 @testable import SDAMCore
 @_spi(LoopPrimitives) @testable import PoolMonitor
 
-/// The publisher's queue: bounded (heartbeats and connection events dropped and counted past
-/// its capacity, changes always kept), drained in batches, drained handlers told what was
+/// The publisher's queue: bounded (heartbeat events dropped and counted past its capacity,
+/// every other event kept), drained in batches, drained handlers told what was
 /// dropped. No sockets: events are published by hand.
 @Suite struct EventPublisherTests {
     let a = ServerAddress(host: "127.0.0.1", port: 27017)
@@ -14,6 +14,12 @@ import Foundation
     final class Seen: Sendable {
         let names = ConditionLock<[String]>([])
         let drains = ConditionLock<[Int]>([])
+        init() {}
+        /// Attached to `events` at once.
+        convenience init(watching events: EventPublisher) {
+            self.init()
+            attach(to: events)
+        }
         func attach(to events: EventPublisher) {
             events.addHandler { event in self.names.withLock { $0.append(event.name) } }
             events.addDrainedHandler { dropped in self.drains.withLock { $0.append(dropped) } }
@@ -60,8 +66,7 @@ import Foundation
     @Test("with a batching delay, events published together are delivered in one drain, in order")
     func batchingDeliversTogether() {
         let events = EventPublisher(batchingDelaySeconds: 0.2)
-        let seen = Seen()
-        seen.attach(to: events)
+        let seen = Seen(watching: events)
         for port in UInt16(1)...100 { events.publish([.sdam(.serverOpening(ServerAddress(host: "h", port: port)))]) }
         events.flush()
         #expect(seen.names.withLock { $0.count } == 100)
@@ -71,8 +76,7 @@ import Foundation
     @Test("a publisher delivered on the owner's thread is bounded too, and reports on deliverPending")
     func deliverPendingIsBounded() {
         let events = EventPublisher(delivery: .onDeliverPending, capacity: 3)
-        let seen = Seen()
-        seen.attach(to: events)
+        let seen = Seen(watching: events)
         for port in UInt16(1)...5 { events.publish([.serverHeartbeatStarted(ServerAddress(host: "h", port: port), awaited: false)]) }
         #expect(seen.names.withLock { $0 }.isEmpty)
         events.deliverPending()
@@ -85,8 +89,7 @@ import Foundation
     @Test("a full queue drops heartbeats whole: an end goes with its start, kept or dropped")
     func heartbeatsAreDroppedInPairs() {
         let events = EventPublisher(delivery: .onDeliverPending, capacity: 2)
-        let seen = Seen()
-        seen.attach(to: events)
+        let seen = Seen(watching: events)
         let b = ServerAddress(host: "h", port: 2), c = ServerAddress(host: "h", port: 3)
         events.publish([.serverHeartbeatStarted(a, awaited: false), .serverHeartbeatStarted(b, awaited: false)])
         events.publish([.serverHeartbeatStarted(c, awaited: false)])  // full: dropped
@@ -103,8 +106,7 @@ import Foundation
     @Test("flush returns once what was published before it is delivered, while events keep coming")
     func flushDoesNotWaitForLaterEvents() {
         let events = EventPublisher()
-        let seen = Seen()
-        seen.attach(to: events)
+        let seen = Seen(watching: events)
         let stop = ConditionLock(false)
         let publisher = Thread {
             while !stop.withLock({ $0 }) {
@@ -126,8 +128,7 @@ import Foundation
     @Test("deliverPending on a publisher with its own thread flushes it, in order")
     func deliverPendingOnADedicatedThreadFlushes() {
         let events = EventPublisher()
-        let seen = Seen()
-        seen.attach(to: events)
+        let seen = Seen(watching: events)
         for port in UInt16(1)...50 { events.publish([.sdam(.serverOpening(ServerAddress(host: "h", port: port)))]) }
         events.deliverPending()
         #expect(seen.names.withLock { $0 } == Array(repeating: "serverOpening", count: 50))

@@ -50,18 +50,19 @@ enum ProcessUsage {
         return total
     }
 
-    /// VmRSS in MiB.
-    static func residentMiB() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+    /// A memory field of /proc/PID/status (VmRSS by default; VmHWM for the peak) in MiB, of
+    /// this process or of `pid`'s.
+    static func residentMiB(ofProcess pid: Int32? = nil, field: String = "VmRSS:") -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid.map(String.init) ?? "self")/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix(field) {
             let kB = line.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? 0
             return kB / 1024
         }
         return 0
     }
 
-    static func threads() -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
+    static func threads(ofProcess pid: Int32? = nil) -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid.map(String.init) ?? "self")/task").count) ?? 0
     }
 
     /// The soft limit on open descriptors (RLIMIT_NOFILE).

@@ -78,6 +78,11 @@ enum Subject {
 
     // MARK: - Scenarios
 
+    /// Whether all `members` of a replica set are known, each as primary or secondary.
+    static func isReplicaSet(_ t: TopologyDescription, discoveredWith members: Int) -> Bool {
+        t.servers.count == members && t.servers.values.allSatisfy { $0.type == .rsPrimary || $0.type == .rsSecondary }
+    }
+
     /// Discovery of an N-member set from one seed (a secondary): when the primary was known,
     /// when every member was — the times the driver published those topology changes (an
     /// event's own timestamp, taken in the transition), which is what the libmongoc peer reads
@@ -88,9 +93,7 @@ enum Subject {
         defer { sim.stop() }
         let known = ConditionLock<(primaryNS: UInt64?, allNS: UInt64?)>((nil, nil))
         let events = EventPublisher()
-        let isDiscovered: @Sendable (TopologyDescription) -> Bool = { t in
-            t.servers.count == members && t.servers.values.allSatisfy { $0.type == .rsPrimary || $0.type == .rsSecondary }
-        }
+        let isDiscovered: @Sendable (TopologyDescription) -> Bool = { isReplicaSet($0, discoveredWith: members) }
         // The harness's own first-use costs (this module's generic code over the description)
         // are paid before the clock starts, as the C peer's callback has none.
         var sample = ServerMap()
@@ -136,9 +139,7 @@ enum Subject {
         defer { pool.close() }
         try waitFor(pool.topology, seconds: 30) { $0.hasPrimary }
         let primaryMS = ms(since: start)
-        try waitFor(pool.topology, seconds: 30) { t in
-            t.servers.count == members && t.servers.values.allSatisfy { $0.type == .rsPrimary || $0.type == .rsSecondary }
-        }
+        try waitFor(pool.topology, seconds: 30) { isReplicaSet($0, discoveredWith: members) }
         let allMS = ms(since: start)
         let (marks, dropped) = DiscoveryTrace.stop()
         let timeline = marks.map { mark in

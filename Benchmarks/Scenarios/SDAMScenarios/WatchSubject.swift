@@ -11,7 +11,7 @@ import Glibc
 /// that file to see discovery end (every mongos' `serverDescriptionChanged` to Mongos), then
 /// measures the child over a steady window, as the `mongos` subject does in process.
 enum WatchSubject {
-    struct Failure: Error, CustomStringConvertible { var description: String }
+    typealias Failure = Subject.Failure
 
     static func run(sdam: String, count: Int, heartbeatMS: Int, windowSeconds: Double) throws -> [(String, JSONValue)] {
         OpenFileLimit.raiseToHardLimit()
@@ -62,21 +62,21 @@ enum WatchSubject {
         let caughtUpMS = Subject.ms(since: start)
 
         // The steady window: CPU and output from here; RSS sampled every 250 ms.
-        let cpu0 = ChildUsage.cpuSeconds(pid: pid)
+        let cpu0 = ProcessUsage.cpuSeconds(ofProcess: pid)
         let lines0 = tail.lines, bytes0 = tail.bytes, counts0 = tail.counts
         let w0 = Subject.nowNS()
         var rssSamples: [Double] = []
         while Double(Subject.nowNS() - w0) / 1e9 < windowSeconds {
             usleep(250_000)
-            rssSamples.append(ChildUsage.memoryMiB(pid: pid, field: "VmRSS:"))
+            rssSamples.append(ProcessUsage.residentMiB(ofProcess: pid))
             tail.read()
         }
-        let cpu1 = ChildUsage.cpuSeconds(pid: pid)
+        let cpu1 = ProcessUsage.cpuSeconds(ofProcess: pid)
         let window = Double(Subject.nowNS() - w0) / 1e9
         tail.read()
-        let finalRSS = ChildUsage.memoryMiB(pid: pid, field: "VmRSS:")
-        let peakRSS = ChildUsage.memoryMiB(pid: pid, field: "VmHWM:")
-        let threads = ChildUsage.threads(pid: pid)
+        let finalRSS = ProcessUsage.residentMiB(ofProcess: pid)
+        let peakRSS = ProcessUsage.residentMiB(ofProcess: pid, field: "VmHWM:")
+        let threads = ProcessUsage.threads(ofProcess: pid)
         // How far the printer is behind: the child's age against the `t` of its last line.
         let lagS = lagSeconds()
         let lines = tail.lines - lines0, bytes = tail.bytes - bytes0
@@ -99,7 +99,7 @@ enum WatchSubject {
 
 /// Reads what `sdam watch --json` has written so far: lines, bytes, lines per event name, the
 /// `t` of the last line, and how many mongos it has printed as known. Works on raw bytes: the
-/// discovery alone writes tens of megabytes (every topologyDescriptionChanged lists servers).
+/// discovery alone writes tens of megabytes (some 4,000 lines a second at 1,000 mongos).
 final class OutputTail {
     private let descriptor: Int32
     /// The unfinished last line, carried to the next read.
@@ -161,30 +161,5 @@ final class OutputTail {
             i += 1
         }
         return nil
-    }
-}
-
-/// Another process's cost, from /proc/PID: CPU seconds (utime + stime), memory fields of
-/// `status` in MiB, thread count.
-enum ChildUsage {
-    static func cpuSeconds(pid: Int32) -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
-        // After "pid (comm)": state is field 3; utime and stime are fields 14 and 15.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
-
-    static func memoryMiB(pid: Int32, field: String) -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
-        for line in status.split(separator: "\n") where line.hasPrefix(field) {
-            return (line.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? 0) / 1024
-        }
-        return 0
-    }
-
-    static func threads(pid: Int32) -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task").count) ?? 0
     }
 }

@@ -153,7 +153,7 @@ final class MonitorCore {
                 continue
             }
         }
-        if !starts.isEmpty { startMonitoring(starts) }
+        if !starts.isEmpty { startMonitoring(starts, in: servers) }
     }
 
     /// Starts the first checks of new servers in the loop turn they joined — except when a
@@ -170,8 +170,8 @@ final class MonitorCore {
     ///
     /// A batch whose sockets would grow the table more than once (a long seed list) has it
     /// grown once first, to the size the batch needs (`DescriptorTable`).
-    private func startMonitoring(_ addresses: [ServerAddress]) {
-        let servers = topology.description.servers
+    /// - Parameter servers: the topology's servers as `perform` read them.
+    private func startMonitoring(_ addresses: [ServerAddress], in servers: ServerMap) {
         let (now, later) = Self.firstChecks(of: addresses, types: { servers[$0]?.type }, highestDescriptor: highestDescriptor)
         if DescriptorTable.growths(highestDescriptor: highestDescriptor, opening: now.count) > 1,
            let reserved = DescriptorTable.reserve(upTo: highestDescriptor + Int32(clamping: now.count) + Self.descriptorSlack) {

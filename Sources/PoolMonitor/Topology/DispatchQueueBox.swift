@@ -2,7 +2,7 @@ import Dispatch
 
 /// A serial dispatch queue, wrapped so that PoolMonitor's files need not import Dispatch.
 struct DispatchQueueBox: Sendable {
-    fileprivate let queue: DispatchQueue
+    private let queue: DispatchQueue
     /// Marks the queue so that work can tell it runs on it (`isCurrent`).
     private let key = DispatchSpecificKey<Bool>()
 
@@ -15,17 +15,11 @@ struct DispatchQueueBox: Sendable {
         queue.async(execute: work)
     }
 
-    func sync(_ work: () -> Void) {
-        queue.sync(execute: work)
-    }
-
-    /// Whether the caller runs on this queue (a `sync` from there would deadlock).
-    var isCurrent: Bool { DispatchQueue.getSpecific(key: key) == true }
-}
-
-extension DispatchQueueBox {
     /// Runs `work` on the queue once `seconds` have passed.
     func async(after seconds: Double, _ work: @escaping @Sendable () -> Void) {
         queue.asyncAfter(deadline: .now() + seconds, execute: work)
     }
+
+    /// Whether the caller runs on this queue (waiting there for the queue would never end).
+    var isCurrent: Bool { DispatchQueue.getSpecific(key: key) == true }
 }

@@ -41,8 +41,6 @@ public final class EventPublisher: Sendable {
         case onDeliverPending
     }
 
-    /// A capacity that holds some seconds of heartbeats of a thousand servers at 500 ms.
-    public static let defaultCapacity = 65_536
     /// The default `capacity`: unbounded, every event is delivered.
     public static let unbounded = Int.max
 
@@ -152,9 +150,11 @@ public final class EventPublisher: Sendable {
         let current = handlers.withLock { $0.timed }
         guard !current.isEmpty else { return }
         let happenedNS = MonotonicClock.nanoseconds()
+        // An unbounded queue is never full: no heartbeat is dropped, and none needs tracking.
+        let bounded = capacity != Self.unbounded
         enqueue { w in
             for event in events {
-                if Self.drops(event, full: w.events >= capacity, droppedHeartbeats: &w.droppedHeartbeats) {
+                if bounded, Self.drops(event, full: w.events >= capacity, droppedHeartbeats: &w.droppedHeartbeats) {
                     w.dropped += 1
                     continue
                 }
@@ -174,8 +174,8 @@ public final class EventPublisher: Sendable {
     }
 
     /// Appends under the lock; with `.dedicatedThread`, schedules a drain unless one is. The
-    /// queue exists by then (made with the first handler, or by `publish(work:)`), and it is
-    /// read only when a drain is scheduled: most of the loop's publishes take one lock, not two.
+    /// queue exists by then (made with the first handler, or by `publish(work:)`), and its lock
+    /// is taken only when a drain is scheduled, which most of the loop's publishes do not.
     private func enqueue(_ append: (inout Waiting) -> Void) {
         let schedule = waiting.withLock { w -> Bool in
             append(&w)
@@ -245,6 +245,11 @@ public final class EventPublisher: Sendable {
         var dropped = 0
         var lingered = !lingering
         let pause = max(Self.lingerNS, Int(batchingDelaySeconds * 1e9))
+        func tellDrained() {
+            for handler in handlers.withLock({ $0.drained }) { handler(dropped) }
+            delivered = false
+            dropped = 0
+        }
         while true {
             let batch = waiting.withLock { w -> [Pending] in
                 let items = w.items
@@ -256,11 +261,7 @@ public final class EventPublisher: Sendable {
                 return items
             }
             if batch.isEmpty {
-                if delivered || dropped > 0 {
-                    for handler in handlers.withLock({ $0.drained }) { handler(dropped) }
-                    delivered = false
-                    dropped = 0
-                }
+                if delivered || dropped > 0 { tellDrained() }
                 if lingered { return }
                 lingered = true
                 Self.sleep(nanoseconds: pause)
@@ -283,9 +284,7 @@ public final class EventPublisher: Sendable {
             // A flush returns once what came before it is delivered and the drained handlers
             // have heard of it (a buffering handler has written it out), also while events
             // keep coming after it.
-            for handler in handlers.withLock({ $0.drained }) { handler(dropped) }
-            delivered = false
-            dropped = 0
+            tellDrained()
             flushes.forEach { $0() }
         }
     }

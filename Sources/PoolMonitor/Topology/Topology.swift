@@ -383,8 +383,8 @@ public final class Topology: Sendable {
     ///   waiting selections wake first, and the connects follow. Opening 49 sockets costs
     ///   2.5 ms of connect calls, and a descriptor-table growth (an RCU wait of 10–15 ms) if
     ///   they cross its size, which a write waiting for the primary that the seed just turned
-    ///   out to be must not wait behind; a few connects (0.05 ms each on loopback) it may. A check `act` starts
-    ///   usually ends in a later loop turn; one whose connect fails at once ends inside `act`,
+    ///   out to be must not wait behind; a few connects (0.05 ms each on loopback) it may. A
+    ///   check `act` starts usually ends in a later loop turn; one whose connect fails at once ends inside `act`,
     ///   in a nested transition that tells the pools of both (their queue keeps transition
     ///   order); this one's waiters then get its own, older snapshot, and find the newer one
     ///   when they next look.

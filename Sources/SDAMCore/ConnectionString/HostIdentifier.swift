@@ -122,9 +122,9 @@ extension HostIdentifier {
         guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
             throw .invalidPort(port: String(text), host: host, reason: "is not a number")
         }
-        guard let value = Int(text), (1...65535).contains(value) else {
+        guard let port = ServerAddress.portNumber(text) else {
             throw .invalidPort(port: String(text), host: host, reason: "is out of range 1-65535")
         }
-        return UInt16(value)
+        return port
     }
 }

@@ -106,12 +106,19 @@ extension MonitoringEvent {
     /// since the tool started) and `wall` (Unix time) with six decimals, `event`, then the
     /// event's fields.
     public func writeJSONLine(t: Double, wall: Double, into out: inout String) {
+        Self.writeJSONLine(t: t, wall: wall, event: name, fields: jsonFields, into: &out)
+    }
+
+    /// A line of that shape for any `event` name (`sdam watch`'s own lines use it too).
+    public static func writeJSONLine(
+        t: Double, wall: Double, event: String, fields: [(String, JSONValue)], into out: inout String
+    ) {
         let line: [(String, JSONValue)] = [
-            ("t", .number(Self.format(t, decimals: 6))),
-            ("wall", .number(Self.format(wall, decimals: 6))),
-            ("event", .string(name)),
+            ("t", .number(format(t, decimals: 6))),
+            ("wall", .number(format(wall, decimals: 6))),
+            ("event", .string(event)),
         ]
-        JSONWriter.write(.object(line + jsonFields), into: &out, spaced: false)
+        JSONWriter.write(.object(line + fields), into: &out, spaced: false)
         out += "\n"
     }
 

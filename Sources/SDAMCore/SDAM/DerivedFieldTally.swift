@@ -7,7 +7,7 @@
 /// fields; walking (and copying) all N descriptions for each of N replies made discovering
 /// 5,000 mongos quadratic — the walk was the monitor thread's largest cost after the map
 /// copies.
-struct DerivedFieldTally: Sendable, Equatable {
+struct DerivedFieldTally: Sendable {
     /// logicalSessionTimeoutMinutes of the data-bearing servers that report one, counted: one
     /// entry per distinct value (in practice one). An array, not a `[Int64: Int]`: the first
     /// dictionary keyed by a type makes the Swift runtime scan every protocol conformance in
@@ -15,7 +15,7 @@ struct DerivedFieldTally: Sendable, Equatable {
     /// process's first discovery, issue 17).
     private var timeouts: [TimeoutCount] = []
 
-    private struct TimeoutCount: Sendable, Equatable {
+    private struct TimeoutCount: Sendable {
         var minutes: Int64
         var servers: Int
     }
@@ -60,11 +60,4 @@ struct DerivedFieldTally: Sendable, Equatable {
 
     /// The incompatible server with the lowest address (the one the error names).
     var firstIncompatible: ServerAddress? { incompatible.min() }
-
-    /// Equal when they count the same: the timeouts' order in the array is how they arrived.
-    static func == (lhs: DerivedFieldTally, rhs: DerivedFieldTally) -> Bool {
-        lhs.dataBearingWithoutTimeout == rhs.dataBearingWithoutTimeout && lhs.incompatible == rhs.incompatible
-            && lhs.supported == rhs.supported
-            && lhs.timeouts.sorted { $0.minutes < $1.minutes } == rhs.timeouts.sorted { $0.minutes < $1.minutes }
-    }
 }

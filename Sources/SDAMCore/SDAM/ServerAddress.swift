@@ -47,8 +47,9 @@ public struct ServerAddress: Sendable, Hashable, Comparable, CustomStringConvert
         self.init(host: String(host), port: port)
     }
 
-    /// 1...65535 written in ASCII digits only; nil for anything else.
-    private static func portNumber(_ text: Substring) -> UInt16? {
+    /// 1...65535 written in ASCII digits only; nil for anything else (the connection string's
+    /// parser uses it too, after it has told "not a number" apart).
+    static func portNumber(_ text: Substring) -> UInt16? {
         guard !text.isEmpty else { return nil }
         var value = 0
         for byte in text.utf8 {
@@ -56,7 +57,7 @@ public struct ServerAddress: Sendable, Hashable, Comparable, CustomStringConvert
             value = value * 10 + Int(byte - UInt8(ascii: "0"))
             if value > 65535 { return nil }
         }
-        return (1...65535).contains(value) ? UInt16(value) : nil
+        return value >= 1 ? UInt16(value) : nil
     }
 
     /// Host names are nearly always lowercase ASCII already: checked by byte, lowercased by
@@ -68,7 +69,7 @@ public struct ServerAddress: Sendable, Hashable, Comparable, CustomStringConvert
             if byte >= UInt8(ascii: "A"), byte <= UInt8(ascii: "Z") { hasUppercase = true }
         }
         guard hasUppercase else { return host }
-        return String(decoding: host.utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 + 32 : $0 }, as: UTF8.self)
+        return ConnectionOptions.asciiLowercased(host)
     }
 
     public var isIPv6Literal: Bool { host.utf8.contains(UInt8(ascii: ":")) }
