@@ -165,14 +165,13 @@ public final class MongoClient: Sendable {
     ) throws(ClientPoolError) -> (ServerConnectionPool<ServerConnection>, ServerConnectionPool<ServerConnection>.CheckedOut) {
         let (pool, generation) = try pool(for: server)
         let deadline = BlockingChannel.deadline(after: shared.settings.waitQueueTimeout)
+        // Selection may have seen the server usable in a transition whose mark-ready the
+        // monitor's loop has not carried out yet (it starts the members' checks first, issue 17):
+        // the pool hears of every transition so far before the check-out looks at it (SDAM:
+        // marking the pool ready is synchronized with the topology's update).
+        shared.topology.waitForPoolCommands()
         do {
-            do {
-                return (pool, try pool.checkOut(deadline: deadline))
-            } catch .poolCleared where shared.topology.waitForPoolCommands() {
-                // Selection saw the server known in a transition whose mark-ready had not
-                // reached the pool yet: now it has, so try once more.
-                return (pool, try pool.checkOut(deadline: deadline))
-            }
+            return (pool, try pool.checkOut(deadline: deadline))
         } catch {
             throw checkOutError(error, server: server, generation: generation)
         }

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import MongoClientPool
 @testable import MongoBSON
 @testable import SDAMCore
@@ -166,5 +167,27 @@ struct ServerSelectionWaitTests {
         }
         _ = try client.selectServer(for: .read(.secondary))
         #expect(pool.shared.operationCounts.all.isEmpty)
+    }
+
+    @Test("a command whose selection saw the server known while the loop was still starting checks finds its pool ready")
+    func aCheckOutBeforeTheMarkReadyIsCarriedOutFindsThePoolReady() throws {
+        let server = try FakeMongoServer { _ in FakeMongoServer.standaloneHello() }
+        defer { server.stop() }
+        let address = server.address
+        let (pool, _) = Fixtures.pool(seeds: [address], replicaSet: nil, directConnection: true)
+        defer { pool.close() }
+        // Its pool exists, paused (the hand-fed topology opened before the pools were connected).
+        _ = pool.shared.pools.pool(for: address)
+        let known = ServerDescription(address: address, hello: FakeMongoServer.standaloneHello(), roundTripTimeMS: 1,
+                                      now: MonotonicClock.milliseconds())
+        var outcome: Result<BSONDocument, any Error>?
+        pool.topology.apply(known, act: { _ in
+            // As on the monitor's loop: the description is published, the pool not told yet.
+            let ping: BSONDocument = ["ping": .int32(1)]
+            let command = Background { Result { try pool.withClient { try $0.runCommand(ping, database: "admin") } } }
+            outcome = command.wait()
+        })
+        let reply = try #require(outcome, "the command did not finish").get()
+        #expect(reply["ok"]?.isTruthy == true)
     }
 }

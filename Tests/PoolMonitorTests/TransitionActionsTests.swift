@@ -1,3 +1,4 @@
+import Dispatch
 import Testing
 @testable import MongoBSON
 @testable import SDAMCore
@@ -74,6 +75,35 @@ import TestSupport
         // Without act (an application thread's transition), the actions are returned.
         let other = Topology(settings: TopologySettings(seeds: [a], replicaSet: "rs"))
         #expect(other.open() == [.startMonitoring(a)])
+    }
+
+    @Test func aThreadThatSawTheTransitionWhileItsActionsRunFindsThePoolsToldOnceItWaits() throws {
+        let topology = Topology(settings: TopologySettings(seeds: [a], replicaSet: "rs"))
+        let delivered = ConditionLock<[[Topology.PoolCommand]]>([])
+        topology.setPoolSink { commands in delivered.withLock { $0.append(commands) } }
+        topology.open()
+        delivered.withLock { $0.removeAll() }
+        let seenByTheOtherThread = ConditionLock<(known: Bool, poolsTold: Int)?>(nil)
+        topology.apply(ServerDescription(address: a, hello: reply, roundTripTimeMS: 1, now: 0), act: { _ in
+            // The loop is starting b's check; the lock is released, the pools not told yet.
+            #expect(delivered.withLock { $0 }.isEmpty)
+            let other = DispatchGroup()
+            DispatchQueue.global().async(group: other) { [a] in
+                // An application thread's check-out: it sees a known, then waits.
+                let known = topology.description.servers[a]?.type == .rsSecondary
+                topology.waitForPoolCommands()
+                seenByTheOtherThread.withLock { $0 = (known, delivered.withLock { $0 }.joined().count) }
+            }
+            other.wait()
+        })
+        let seen = try #require(seenByTheOtherThread.withLock { $0 })
+        #expect(seen.known, "the other thread saw the transition")
+        #expect(seen.poolsTold == 2, "b's pool made and a's marked ready before its wait returned")
+        #expect(delivered.withLock { $0 }.joined().map(\.action) == [.startMonitoring(b), .markPoolReady(a)],
+                "each command carried out once")
+        // Nothing pending: the wait returns at once.
+        topology.waitForPoolCommands()
+        #expect(delivered.withLock { $0 }.count == 1)
     }
 
     @Test func aMemberFirstNamedByAnApplicationHandshakeIsMonitored() {

@@ -101,13 +101,10 @@ extension MongoClient {
     ) async throws -> (ServerConnectionPool<ServerConnection>, ServerConnectionPool<ServerConnection>.CheckedOut) {
         let (pool, generation) = try pool(for: server)
         let deadline = BlockingChannel.deadline(after: shared.settings.waitQueueTimeout)
+        // As in the blocking check-out (a short wait: pool commands only take locks).
+        shared.topology.waitForPoolCommands()
         do {
-            do {
-                return (pool, try await pool.checkOut(deadline: deadline, readiness: loop.readiness, timers: loop.deadlines))
-            } catch ServerConnectionPool<ServerConnection>.CheckOutFailure.poolCleared where shared.topology.waitForPoolCommands() {
-                // As in the blocking check-out: the mark-ready had not reached the pool yet.
-                return (pool, try await pool.checkOut(deadline: deadline, readiness: loop.readiness, timers: loop.deadlines))
-            }
+            return (pool, try await pool.checkOut(deadline: deadline, readiness: loop.readiness, timers: loop.deadlines))
         } catch let error as ServerConnectionPool<ServerConnection>.CheckOutFailure {
             throw checkOutError(error, server: server, generation: generation)
         }

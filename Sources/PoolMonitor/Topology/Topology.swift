@@ -477,14 +477,13 @@ public final class Topology: Sendable {
         }
     }
 
-    /// Waits until the pool commands of every transition so far are carried out; tells
-    /// whether there were any pending. A check-out that found its server's pool paused right
-    /// after selection saw the server known calls this before trying once more.
-    package func waitForPoolCommands() -> Bool {
-        let target = state.withLock { $0.poolCommandsQueued }
-        let pending = state.withLock { $0.poolCommandsDone < target }
-        carryOutPoolCommands(upTo: target)
-        return pending
+    /// Returns once the pool commands of every transition so far are carried out (at once,
+    /// after one lock, when none is pending). A check-out calls it before it looks at the
+    /// pool of the server its selection saw: the transition that made the server usable may
+    /// be one whose commands wait while the loop starts the members' checks (`transition`).
+    package func waitForPoolCommands() {
+        let pending = state.withLock { s in s.poolCommandsDone < s.poolCommandsQueued ? s.poolCommandsQueued : nil }
+        if let pending { carryOutPoolCommands(upTo: pending) }
     }
 
     /// The transition's events, each ServerClosedEvent preceded by the heartbeat failure its
