@@ -422,8 +422,9 @@ public final class Topology: Sendable {
         let wakeFirst = update.actions.contains { if case .markPoolReady = $0 { true } else { false } }
             && update.actions.count { if case .startMonitoring = $0 { true } else { false } } > Self.connectsBeforeWaking
         if let act, !wakeFirst, !update.actions.isEmpty { act(update.actions) }
-        // The pools learn of the transition before waiting selections wake: a selection that
-        // finds a server known finds its pool ready.
+        // The pools learn of the transition before waiting selections wake; a selection that
+        // looked meanwhile (while `act` ran) has its check-out wait for these commands
+        // (`waitForPoolCommands`): either way it finds the pool as this transition left it.
         carryOutPoolCommands(upTo: poolCommandsUpTo)
         DiscoveryTrace.mark("topology: pools told")
         if !update.isEmpty { state.broadcast() }
