@@ -106,7 +106,7 @@ let package = Package(
         // Fixtures shared by the test targets: seeded randomness, resource counts, loopback peers.
         .target(name: "TestSupport", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "MongoSimulator"], path: "Tests/TestSupport"),
         .testTarget(name: "TLSTests", dependencies: ["MongoTLS", "MongoSimulator", "PoolMonitor", "TestSupport"]),
-        .testTarget(name: "AuthTests", dependencies: ["MongoAuth", "MongoBSON", "MongoTLS"]),
+        .testTarget(name: "AuthTests", dependencies: ["MongoAuth", "MongoBSON", "MongoTLS", "SDAMCore"]),
         .testTarget(name: "PoolMonitorTests", dependencies: ["MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "TestSupport"]),
         .testTarget(name: "ClientPoolTests", dependencies: ["MongoClientPool", "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "TestSupport"]),
         .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "MongoBSON", "SDAMCore", "MongoWire", "PoolMonitor", "TestSupport"]),

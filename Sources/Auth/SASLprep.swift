@@ -1,8 +1,3 @@
-// Foundation only for NFKC (`precomposedStringWithCompatibilityMapping`): the standard library has
-// no public compatibility normalization, and writing one means carrying Unicode's decomposition
-// and composition data. Nothing else in MongoAuth imports Foundation.
-import Foundation
-
 /// SASLprep (RFC 4013), the stringprep (RFC 3454) profile SCRAM-SHA-256 applies to passwords, so
 /// that one password typed in different but equivalent ways ("I\u{AD}X", "IX", "\u{2168}")
 /// derives the same key on the client and in the server's stored credential.
@@ -17,8 +12,8 @@ import Foundation
 /// 5. refuse code points unassigned in Unicode 3.2 (A.1), unless the caller asks for the
 ///    "query" profile: a stored password is a stored string (RFC 3454 section 7).
 ///
-/// NFKC comes from Foundation's current Unicode tables rather than Unicode 3.2; Unicode's
-/// normalization stability policy keeps the two alike for every code point A.1 lets through.
+/// NFKC uses Unicode 14.0's tables (`NFKC`) rather than Unicode 3.2's; Unicode's normalization
+/// stability policy keeps the two alike for every code point A.1 lets through.
 public enum SASLprep {
     /// The prepared form of `string`.
     ///
@@ -34,13 +29,15 @@ public enum SASLprep {
             if StringprepTables.b1.contains(scalar) { continue }
             mapped.append(StringprepTables.c12.contains(scalar) ? " " : scalar)
         }
-        let normalized = String(mapped).precomposedStringWithCompatibilityMapping
-        let scalars = Array(normalized.unicodeScalars)
+        // ASCII is its own NFKC form: the common password never touches the tables.
+        let scalars = mapped.allSatisfy(\.isASCII) ? Array(mapped) : NFKC.normalize(mapped)
+        var normalized = String.UnicodeScalarView()
+        normalized.append(contentsOf: scalars)
         for scalar in scalars {
             if let rule = prohibitedRule(scalar) { throw SASLprepError(rule: rule, codePoint: scalar) }
         }
         try checkBidirectional(scalars)
-        return normalized
+        return String(normalized)
     }
 
     /// The prohibition tables SASLprep applies to its output (RFC 4013 section 2.3), in order.
