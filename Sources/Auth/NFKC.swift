@@ -6,9 +6,10 @@
 /// for a step that an ASCII password skips entirely. A small program that links the pool and
 /// parses a connection string: 23.0 MiB peak resident and 14.2 ms from exec to exit with them,
 /// 14.3 MiB and 8.7 ms without (medians of 40 runs here). And on Linux it is wrong in places
-/// (see `NFKCTests`). The data is `NFKCTables` (Unicode 14.0, generated from Python's
-/// `unicodedata` by scripts/nfkc-tables.py); `NFKCTests` checks this against CPython's NFKC for
-/// every code point assigned in that version, alone and with combining marks, and for random
+/// (see `NFKCTests`), and it normalizes with today's Unicode where RFC 4013 asks for 3.2. The
+/// data is `NFKCTables`, Unicode 3.2.0, generated from Python's `unicodedata.ucd_3_2_0` by
+/// scripts/nfkc-tables.py; `NFKCTests` checks this against CPython's NFKC over that database for
+/// every code point, alone and with combining marks, every primary composite, and random
 /// sequences.
 enum NFKC {
     /// The NFKC form of `scalars`.

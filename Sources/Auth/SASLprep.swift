@@ -12,8 +12,9 @@
 /// 5. refuse code points unassigned in Unicode 3.2 (A.1), unless the caller asks for the
 ///    "query" profile: a stored password is a stored string (RFC 3454 section 7).
 ///
-/// NFKC uses Unicode 14.0's tables (`NFKC`) rather than Unicode 3.2's; Unicode's normalization
-/// stability policy keeps the two alike for every code point A.1 lets through.
+/// NFKC is Unicode 3.2's (`NFKC`, `NFKCTables`), as the RFC specifies and as ICU's SASLprep
+/// profile (the server's) and PyMongo apply it: later Unicode would also differ for five CJK
+/// compatibility ideographs that Corrigendum #4 changed.
 public enum SASLprep {
     /// The prepared form of `string`.
     ///

@@ -163,13 +163,13 @@ public final class MongoClient: Sendable {
     private func checkOutConnection(
         to server: ServerDescription
     ) throws(ClientPoolError) -> (ServerConnectionPool<ServerConnection>, ServerConnectionPool<ServerConnection>.CheckedOut) {
-        let (pool, generation) = try pool(for: server)
-        let deadline = BlockingChannel.deadline(after: shared.settings.waitQueueTimeout)
         // Selection may have seen the server usable in a transition whose mark-ready the
         // monitor's loop has not carried out yet (it starts the members' checks first, issue 17):
-        // the pool hears of every transition so far before the check-out looks at it (SDAM:
-        // marking the pool ready is synchronized with the topology's update).
+        // the pools hear of every transition so far before the check-out looks its pool up (SDAM:
+        // marking the pool ready, and clearing it, are synchronized with the topology's update).
         shared.topology.waitForPoolCommands()
+        let (pool, generation) = try pool(for: server)
+        let deadline = BlockingChannel.deadline(after: shared.settings.waitQueueTimeout)
         do {
             return (pool, try pool.checkOut(deadline: deadline))
         } catch {

@@ -3,62 +3,85 @@ import Testing
 @testable import MongoAuth
 import SDAMCore
 
-/// MongoAuth's own NFKC (SASLprep's normalization) against CPython's `unicodedata`, an
-/// independent implementation over the same Unicode version as the tables: every code point
-/// assigned in that version, alone and followed by combining marks, and random sequences of the
-/// characters normalization rearranges.
+/// MongoAuth's own NFKC (SASLprep's normalization) against CPython's
+/// `unicodedata.ucd_3_2_0.normalize("NFKC", …)`, an independent implementation over the same
+/// Unicode 3.2 database: every code point assigned in 3.2 alone (and a sample of the rest) and
+/// followed by combining marks, every primary composite in pieces, and random sequences of the characters
+/// normalization rearranges.
 ///
 /// Not against Foundation: on Linux (Swift 6.3.1) its `precomposedStringWithCompatibilityMapping`
 /// truncates astral scalars (U+10041 U+0300 gives "À"), skips canonical reordering after a
 /// compatibility decomposition (U+0385 U+0327 U+0301) and composes a non-modern jamo as if it were
-/// modern (U+1113 U+1161 U+11A8 gives U+D7A5); `foundationGetsSomeWrong` keeps the record.
+/// modern (U+1113 U+1161 U+11A8 gives U+D7A5); and it uses today's Unicode, not 3.2.
 @Suite struct NFKCTests {
     static func ours(_ values: [UInt32]) -> [UInt32] { NFKC.normalize(values.map { Unicode.Scalar($0)! }).map(\.value) }
 
-    /// Scalars assigned in Unicode 14.0 or earlier, the tables' version (a newer Python's
-    /// database knows later ones that the tables do not).
-    static let assigned: [UInt32] = (0...0x10FFFF).compactMap { value -> UInt32? in
-        guard let scalar = Unicode.Scalar(UInt32(value)), let age = scalar.properties.age,
-              age.major < 14 || (age.major == 14 && age.minor == 0) else { return nil }
-        return scalar.value
-    }
+    static func hex(_ values: [UInt32]) -> String { values.map { String($0, radix: 16) }.joined(separator: " ") }
 
-    /// The inputs whose NFKC differs between ours and CPython's, as hex sequences.
+    /// Every Unicode scalar.
+    static let scalars: [UInt32] = (0...0x10FFFF).compactMap { Unicode.Scalar(UInt32($0))?.value }
+
+    /// Scalars assigned in Unicode 3.2 (not in RFC 3454's A.1), less private use (C.3): the
+    /// ones with data. The others neither decompose nor compose.
+    static let assigned: [UInt32] = scalars.filter { !StringprepTables.a1.contains($0) && !StringprepTables.c3.contains($0) }
+
+    /// One in 101 of the others, which must pass through unchanged.
+    static let others: [UInt32] = scalars.filter { StringprepTables.a1.contains($0) || StringprepTables.c3.contains($0) }
+        .enumerated().filter { $0.offset % 101 == 0 }.map(\.element)
+
+    /// The inputs whose NFKC differs between ours and CPython's: input, ours, CPython's.
     static func differences(_ inputs: [[UInt32]]) throws -> [String] {
         let expected = try PythonNFKC.normalize(inputs)
         return zip(inputs, expected).compactMap { input, want in
-            ours(input) == want ? nil : input.map { String($0, radix: 16) }.joined(separator: " ")
+            let got = ours(input)
+            return got == want ? nil : "\(hex(input)) -> ours \(hex(got)), CPython \(hex(want))"
         }
     }
 
-    @Test func theTablesAreUnicode14() {
-        #expect(NFKCTables.unicodeVersion == "14.0.0")
-        #expect(Self.assigned.count > 140_000, "\(Self.assigned.count) scalars assigned")
+    static func expectNone(_ differ: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(differ.isEmpty, "\(differ.count) differ, first: \(differ.prefix(8).joined(separator: "; "))", sourceLocation: sourceLocation)
+    }
+
+    @Test func theTablesAreUnicode32() {
+        #expect(NFKCTables.unicodeVersion == "3.2.0")
+        // U+0221 came in Unicode 4.0.
+        #expect(Self.assigned.contains(0xE9) && !Self.assigned.contains(0x221) && Self.others.count > 5_000,
+                "\(Self.assigned.count) scalars assigned in 3.2, \(Self.others.count) others sampled")
     }
 
     @Test func everyAssignedCodePointAloneNormalizesAsCPythonDoes() throws {
-        let differ = try Self.differences(Self.assigned.map { [$0] })
-        #expect(differ.count == 0, "\(differ.count) differ, first: \(differ.prefix(10))")
+        Self.expectNone(try Self.differences((Self.assigned + Self.others).map { [$0] }))
     }
 
     @Test func everyAssignedCodePointFollowedByCombiningMarksNormalizesAsCPythonDoes() throws {
-        // A grave (class 230); an acute then a dot below (220), which reorders. (Hangul jamo
-        // are among the random sequences' characters.)
+        // A grave (class 230); an acute then a dot below (220), which reorders.
         let tails: [[UInt32]] = [[0x300], [0x301, 0x323]]
-        let differ = try Self.differences(Self.assigned.flatMap { scalar in tails.map { [scalar] + $0 } })
-        #expect(differ.count == 0, "\(differ.count) differ, first: \(differ.prefix(10))")
+        Self.expectNone(try Self.differences(Self.assigned.flatMap { scalar in tails.map { [scalar] + $0 } }))
+    }
+
+    @Test func everyPrimaryCompositeInPiecesNormalizesAsCPythonDoes() throws {
+        // Its pair; the pair with a mark between (which blocks a starter–starter pair and a
+        // mark of the same or a higher class, and not a lower-class one); the pair then a mark.
+        let table = NFKCTables.compositions
+        let inputs = stride(from: 0, to: table.count, by: 3).flatMap { i -> [[UInt32]] in
+            let (first, second) = (table[i], table[i + 1])
+            return [[first, second], [first, 0x0316, second], [first, 0x0301, second], [first, second, 0x0300]]
+        }
+        #expect(inputs.count > 3_000)
+        Self.expectNone(try Self.differences(inputs))
     }
 
     @Test func randomSequencesOfStartersAndMarksNormalizeAsCPythonDoes() throws {
-        // The characters NFKC changes or combines, mixed with letters and Hangul jamo.
-        let interesting = Self.assigned.filter { NFKC.combiningClass($0) != 0 || Self.ours([$0]) != [$0] }
+        // The characters NFKC changes or combines, or that combine, mixed with letters and
+        // Hangul jamo.
+        let composing = Set(NFKCTables.compositions.enumerated().filter { $0.offset % 3 != 2 }.map(\.element))
+        let interesting = Self.assigned.filter { NFKC.combiningClass($0) != 0 || composing.contains($0) || Self.ours([$0]) != [$0] }
             + "aeiouAEIOU\u{1100}\u{1161}\u{11A8}\u{AC00}".unicodeScalars.map(\.value)
         var generator = SplitMix64(seed: 0x5A51_9E7)
         let inputs = (0..<50_000).map { _ in
             (0..<Int.random(in: 1...8, using: &generator)).map { _ in interesting.randomElement(using: &generator)! }
         }
-        let differ = try Self.differences(inputs)
-        #expect(differ.count == 0, "\(differ.count) differ, first: \(differ.prefix(10))")
+        Self.expectNone(try Self.differences(inputs))
     }
 
     @Test(arguments: [
@@ -68,21 +91,17 @@ import SDAMCore
         ("\u{1E0B}\u{0323}", "\u{1E0D}\u{0307}"),  // reordered, then the dot below composes first
         ("\u{1100}\u{1161}\u{11A8}", "\u{AC01}"),  // Hangul L V T
         ("\u{3131}\u{1161}", "\u{AC00}"),          // a compatibility jamo decomposes, then composes
+        ("\u{0B47}\u{0B3E}", "\u{0B4B}"),          // two starters compose
         ("\u{0958}", "\u{0915}\u{093C}"),          // a composition exclusion stays decomposed
         ("\u{10041}\u{0300}", "\u{10041}\u{0300}"), // an astral letter stays itself
+        ("\u{2F868}", "\u{2136A}"),                // Unicode 3.2's mapping, before Corrigendum #4
     ])
     func knownForms(input: String, expected: String) {
         #expect(Self.ours(input.unicodeScalars.map(\.value)) == expected.unicodeScalars.map(\.value))
     }
-
-    @Test func foundationGetsSomeWrong() {
-        // Why the oracle is CPython: if Foundation is fixed, this fails, and it can become one.
-        let astral = "\u{10041}\u{0300}".precomposedStringWithCompatibilityMapping
-        #expect(astral.unicodeScalars.map(\.value) != [0x10041, 0x300], "Foundation now keeps U+10041: \(astral)")
-    }
 }
 
-/// CPython's NFKC of many inputs in one run: the inputs go to a file, a line of hex scalars
+/// CPython's Unicode 3.2 NFKC of many inputs in one run: the inputs go to a file, a line of hex scalars
 /// each; `python3` prints the normalized lines.
 enum PythonNFKC {
     struct Failure: Error, CustomStringConvertible {
@@ -97,12 +116,12 @@ enum PythonNFKC {
         try inputs.map { $0.map { String($0, radix: 16) }.joined(separator: " ") }.joined(separator: "\n")
             .appending("\n").write(to: inputFile, atomically: true, encoding: .utf8)
         let script = """
-            import sys, unicodedata
-            if unicodedata.unidata_version.split(".")[0] < "14": sys.exit("unicodedata " + unicodedata.unidata_version + " is older than the tables' 14.0.0")
+            import sys
+            from unicodedata import ucd_3_2_0
             with open(sys.argv[1]) as f, open(sys.argv[2], "w") as out:
                 for line in f:
                     s = "".join(chr(int(x, 16)) for x in line.split())
-                    out.write(" ".join("%x" % ord(c) for c in unicodedata.normalize("NFKC", s)) + "\\n")
+                    out.write(" ".join("%x" % ord(c) for c in ucd_3_2_0.normalize("NFKC", s)) + "\\n")
             """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

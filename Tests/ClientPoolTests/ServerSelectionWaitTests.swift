@@ -176,6 +176,10 @@ struct ServerSelectionWaitTests {
         let address = server.address
         let (pool, _) = Fixtures.pool(seeds: [address], replicaSet: nil, directConnection: true)
         defer { pool.close() }
+        let poolEvents = ConditionLock<[String]>([])
+        pool.topology.events.addHandler { event in
+            if case .pool(let e) = event { poolEvents.withLock { $0.append(e.typeName) } }
+        }
         // Its pool exists, paused (the hand-fed topology opened before the pools were connected).
         _ = pool.shared.pools.pool(for: address)
         let known = ServerDescription(address: address, hello: FakeMongoServer.standaloneHello(), roundTripTimeMS: 1,
@@ -189,5 +193,12 @@ struct ServerSelectionWaitTests {
         })
         let reply = try #require(outcome, "the command did not finish").get()
         #expect(reply["ok"]?.isTruthy == true)
+        pool.topology.events.flush()
+        // At its first try: the pool was marked ready before the check-out began.
+        let seen = poolEvents.withLock { $0 }
+        #expect(!seen.contains("ConnectionCheckOutFailed"), "\(seen)")
+        #expect(seen.firstIndex(of: "ConnectionPoolReady").map { ready in
+            seen.firstIndex(of: "ConnectionCheckOutStarted").map { ready < $0 } ?? false
+        } ?? false, "\(seen)")
     }
 }

@@ -99,10 +99,12 @@ extension MongoClient {
     private func checkOutConnection(
         to server: ServerDescription, loop: OperationsLoop
     ) async throws -> (ServerConnectionPool<ServerConnection>, ServerConnectionPool<ServerConnection>.CheckedOut) {
+        // As in the blocking check-out. This blocks the task's thread while another thread
+        // carries out pending pool commands, or carries them out itself: they take locks, queue
+        // events and close the sockets of a cleared or removed server's pool, a short wait.
+        shared.topology.waitForPoolCommands()
         let (pool, generation) = try pool(for: server)
         let deadline = BlockingChannel.deadline(after: shared.settings.waitQueueTimeout)
-        // As in the blocking check-out (a short wait: pool commands only take locks).
-        shared.topology.waitForPoolCommands()
         do {
             return (pool, try await pool.checkOut(deadline: deadline, readiness: loop.readiness, timers: loop.deadlines))
         } catch let error as ServerConnectionPool<ServerConnection>.CheckOutFailure {

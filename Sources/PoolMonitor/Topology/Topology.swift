@@ -479,9 +479,13 @@ public final class Topology: Sendable {
     }
 
     /// Returns once the pool commands of every transition so far are carried out (at once,
-    /// after one lock, when none is pending). A check-out calls it before it looks at the
+    /// after one lock, when none is pending). A check-out calls it before it looks up the
     /// pool of the server its selection saw: the transition that made the server usable may
     /// be one whose commands wait while the loop starts the members' checks (`transition`).
+    /// The calling thread may carry them out itself; the loop, finishing its transition, then
+    /// waits for that thread (one batch of pool commands: locks, queued events, closes), and
+    /// the pool events of that batch may come before the heartbeat events the loop's actions
+    /// publish (no spec orders CMAP events against SDAM ones).
     package func waitForPoolCommands() {
         let pending = state.withLock { s in s.poolCommandsDone < s.poolCommandsQueued ? s.poolCommandsQueued : nil }
         if let pending { carryOutPoolCommands(upTo: pending) }
