@@ -114,6 +114,13 @@ struct DemoStory {
         emit(step(writeDone, .steady, "writeSucceeded",
                   String(format: "a write on the primary took %.2f ms", Double(writeDone - writeStart) / 1e6),
                   [("durationMS", .milliseconds(Double(writeDone - writeStart) / 1e6))]))
+        // The read above may have waited during discovery: its selection asked for immediate
+        // checks, which move a server's next check to minHeartbeatFrequencyMS after its last
+        // (the server-monitoring spec's requestCheck), also when the wait ended meanwhile. The
+        // steady window opens once those have run, so it shows the heartbeat's own rhythm.
+        let settled = allNS + UInt64(SDAMDefaults.minHeartbeatFrequency.inMilliseconds + 100) * 1_000_000
+        let untilSettled = Double(Int64(bitPattern: settled &- now())) / 1e9
+        if untilSettled > 0 { Thread.sleep(forTimeInterval: untilSettled) }
         let steadyStart = now()
         Thread.sleep(forTimeInterval: windowSeconds)
         let steadyEnd = now()

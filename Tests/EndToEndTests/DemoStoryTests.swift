@@ -83,6 +83,11 @@ import Testing
         let afterPrimary = try #require(try step("waitingWriteSucceeded").number("afterNewPrimaryMS"))
         #expect(afterPrimary >= 0 && afterPrimary < 1_000, "the waiting write succeeded \(afterPrimary) ms after the new primary")
 
+        // The steady window opens after the checks that discovery's waiting read asked for
+        // (minHeartbeatFrequencyMS after each server's first): a median of 500s and 1000s was
+        // not the heartbeat's rhythm.
+        let window = try #require(try step("checkRhythm").number("windowMS"))
+        #expect(try step("checkRhythm").tMS - window - step("allMembersKnown").tMS >= 500, "the steady window opened too early")
         let steady = try #require(try step("checkRhythm").number("medianIntervalMS"))
         #expect(steady >= 0.9 * Double(Self.heartbeatMS) && steady < 1.5 * Double(Self.heartbeatMS), "steady interval \(steady) ms")
         let waiting = try #require(try step("checksWhileWaiting").number("medianIntervalMS"))
