@@ -47,6 +47,29 @@ import TestSupport
         #expect(wrong.string("error")?.contains("Authentication failed") == true, "\(wrong.value)")
     }
 
+    @Test func pymongosSASLprepAndOursAgreeOnAPasswordThatNFKCChanges() throws {
+        // Stored as the simulator was given it: ROMAN NUMERAL NINE, and an e with a combining
+        // acute then two Hangul jamo, which our NFKC turns into "IX" and "é가". PyMongo is given
+        // other forms of the same: I, a soft hyphen (mapped to nothing), X; and the precomposed
+        // é and 가. The login succeeds only if both sides prepared the same bytes.
+        let certificates = try TestCertificates.shared()
+        let sim = try MongoSimulator(SimulatorConfiguration(
+            kind: .standalone, threadName: "interop-saslprep", tls: TLSConfiguration(certificateKeyFile: certificates.serverFile),
+            users: [.scram("dana", password: "\u{2168}x", mechanisms: [.sha256]),
+                    .scram("erin", password: "e\u{0301}\u{1100}\u{1161}", mechanisms: [.sha256])]))
+        defer { sim.stop() }
+        let address = sim.addresses[0]
+        let options = "/?directConnection=true&tls=true&tlsCAFile=\(certificates.caFile)&authMechanism=SCRAM-SHA-256"
+        for (user, password) in [("dana", "I%C2%ADXx"), ("erin", "%C3%A9%EA%B0%80")] {
+            let result = try Self.runPyMongo("mongodb://\(user):\(password)@\(address)" + options)
+            #expect(result.value["ok"] as? Bool == true, "\(user): \(result.value)")
+        }
+        // And a form that is not the same password is refused.
+        let wrong = try Self.runPyMongo("mongodb://erin:e%C3%A9@\(address)" + options)
+        #expect(wrong.value["ok"] as? Bool == false, "\(wrong.value)")
+        #expect((sim.statistics(for: address)?.authenticatedConnections ?? 0) >= 2)
+    }
+
     @Test func pymongoRefusesTheSimulatorUnderAnUntrustedCA() throws {
         let certificates = try TestCertificates.shared()
         let sim = try MongoSimulator(SimulatorConfiguration(
