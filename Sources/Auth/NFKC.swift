@@ -9,8 +9,8 @@
 /// (see `NFKCTests`), and it normalizes with today's Unicode where RFC 4013 asks for 3.2. The
 /// data is `NFKCTables`, Unicode 3.2.0, generated from Python's `unicodedata.ucd_3_2_0` by
 /// scripts/nfkc-tables.py; `NFKCTests` checks this against CPython's NFKC over that database for
-/// every code point, alone and with combining marks, every primary composite, and random
-/// sequences.
+/// every code point assigned in 3.2 (and a sample of the others), alone and with combining marks,
+/// every primary composite in pieces, and random sequences.
 enum NFKC {
     /// The NFKC form of `scalars`.
     static func normalize(_ scalars: some Sequence<Unicode.Scalar>) -> [Unicode.Scalar] {
