@@ -7,13 +7,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
-for module in Sources/BSON Sources/SDAMCore Sources/Wire; do
-  if hits=$(grep -rnE '^\s*(@[_a-zA-Z()]+\s+)*import\s+(Glibc|Musl|Darwin|Dispatch|Foundation|FoundationEssentials|CLibev|PoolMonitor|Synchronization)\b' "$module"); then
-    echo "purity: $module imports an operating-system module:" >&2
-    echo "$hits" >&2
-    status=1
-  fi
-done
+# refuse_imports WHAT MODULES_REGEX DIR...: fails when a file under DIR imports one of them.
+refuse_imports() {
+  local what=$1 modules=$2
+  shift 2
+  for dir in "$@"; do
+    if hits=$(grep -rnE "^\s*(@[_a-zA-Z()]+\s+)*import\s+($modules)\b" "$dir"); then
+      echo "purity: $dir imports $what:" >&2
+      echo "$hits" >&2
+      status=1
+    fi
+  done
+}
+refuse_imports "an operating-system module" \
+  'Glibc|Musl|Darwin|Dispatch|Foundation|FoundationEssentials|CLibev|PoolMonitor|Synchronization' \
+  Sources/BSON Sources/SDAMCore Sources/Wire
 if hits=$(grep -rnE '^\s*(public |package )?(struct|enum|final class|class) (BSON|OpMsg|OpQuery|OpReply|WireMessage|FrameDecoder)' Sources/PoolMonitor); then
   echo "purity: PoolMonitor defines BSON or wire types:" >&2
   echo "$hits" >&2
@@ -23,12 +31,7 @@ fi
 # neither Foundation nor ICU unless it asks for them itself (a small program that links the
 # pool: 14.3 MiB peak resident instead of 23.0, 8.7 ms from exec to exit instead of 14.2).
 # SASLprep's NFKC has its own tables (Sources/Auth/NFKC.swift).
-for module in Sources/Auth Sources/TLS Sources/PoolMonitor Sources/ClientPool; do
-  if hits=$(grep -rnE '^\s*(@[_a-zA-Z()]+\s+)*import\s+(Foundation|FoundationEssentials|FoundationInternationalization)\b' "$module"); then
-    echo "purity: $module imports Foundation:" >&2
-    echo "$hits" >&2
-    status=1
-  fi
-done
+refuse_imports Foundation 'Foundation|FoundationEssentials|FoundationInternationalization' \
+  Sources/Auth Sources/TLS Sources/PoolMonitor Sources/ClientPool
 [ "$status" = 0 ] && echo "purity: MongoBSON, SDAMCore and MongoWire import no OS module; PoolMonitor defines no BSON or wire type; the pool's modules import no Foundation" >&2
 exit "$status"

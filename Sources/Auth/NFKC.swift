@@ -16,9 +16,9 @@ enum NFKC {
     static func normalize(_ scalars: some Sequence<Unicode.Scalar>) -> [Unicode.Scalar] {
         var values: [UInt32] = []
         for scalar in scalars { decompose(scalar.value, into: &values) }
-        orderCanonically(&values)
-        compose(&values)
-        return values.map { Unicode.Scalar($0)! }
+        var classes = values.map(combiningClass)
+        orderCanonically(&values, classes: &classes)
+        return compose(values, classes: classes).map { Unicode.Scalar($0)! }
     }
 
     // MARK: - Decomposition
@@ -31,7 +31,7 @@ enum NFKC {
             if let t { out.append(t) }
             return
         }
-        guard let entry = pairValue(NFKCTables.decompositionIndex, key: value) else {
+        guard let entry = lookUp(value, in: NFKCTables.decompositionIndex) else {
             out.append(value)
             return
         }
@@ -41,14 +41,14 @@ enum NFKC {
 
     /// The canonical combining class of `value` (0 for starters).
     static func combiningClass(_ value: UInt32) -> UInt32 {
-        pairValue(NFKCTables.combiningClasses, key: value) ?? 0
+        lookUp(value, in: NFKCTables.combiningClasses) ?? 0
     }
 
-    /// Sorts each run of non-starters by combining class, keeping the order of equal classes
-    /// (the canonical ordering algorithm). Runs are short: an insertion sort.
-    private static func orderCanonically(_ values: inout [UInt32]) {
+    /// Sorts each run of non-starters by combining class (`classes`, one per value, sorted
+    /// along), keeping the order of equal classes (the canonical ordering algorithm). Runs are
+    /// short: an insertion sort.
+    private static func orderCanonically(_ values: inout [UInt32], classes: inout [UInt32]) {
         guard values.count > 1 else { return }
-        var classes = values.map(combiningClass)
         for i in 1..<values.count where classes[i] != 0 {
             var j = i
             while j > 0, classes[j - 1] > classes[j] {
@@ -64,13 +64,12 @@ enum NFKC {
     /// The canonical composition algorithm: each character that is not blocked from the last
     /// starter (nothing between them, or everything between of a lower, non-zero class)
     /// combines with it when the two have a primary composite.
-    private static func compose(_ values: inout [UInt32]) {
+    private static func compose(_ values: [UInt32], classes: [UInt32]) -> [UInt32] {
         var out: [UInt32] = []
         out.reserveCapacity(values.count)
         var starter: Int?
         var lastClass: UInt32 = 0
-        for value in values {
-            let cc = combiningClass(value)
+        for (value, cc) in zip(values, classes) {
             if let s = starter, out.count - 1 == s || (lastClass != 0 && lastClass < cc),
                let composite = composite(out[s], value) {
                 out[s] = composite
@@ -80,31 +79,38 @@ enum NFKC {
             lastClass = cc
             out.append(value)
         }
-        values = out
+        return out
     }
 
     /// The primary composite of `first` and `second`, if they have one.
     private static func composite(_ first: UInt32, _ second: UInt32) -> UInt32? {
         if let hangul = Hangul.compose(first, second) { return hangul }
         let table = NFKCTables.compositions
-        var low = 0, high = table.count / 3 - 1
-        while low <= high {
-            let middle = (low + high) / 2
-            let a = table[3 * middle], b = table[3 * middle + 1]
-            if (a, b) == (first, second) { return table[3 * middle + 2] }
-            if (a, b) < (first, second) { low = middle + 1 } else { high = middle - 1 }
-        }
-        return nil
+        return row(in: table, width: 3) { i in
+            let pair = (table[i], table[i + 1])
+            return pair < (first, second) ? .less : pair == (first, second) ? .equal : .greater
+        }.map { table[$0 + 2] }
     }
 
     /// The value paired with `key` in a flat sorted table of (key, value) pairs.
-    private static func pairValue(_ table: [UInt32], key: UInt32) -> UInt32? {
-        var low = 0, high = table.count / 2 - 1
+    private static func lookUp(_ key: UInt32, in table: [UInt32]) -> UInt32? {
+        row(in: table, width: 2) { table[$0] < key ? .less : table[$0] == key ? .equal : .greater }.map { table[$0 + 1] }
+    }
+
+    private enum Order { case less, equal, greater }
+
+    /// Binary search over a flat table of rows of `width` values sorted by their key:
+    /// `compare` orders the row starting at an index against the key sought.
+    /// - Returns: the index where the matching row starts.
+    private static func row(in table: [UInt32], width: Int, _ compare: (Int) -> Order) -> Int? {
+        var low = 0, high = table.count / width - 1
         while low <= high {
             let middle = (low + high) / 2
-            let candidate = table[2 * middle]
-            if candidate == key { return table[2 * middle + 1] }
-            if candidate < key { low = middle + 1 } else { high = middle - 1 }
+            switch compare(width * middle) {
+            case .equal: return width * middle
+            case .less: low = middle + 1
+            case .greater: high = middle - 1
+            }
         }
         return nil
     }
